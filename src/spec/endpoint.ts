@@ -1,0 +1,104 @@
+import { z } from "zod";
+import { parseOrThrow } from "../errors.js";
+import { parseModelRef } from "./model-ref.js";
+
+/** The environment variable a component renders the EndpointSpec into, and the runtime reads at boot. */
+export const ENDPOINT_SPEC_ENV = "MLOPS_ENDPOINT_SPEC";
+/** The environment variable that carries the bearer token (from a Kubernetes Secret); never in the spec. */
+export const AUTH_TOKEN_ENV = "MLOPS_AUTH_TOKEN";
+
+/** Paths the serving runtime answers; components point probes at these. */
+export const SERVE_PATHS = {
+  live: "/v2/health/live",
+  ready: "/v2/health/ready",
+  metrics: "/metrics",
+} as const;
+
+export const ENDPOINT_DEFAULTS = {
+  host: "0.0.0.0",
+  port: 8080,
+  maxBatchSize: 32,
+  maxBatchDelayMs: 2,
+  maxBodyBytes: 4 * 1024 * 1024,
+  pollIntervalSeconds: 10,
+  drainSeconds: 20,
+} as const;
+
+const modelRef = z.string().refine(
+  (s) => {
+    try {
+      parseModelRef(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be "<name>@<alias>" or "<name>:<version>"' },
+);
+
+/**
+ * The contract between `ModelEndpoint` (which renders it into {@link ENDPOINT_SPEC_ENV} as JSON) and
+ * `mlops serve` (which parses it at boot and fails naming the bad field).
+ */
+export const EndpointSpecSchema = z
+  .object({
+    apiVersion: z.literal("mlops/v1").default("mlops/v1"),
+    kind: z.literal("Endpoint").default("Endpoint"),
+    /** Endpoint name, used in logs and metrics. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and '-'"),
+    /** `name@alias` (followed as it moves) or `name:version` (pinned). */
+    model: modelRef,
+    /** Registry URI: `file:///path` or `s3://bucket/prefix`. */
+    registry: z.string().regex(/^(file|s3):\/\/.+/, "must be a file:// or s3:// URI"),
+    server: z
+      .object({
+        host: z.string().min(1).default(ENDPOINT_DEFAULTS.host),
+        port: z.number().int().min(1).max(65535).default(ENDPOINT_DEFAULTS.port),
+        maxBodyBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(ENDPOINT_DEFAULTS.maxBodyBytes),
+        /** Seconds to keep serving in-flight requests after SIGTERM before exiting. */
+        drainSeconds: z.number().min(0).max(600).default(ENDPOINT_DEFAULTS.drainSeconds),
+      })
+      .strict()
+      .prefault({}),
+    batching: z
+      .object({
+        maxBatchSize: z.number().int().min(1).max(4096).default(ENDPOINT_DEFAULTS.maxBatchSize),
+        maxBatchDelayMs: z.number().min(0).max(1000).default(ENDPOINT_DEFAULTS.maxBatchDelayMs),
+      })
+      .strict()
+      .prefault({}),
+    /** How often an alias is re-resolved to pick up a moved alias. */
+    pollIntervalSeconds: z.number().min(0.05).max(3600).default(ENDPOINT_DEFAULTS.pollIntervalSeconds),
+    /** When true, requests need `Authorization: Bearer <token>`, the token read from {@link AUTH_TOKEN_ENV}. */
+    auth: z.object({ enabled: z.boolean().default(false) }).strict().prefault({}),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .strict();
+
+export type EndpointSpec = z.output<typeof EndpointSpecSchema>;
+export type EndpointSpecInput = z.input<typeof EndpointSpecSchema>;
+
+/** Validates a spec object; throws an MlopsError listing each bad field. */
+export function parseEndpointSpec(input: unknown, source = "endpoint spec"): EndpointSpec {
+  return parseOrThrow(EndpointSpecSchema, input, "", source);
+}
+
+/** Reads and validates the spec from the environment (the container's boot path). */
+export function endpointSpecFromEnv(env: NodeJS.ProcessEnv = process.env): EndpointSpec {
+  const raw = env[ENDPOINT_SPEC_ENV];
+  if (raw === undefined || raw === "") {
+    return parseEndpointSpec(undefined, `${ENDPOINT_SPEC_ENV} is not set`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    return parseEndpointSpec(`<invalid JSON: ${(e as Error).message}>`, `${ENDPOINT_SPEC_ENV} is not valid JSON`);
+  }
+  return parseEndpointSpec(json, ENDPOINT_SPEC_ENV);
+}
+
+/** Renders a spec as the component puts it into the container environment (validated first). */
+export function renderEndpointSpec(spec: EndpointSpecInput): string {
+  return JSON.stringify(parseEndpointSpec(spec));
+}
