@@ -1,0 +1,68 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { MlopsError } from "../errors.js";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** parseArgs with strict checking, turned into an MlopsError that names the command and its usage. */
+export function parse<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new MlopsError(`${(e as Error).message}\nusage: ${usage}`);
+  }
+}
+
+/** `--metric k=v` pairs into a record; `kind` names the flag in errors. */
+export function keyValues(pairs: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw MlopsError.of(`--${flag}`, "is not a key=value pair", pair, `Write --${flag} name=value.`);
+    }
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Like keyValues, with numeric values (metrics). */
+export function numericKeyValues(pairs: string[] | undefined, flag: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(keyValues(pairs, flag))) {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) {
+      throw MlopsError.of(`--${flag} ${k}`, "is not a finite number", v, `Write --${flag} ${k}=0.93.`);
+    }
+    out[k] = n;
+  }
+  return out;
+}
+
+/** A non-negative integer flag, or the default. */
+export function intFlag(value: string | undefined, flag: string, fallback: number, min = 0, max = 2 ** 31): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw MlopsError.of(`--${flag}`, `must be a whole number from ${min} to ${max}`, value, `Pass e.g. --${flag} ${fallback}.`);
+  }
+  return n;
+}
+
+export function numberFlag(value: string | undefined, flag: string, fallback: number, min = 0, max = Infinity): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw MlopsError.of(`--${flag}`, `must be a number from ${min} to ${max}`, value, `Pass e.g. --${flag} ${fallback}.`);
+  }
+  return n;
+}
+
+/** Exactly `n` positionals, else an error with the usage line. */
+export function positionals(list: string[], names: string[], usage: string): string[] {
+  if (list.length !== names.length) {
+    const missing = names.slice(list.length);
+    const what = missing.length > 0 ? `missing ${missing.map((m) => `<${m}>`).join(" ")}` : `unexpected argument ${JSON.stringify(list[names.length])}`;
+    throw new MlopsError(`${what}\nusage: ${usage}`);
+  }
+  return list;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * The `mlops` command. Dispatches to the runtime jobs (serve, train) and, for the commands that need
+ * Pulumi (synth), loads the Pulumi side lazily, so the runtime image never loads @pulumi/*.
+ */
+import { MlopsError } from "../errors.js";
+
+const HELP = `mlops: production machine learning on Pulumi
+
+usage:
+  mlops demo [--exit] [--port N]                 the whole loop on this machine (train, gate, register, serve)
+  mlops registry register <name> --file <model.onnx> [--metric k=v]… [--param k=v]… [--alias <a>] [--registry <uri>]
+  mlops registry list <name> [--registry <uri>] [--json]
+  mlops registry alias <name> <alias> <version> [--registry <uri>]
+  mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080]
+              [--max-batch-size N] [--max-batch-delay-ms N]
+  mlops train --spec <file.yaml|json>            (in a container: the spec comes from MLOPS_TRAIN_SPEC)
+  mlops spec schema <train|endpoint>             JSON Schema of a spec
+  mlops synth [--stack <stage>] --out <dir>      every object a stack would create, offline
+
+The registry URI defaults to $MLOPS_REGISTRY, else file://.mlops/registry.`;
+
+const out = (s: string) => process.stdout.write(s + "\n");
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "registry":
+      return (await import("./registry.js")).registryCommand(rest, out);
+    case "serve":
+      return (await import("./serve.js")).serveCommand(rest, out);
+    case "train":
+      return (await import("./train.js")).trainCommand(rest, out);
+    case "spec":
+      return (await import("./spec.js")).specCommand(rest, out);
+    case "synth":
+      return (await import("./synth.js")).synthCommand(rest, out);
+    case "demo":
+      return (await import("./demo.js")).demoCommand(rest, out);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      out(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new MlopsError(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // -1: a long-running command (serve, demo) that exits from its own signal handler.
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof MlopsError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`internal error (a bug in pulumi-mlops, please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

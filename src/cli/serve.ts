@@ -1,0 +1,70 @@
+import { ENDPOINT_DEFAULTS, endpointSpecFromEnv, parseEndpointSpec, ENDPOINT_SPEC_ENV } from "../spec/endpoint.js";
+import { MlopsError } from "../errors.js";
+import { defaultRegistryUri } from "../registry/index.js";
+import { createLogger } from "../log.js";
+import { intFlag, numberFlag, parse, positionals } from "./args.js";
+
+const USAGE =
+  "mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-batch-delay-ms N] [--poll-interval-s N] [--auth-token-env VAR]";
+
+/**
+ * `mlops serve`. With `--model` the spec is built from the flags; with no flags at all (the container's
+ * boot path) it is read from MLOPS_ENDPOINT_SPEC. Resolves once the server is listening; the process then
+ * lives until SIGTERM/SIGINT, which drains and exits.
+ */
+export async function serveCommand(argv: string[], out: (s: string) => void): Promise<number> {
+  const { runFromEnv, startServer } = await import("../../runtime/serve/main.js");
+  if (argv.length === 0 && process.env[ENDPOINT_SPEC_ENV]) {
+    endpointSpecFromEnv(); // fail fast, naming the bad field, before anything else starts
+    await runFromEnv(process.env);
+    return -1;
+  }
+  const { values, positionals: pos } = parse(
+    argv,
+    {
+      model: { type: "string" },
+      registry: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      name: { type: "string" },
+      "max-batch-size": { type: "string" },
+      "max-batch-delay-ms": { type: "string" },
+      "poll-interval-s": { type: "string" },
+      "auth-token-env": { type: "string" },
+      "log-level": { type: "string" },
+    },
+    USAGE,
+  );
+  positionals(pos, [], USAGE);
+  if (!values.model) {
+    throw new MlopsError(`--model is required (or set ${ENDPOINT_SPEC_ENV})\nusage: ${USAGE}`);
+  }
+  const tokenEnv = values["auth-token-env"];
+  const token = tokenEnv ? process.env[tokenEnv] : undefined;
+  if (tokenEnv && !token) {
+    throw MlopsError.of("--auth-token-env", "names an unset or empty variable", tokenEnv, `Export ${tokenEnv}=<token> first.`);
+  }
+  const spec = parseEndpointSpec(
+    {
+      name: values.name ?? values.model.split(/[@:]/)[0]!.replace(/[^a-z0-9-]/g, "-"),
+      model: values.model,
+      registry: values.registry ?? defaultRegistryUri(),
+      server: {
+        host: values.host ?? "127.0.0.1",
+        port: intFlag(values.port, "port", 8080, 1, 65535),
+      },
+      batching: {
+        maxBatchSize: intFlag(values["max-batch-size"], "max-batch-size", ENDPOINT_DEFAULTS.maxBatchSize, 1, 4096),
+        maxBatchDelayMs: numberFlag(values["max-batch-delay-ms"], "max-batch-delay-ms", ENDPOINT_DEFAULTS.maxBatchDelayMs, 0, 1000),
+      },
+      pollIntervalSeconds: numberFlag(values["poll-interval-s"], "poll-interval-s", 2, 0.05, 3600),
+      auth: { enabled: Boolean(token) },
+      ...(values["log-level"] ? { logLevel: values["log-level"] } : {}),
+    },
+    "mlops serve",
+  );
+  const logger = createLogger({ level: spec.logLevel });
+  const server = await startServer(spec, { logger, handleSignals: true, ...(token ? { authToken: token } : {}) });
+  out(JSON.stringify({ url: server.url, model: spec.model, registry: spec.registry }));
+  return -1; // keep running: the signal handler exits
+}

@@ -1,0 +1,195 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import YAML from "yaml";
+import { MlopsError } from "../errors.js";
+import { parse, positionals } from "./args.js";
+
+const USAGE = "mlops synth [--stack <stage>] --out <dir> [--project-dir <dir>]";
+const MASK = "[secret]";
+
+/** One resource as the stack program registered it. */
+export interface SynthResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface SynthResult {
+  /** Relative path → file content, every Kubernetes object as YAML and `plan.json`. */
+  files: Map<string, string>;
+  resources: SynthResource[];
+}
+
+/**
+ * `mlops synth`: runs the stack program offline under Pulumi's mocks and writes every Kubernetes object
+ * as YAML (one file each, under `k8s/<namespace>/`) and every other resource into `plan.json` (type, name,
+ * inputs; secret values masked). The same input gives byte-identical output.
+ */
+export async function synthCommand(argv: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals: pos } = parse(
+    argv,
+    { stack: { type: "string" }, out: { type: "string" }, "project-dir": { type: "string" } },
+    USAGE,
+  );
+  positionals(pos, [], USAGE);
+  if (!values.out) throw new MlopsError(`--out is required\nusage: ${USAGE}`);
+  const projectDir = resolve(values["project-dir"] ?? defaultProjectDir());
+  const result = await synthesize({ projectDir, stack: values.stack ?? "dev" });
+  const outDir = resolve(values.out);
+  await rm(outDir, { recursive: true, force: true });
+  for (const [rel, content] of result.files) {
+    const path = join(outDir, rel);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, content);
+  }
+  const k8s = [...result.files.keys()].filter((f) => f.startsWith("k8s/")).length;
+  out(JSON.stringify({ stack: values.stack ?? "dev", out: outDir, kubernetesObjects: k8s, otherResources: result.resources.length - k8s }));
+  return 0;
+}
+
+function defaultProjectDir(): string {
+  if (existsSync(resolve("Pulumi.yaml"))) return process.cwd();
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+/** Runs the Pulumi program of `projectDir` for `stack` under mocks; returns the rendered files. */
+export async function synthesize(opts: { projectDir: string; stack: string }): Promise<SynthResult> {
+  const project = await readProject(opts.projectDir);
+  const config = await readStackConfig(project.configDir, project.name, opts.stack);
+  const pulumi = await import("@pulumi/pulumi");
+  const resources: SynthResource[] = [];
+  pulumi.runtime.setAllConfig(config.values, config.secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const inputs = args.inputs as Record<string, unknown>;
+        resources.push({ type: args.type, name: args.name, inputs });
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+      },
+      call(args) {
+        return mockCall(args.token, args.inputs as Record<string, unknown>);
+      },
+    },
+    project.name,
+    opts.stack,
+    false,
+  );
+  const main = resolve(opts.projectDir, project.main);
+  await import(pathToFileURL(main).href);
+  await pulumi.runtime.disconnect();
+  return render(resources);
+}
+
+async function readProject(dir: string): Promise<{ name: string; main: string; configDir: string }> {
+  const path = join(dir, "Pulumi.yaml");
+  let doc: { name?: unknown; main?: unknown; stackConfigDir?: unknown };
+  try {
+    doc = YAML.parse(await readFile(path, "utf8")) ?? {};
+  } catch (e) {
+    throw MlopsError.of("--project-dir", `has no readable Pulumi.yaml (${(e as Error).message.split("\n")[0]})`, dir, "Run synth from the project root or pass --project-dir.");
+  }
+  const main = typeof doc.main === "string" ? doc.main : "index.ts";
+  const entry = main.endsWith(".ts") || main.endsWith(".js") ? main : join(main, "index.ts");
+  const configDir = typeof doc.stackConfigDir === "string" ? join(dir, doc.stackConfigDir) : dir;
+  return { name: String(doc.name), main: entry, configDir };
+}
+
+async function readStackConfig(dir: string, project: string, stack: string): Promise<{ values: Record<string, string>; secretKeys: string[] }> {
+  const path = join(dir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(path)) {
+    throw MlopsError.of("--stack", "has no stack file", stack, `Create ${path} (pulumi stack init ${stack}), or pick an existing stage.`);
+  }
+  const doc = (YAML.parse(await readFile(path, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
+    const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
+    if (value && typeof value === "object" && "secure" in (value as object)) {
+      // Encrypted with the stack's secrets provider, which is not here: synth never needs the plaintext.
+      values[key] = MASK;
+      secretKeys.push(key);
+    } else {
+      values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { values, secretKeys };
+}
+
+/** Outputs the mocks give back: inputs plus the few computed fields programs read. Deterministic. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const state: Record<string, unknown> = { ...inputs };
+  if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm")) {
+    const metadata = { ...((inputs.metadata as Record<string, unknown>) ?? {}) };
+    metadata.name ??= name;
+    state.metadata = metadata;
+  }
+  if (type.startsWith("aws:")) {
+    state.arn ??= `arn:aws:mock:us-east-1:123456789012:${name}`;
+    if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") state.bucket ??= name;
+    if (type === "aws:eks/cluster:Cluster") {
+      state.endpoint ??= `https://${name}.eks.mock`;
+      state.certificateAuthority ??= { data: "bW9jaw==" };
+      state.identities ??= [{ oidcs: [{ issuer: `https://oidc.eks.mock/id/${name}` }] }];
+    }
+    if (type === "aws:eks/nodeGroup:NodeGroup") state.resources ??= [{ autoscalingGroups: [{ name: `${name}-asg` }] }];
+  }
+  if (type.startsWith("docker:")) state.repoDigest ??= `${String(inputs.imageName ?? name)}@sha256:${"0".repeat(64)}`;
+  return state;
+}
+
+function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
+  if (token === "aws:index/getRegion:getRegion") return { name: "us-east-1", region: "us-east-1" };
+  if (token === "aws:index/getPartition:getPartition") return { partition: "aws", dnsSuffix: "amazonaws.com" };
+  return { ...inputs };
+}
+
+function isSecret(v: unknown): boolean {
+  return !!v && typeof v === "object" && (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
+}
+
+/** Deep copy with secrets masked, unknowns made explicit and object keys in a stable order. */
+function clean(v: unknown): unknown {
+  if (isSecret(v)) return MASK;
+  if (Array.isArray(v)) return v.map(clean);
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const c = clean((v as Record<string, unknown>)[k]);
+      if (c !== undefined) out[k] = c;
+    }
+    return out;
+  }
+  if (v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9") return "(known after apply)";
+  return v;
+}
+
+/** A Kubernetes object type token such as `kubernetes:apps/v1:Deployment` (not Helm, not providers). */
+function isK8sObject(type: string): boolean {
+  return /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:[A-Za-z]+$/.test(type) && !type.startsWith("kubernetes:helm.sh") && !type.endsWith("List") && !type.endsWith("Patch");
+}
+
+function render(resources: SynthResource[]): SynthResult {
+  const files = new Map<string, string>();
+  const plan: Array<{ type: string; name: string; inputs: unknown }> = [];
+  const sorted = [...resources].sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));
+  for (const r of sorted) {
+    const inputs = clean(r.inputs) as Record<string, unknown>;
+    if (isK8sObject(r.type)) {
+      const metadata = (inputs.metadata as Record<string, unknown>) ?? {};
+      const ns = typeof metadata.namespace === "string" ? metadata.namespace : "_cluster";
+      const kind = String(inputs.kind ?? r.type.split(":")[2]).toLowerCase();
+      const objName = typeof metadata.name === "string" ? metadata.name : r.name;
+      const obj = { apiVersion: inputs.apiVersion, kind: inputs.kind, ...inputs };
+      let path = `k8s/${ns}/${kind}-${objName}.yaml`;
+      for (let i = 2; files.has(path); i++) path = `k8s/${ns}/${kind}-${objName}-${i}.yaml`;
+      files.set(path, YAML.stringify(obj, { sortMapEntries: false, lineWidth: 0 }));
+    } else if (!r.type.startsWith("mlops:") && r.type !== "pulumi:pulumi:Stack") {
+      plan.push({ type: r.type, name: r.name, inputs });
+    }
+  }
+  files.set("plan.json", JSON.stringify({ resources: plan }, null, 2) + "\n");
+  return { files, resources };
+}

@@ -1,0 +1,150 @@
+import { z } from "zod";
+import { MlopsError, pathString, problem } from "../errors.js";
+import { parseModelRef } from "../spec/model-ref.js";
+
+/** The stages the reference platform knows; each has its own defaults below. */
+export const STAGES = ["dev", "staging", "prod"] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Per-stage defaults: sizes grow and stateful resources get protected towards prod. */
+export const STAGE_DEFAULTS: Record<Stage, { replicas: { min: number; max: number }; protect: boolean }> = {
+  dev: { replicas: { min: 1, max: 2 }, protect: false },
+  staging: { replicas: { min: 2, max: 4 }, protect: false },
+  prod: { replicas: { min: 3, max: 20 }, protect: true },
+};
+
+const modelRef = z.string().refine((s) => {
+  try {
+    parseModelRef(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be "<name>@<alias>" or "<name>:<version>", e.g. "breast-cancer@champion"');
+
+/** The stack configuration of `stacks/` (keys under the `pulumi-mlops:` namespace). */
+export const StageConfigSchema = z
+  .object({
+    /** Where the model registry lives. Default: a new private S3 bucket. */
+    registry: z
+      .union([
+        z.object({ bucket: z.string().min(3), prefix: z.string().optional() }).strict(),
+        z.object({ path: z.string().min(1) }).strict(),
+        z.object({ s3: z.object({ forceDestroy: z.boolean().optional() }).strict() }).strict(),
+      ])
+      .optional(),
+    /** The cluster: an existing one (kubeconfig, else the ambient kubeconfig) or a new EKS cluster. */
+    cluster: z
+      .object({
+        /** Kube context of the ambient kubeconfig to use. */
+        context: z.string().optional(),
+        eks: z
+          .object({
+            version: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version such as "1.31"'),
+            subnetIds: z.array(z.string().min(1)).min(2, "must list at least two subnets in different zones"),
+          })
+          .strict()
+          .optional(),
+        gpuPools: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,38}$/, "must be lowercase letters, digits and '-'"),
+                instanceType: z.string().min(1),
+                gpusPerNode: z.number().int().min(1).max(16),
+                min: z.number().int().min(0),
+                max: z.number().int().min(1),
+                spot: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+        teams: z
+          .array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/), gpuQuota: z.number().int().min(0) }).strict())
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** The served model. */
+    endpoint: z
+      .object({
+        model: modelRef.default("breast-cancer@champion"),
+        replicas: z
+          .object({ min: z.number().int().min(1), max: z.number().int().min(1) })
+          .strict()
+          .refine((r) => r.min <= r.max, "min must not exceed max")
+          .optional(),
+        cpu: z.string().optional(),
+        memoryMiB: z.number().int().min(64).optional(),
+        gpus: z.number().int().min(0).max(8).optional(),
+        allowFromNamespaces: z.array(z.string().min(1)).optional(),
+        maxBatchSize: z.number().int().min(1).max(4096).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Nightly training of the example model. Omit to skip. */
+    training: z
+      .object({
+        schedule: z.string().min(9, 'must be a cron expression such as "0 3 * * *"').optional(),
+        dataset: z.string().regex(/^(s3|file):\/\/.+/, "must be an s3:// or file:// URI"),
+        workers: z.number().int().min(1).optional(),
+        gpusPerWorker: z.number().int().min(0).optional(),
+        nodePool: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** A runtime image to use instead of building `runtime/Dockerfile`. */
+    image: z.string().min(1).optional(),
+    /** Where the built runtime image is pushed (e.g. an ECR repository URL). */
+    imageRepository: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type StageConfig = z.output<typeof StageConfigSchema>;
+
+/**
+ * Validates a stack's configuration before any resource is created. `raw` maps config keys (with or
+ * without the `<project>:` prefix) to their values as Pulumi stores them (strings; objects as JSON).
+ * Throws one MlopsError naming the stack, each bad key, the value received and the fix.
+ */
+export function loadStageConfig(stack: string, raw: Record<string, string>, project = "pulumi-mlops"): { stage: Stage; config: StageConfig } {
+  if (!(STAGES as readonly string[]).includes(stack)) {
+    throw new MlopsError(
+      problem(`stack`, "is not a known stage", stack, `Use one of ${STAGES.join(", ")} (pulumi stack select <stage>), or add the stage to STAGES in src/config/stage.ts.`),
+    );
+  }
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const [ns, name] = key.includes(":") ? [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)] : [project, key];
+    if (ns !== project) continue; // other providers' config (aws:region, kubernetes:context…)
+    values[name] = parseConfigValue(value);
+  }
+  const result = StageConfigSchema.safeParse(values);
+  if (result.success) return { stage: stack as Stage, config: result.data };
+  const problems = result.error.issues.map((issue) => {
+    const key = pathString("", issue.path);
+    let received: unknown = values;
+    for (const p of issue.path) received = received && typeof received === "object" ? (received as Record<PropertyKey, unknown>)[p] : undefined;
+    if (issue.code === "unrecognized_keys") {
+      return `${project}:${key === "(root)" ? issue.keys.join(", ") : `${key}.${issue.keys.join(", ")}`}: is not a known setting. Remove it with \`pulumi config rm --stack ${stack} ${project}:${issue.keys[0]}\` or fix the spelling.`;
+    }
+    const fixPath = key === "(root)" ? "<key>" : key;
+    return `${project}:${key}: ${issue.message}; received ${JSON.stringify(received) ?? "nothing"}. Fix: pulumi config set --stack ${stack} --path '${project}:${fixPath}' <value>`;
+  });
+  throw new MlopsError(
+    `stack "${stack}" has ${problems.length} invalid config value${problems.length === 1 ? "" : "s"} (Pulumi.${stack}.yaml):\n  - ${problems.join("\n  - ")}`,
+    problems,
+  );
+}
+
+function parseConfigValue(value: string): unknown {
+  const t = value.trim();
+  if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
