@@ -1,0 +1,2 @@
+export { Registry, defaultRegistryUri, DEFAULT_REGISTRY_URI } from "./registry.js";
+export type { Aliases, Lineage, ModelVersion, RegisterOptions, TensorSignature } from "./types.js";
