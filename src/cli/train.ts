@@ -31,8 +31,9 @@ export async function trainCommand(argv: string[], out: (s: string) => void): Pr
   const logger = createLogger({ fields: { job: spec.name } });
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("terminated by signal"));
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
+  // `on`, not `once`: a second signal must not fall through to Node's default (exit without a checkpoint).
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
   try {
     const result = await runTraining(spec, { logger, signal: abort.signal, progress: process.stderr.isTTY ? "tty" : "json" });
     out(JSON.stringify(result));
