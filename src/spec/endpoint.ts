@@ -53,7 +53,8 @@ export const EndpointSpecSchema = z
     server: z
       .object({
         host: z.string().min(1).default(ENDPOINT_DEFAULTS.host),
-        port: z.number().int().min(1).max(65535).default(ENDPOINT_DEFAULTS.port),
+        /** 0 picks any free port (local runs and tests). */
+        port: z.number().int().min(0).max(65535).default(ENDPOINT_DEFAULTS.port),
         maxBodyBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(ENDPOINT_DEFAULTS.maxBodyBytes),
         /** Seconds to keep serving in-flight requests after SIGTERM before exiting. */
         drainSeconds: z.number().min(0).max(600).default(ENDPOINT_DEFAULTS.drainSeconds),
