@@ -1,0 +1,239 @@
+import * as pulumi from "@pulumi/pulumi";
+import type * as aws from "@pulumi/aws";
+import type * as k8s from "@pulumi/kubernetes";
+import { z } from "zod";
+
+import type { Transform } from "../shared/transform.js";
+export type { Transform };
+
+/** A Kubernetes node taint. */
+export interface NodeTaint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** EKS GPU AMI families accepted by managed node groups. */
+export const GPU_AMI_TYPES = [
+  "AL2023_x86_64_NVIDIA",
+  "AL2023_ARM_64_NVIDIA",
+  "BOTTLEROCKET_x86_64_NVIDIA",
+  "BOTTLEROCKET_ARM_64_NVIDIA",
+  "AL2_x86_64_GPU",
+] as const;
+export type GpuAmiType = (typeof GPU_AMI_TYPES)[number];
+
+/**
+ * One pool of GPU nodes.
+ *
+ * With `eks`, the pool becomes an EKS managed node group (the EKS-only fields below apply). With
+ * `kubeconfig`, the nodes already exist: the pool only says how to find them (`labels`) and what they
+ * repel (`taints`), so jobs get the right node selector and tolerations.
+ *
+ * @example
+ * { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4, spot: true }
+ */
+export interface GpuNodePoolArgs {
+  /** Pool name: lowercase letters, digits and `-`, starting with a letter, at most 31 characters. */
+  readonly name: string;
+  /** GPUs on each node (what the device plugin advertises as `nvidia.com/gpu`). */
+  readonly gpusPerNode: number;
+  /**
+   * GPU model, written as the `mlops.dev/gpu-type` node label (and used as the Kueue flavor's label).
+   * @default - derived from the instance family on EKS (`p4d` → `nvidia-a100`, …), else the pool name
+   */
+  readonly gpuType?: string;
+  /**
+   * Extra node labels (EKS), or the labels that select this pool's nodes (kubeconfig: required).
+   * @default {}
+   */
+  readonly labels?: Record<string, string>;
+  /**
+   * Taints. EKS: added to the `nvidia.com/gpu=true:NoSchedule` taint every GPU group gets.
+   * kubeconfig: the taints the nodes carry.
+   * @default - EKS: none beyond the GPU taint; kubeconfig: `[{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }]`
+   */
+  readonly taints?: readonly NodeTaint[];
+  /** EKS only: the instance type. Give this or `instanceTypes`. */
+  readonly instanceType?: string;
+  /** EKS only: several instance types (useful with `spot`). Give this or `instanceType`. */
+  readonly instanceTypes?: readonly string[];
+  /** EKS only: minimum nodes; 0 lets the autoscaler scale the pool to zero. @default 0 */
+  readonly min?: number;
+  /** EKS only: maximum nodes. @default 2 */
+  readonly max?: number;
+  /** EKS only: spot capacity. @default false */
+  readonly spot?: boolean;
+  /** EKS only: root volume size in GiB. @default 200 */
+  readonly diskSizeGiB?: number;
+  /** EKS only: the GPU AMI. @default "AL2023_x86_64_NVIDIA" */
+  readonly amiType?: GpuAmiType;
+}
+
+/** The EKS control plane and its system node group. */
+export interface EksArgs {
+  /** Kubernetes version, e.g. `"1.31"`. Also picks the cluster autoscaler's image tag. */
+  readonly version: string;
+  /** Subnets for the control plane ENIs and every node group (private subnets in at least two AZs). */
+  readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The small on-demand node group for system pods (autoscaler, Kueue, CoreDNS).
+   * @default { instanceType: "m6i.large", min: 2, max: 4 }
+   */
+  readonly systemNodes?: { readonly instanceType?: string; readonly min?: number; readonly max?: number };
+  /** Whether the API server is reachable from the internet. @default true */
+  readonly endpointPublicAccess?: boolean;
+  /**
+   * The cluster autoscaler (Helm chart `cluster-autoscaler`), with a service-account role that may only
+   * scale this cluster's groups. `false` leaves it out (e.g. when Karpenter is installed separately).
+   * @default { chartVersion: "9.46.6", imageTag: "v<version>.0" }
+   */
+  readonly clusterAutoscaler?: false | { readonly chartVersion?: string; readonly imageTag?: string };
+  /** Tags on every AWS resource. @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/** A team: a namespace, a GPU quota and (with Kueue) a LocalQueue. */
+export interface TeamArgs {
+  /** Team name; also its namespace and LocalQueue name. */
+  readonly name: string;
+  /** Most GPUs the team's pods may request at once (`requests.nvidia.com/gpu`). */
+  readonly gpuQuota: number;
+  /** CPU quota (`requests.cpu`), e.g. `"64"`. @default - no CPU quota (Kueue: "1000") */
+  readonly cpuQuota?: string;
+  /** Memory quota (`requests.memory`), e.g. `"512Gi"`. @default - no memory quota (Kueue: "8Ti") */
+  readonly memoryQuota?: string;
+}
+
+/**
+ * Arguments of {@link TrainingCluster}. Give exactly one of `eks` and `kubeconfig`.
+ *
+ * @example
+ * new TrainingCluster("ml", {
+ *   eks: { version: "1.31", subnetIds },
+ *   nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4, spot: true }],
+ *   teams: [{ name: "fraud", gpuQuota: 16 }],
+ *   kueue: {},
+ * });
+ */
+export interface TrainingClusterArgs {
+  /** Create an EKS cluster. */
+  readonly eks?: EksArgs;
+  /** Use an existing cluster through this kubeconfig. */
+  readonly kubeconfig?: pulumi.Input<string>;
+  /** The GPU node pools. @default [] */
+  readonly nodePools?: readonly GpuNodePoolArgs[];
+  /** Teams: namespace, ResourceQuota and (with Kueue) a queue each. @default [] */
+  readonly teams?: readonly TeamArgs[];
+  /**
+   * The NVIDIA device plugin (Helm chart `nvidia-device-plugin`), tolerating the GPU taint. `false` when
+   * the cluster already runs it (e.g. through the GPU operator).
+   * @default { chartVersion: "0.17.1" }
+   */
+  readonly devicePlugin?: false | { readonly chartVersion?: string };
+  /** NVIDIA DCGM exporter for GPU metrics (Helm chart `dcgm-exporter`). @default false */
+  readonly dcgmExporter?: boolean | { readonly chartVersion?: string };
+  /**
+   * Kueue (Helm) with a ResourceFlavor per node pool, a ClusterQueue per team (cohort `mlops`, GPU quota
+   * per flavor = the team's `gpuQuota`) and a LocalQueue in each team's namespace.
+   * @default - no Kueue
+   */
+  readonly kueue?: { readonly chartVersion?: string; readonly teams?: readonly string[] };
+  /** Per-child escape hatches. */
+  readonly transform?: {
+    readonly cluster?: Transform<aws.eks.ClusterArgs>;
+    readonly nodeGroup?: Transform<aws.eks.NodeGroupArgs>;
+    readonly release?: Transform<k8s.helm.v3.ReleaseArgs>;
+    readonly namespace?: Transform<k8s.core.v1.NamespaceArgs>;
+  };
+}
+
+// ---------------------------------------------------------------- validation
+
+const isInput = (v: unknown): boolean =>
+  typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise;
+
+const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+const labels = z.record(
+  z.string().regex(LABEL_KEY, "must be a Kubernetes label key such as example.com/tier"),
+  z.string().regex(LABEL_VALUE, "must be a Kubernetes label value (63 characters: letters, digits, '-', '_', '.')"),
+);
+
+const TaintSchema = z
+  .object({
+    key: z.string().regex(LABEL_KEY, "must be a taint key such as nvidia.com/gpu"),
+    value: z.string().regex(LABEL_VALUE, "must be a label-like value").optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+  })
+  .strict();
+
+export const NodePoolSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lowercase letters, digits and '-', starting with a letter, at most 31 characters"),
+    gpusPerNode: z.number().int().min(1).max(16),
+    gpuType: z.string().regex(LABEL_VALUE, "must be a label value such as nvidia-a100").min(1).optional(),
+    labels: labels.optional(),
+    taints: z.array(TaintSchema).optional(),
+    instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an EC2 instance type such as p4d.24xlarge").optional(),
+    instanceTypes: z.array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an EC2 instance type such as g5.xlarge")).min(1).optional(),
+    min: z.number().int().min(0).optional(),
+    max: z.number().int().min(1).max(1000).optional(),
+    spot: z.boolean().optional(),
+    diskSizeGiB: z.number().int().min(20).max(16384).optional(),
+    amiType: z.enum(GPU_AMI_TYPES).optional(),
+  })
+  .strict();
+
+const TeamSchema = z
+  .object({
+    name: z.string().regex(DNS_LABEL, "must be a DNS label: lowercase letters, digits and '-', starting with a letter"),
+    gpuQuota: z.number().int().min(0),
+    cpuQuota: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 64 or 500m").optional(),
+    memoryQuota: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 512Gi").optional(),
+  })
+  .strict();
+
+const chartVersion = z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/, "must be a chart version such as 1.2.3");
+
+const EksSchema = z
+  .object({
+    version: z.string().regex(/^1\.[0-9]{2}$/, 'must be a Kubernetes minor version such as "1.31"'),
+    subnetIds: z.custom<unknown>(
+      (v) => (Array.isArray(v) ? v.length > 0 && v.every(isInput) : pulumi.Output.isInstance(v) || v instanceof Promise),
+      "must list at least one subnet id (private subnets in two or more availability zones)",
+    ),
+    systemNodes: z
+      .object({
+        instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an EC2 instance type such as m6i.large").optional(),
+        min: z.number().int().min(1).optional(),
+        max: z.number().int().min(1).max(100).optional(),
+      })
+      .strict()
+      .optional(),
+    endpointPublicAccess: z.boolean().optional(),
+    clusterAutoscaler: z
+      .union([z.literal(false), z.object({ chartVersion: chartVersion.optional(), imageTag: z.string().min(1).optional() }).strict()])
+      .optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+export const TrainingClusterArgsSchema = z
+  .object({
+    eks: EksSchema.optional(),
+    kubeconfig: z.custom<unknown>(isInput, "must be a kubeconfig string or an Output of one").optional(),
+    nodePools: z.array(NodePoolSchema).optional(),
+    teams: z.array(TeamSchema).optional(),
+    devicePlugin: z.union([z.literal(false), z.object({ chartVersion: chartVersion.optional() }).strict()]).optional(),
+    dcgmExporter: z.union([z.boolean(), z.object({ chartVersion: chartVersion.optional() }).strict()]).optional(),
+    kueue: z
+      .object({ chartVersion: chartVersion.optional(), teams: z.array(z.string()).optional() })
+      .strict()
+      .optional(),
+    transform: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();

@@ -1,0 +1,304 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import {
+  CHARTS,
+  CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+  clusterAutoscalerValues,
+  createRelease,
+  dcgmExporterValues,
+  devicePluginValues,
+} from "./addons.js";
+import type { TrainingClusterArgs } from "./args.js";
+import { createEks, irsaRole, SYSTEM_NODE_SELECTOR, type EksResources } from "./eks.js";
+import { clusterAutoscalerPolicy } from "./iam.js";
+import { TrainingJob, type TrainingJobContext, type TrainingJobHost } from "./job.js";
+import type { TrainingJobArgs } from "./job-args.js";
+import {
+  DEFAULT_TRAINING_NAMESPACE,
+  GPU_SYSTEM_NAMESPACE,
+  KUEUE_NAMESPACE,
+  normalizeClusterArgs,
+  type NormalizedCluster,
+} from "./normalize.js";
+import {
+  clusterQueueManifest,
+  localQueueManifest,
+  namespaceManifest,
+  priorityClassManifests,
+  resourceFlavorManifest,
+  teamQuotaManifest,
+  type LabelContext,
+  type Manifest,
+} from "./tenancy.js";
+import { applyTransform } from "../shared/transform.js";
+import { stackContext, stackPhysicalName } from "../shared/stack.js";
+
+export interface TrainingClusterNodes {
+  /** EKS resources (cluster, roles, OIDC provider, node groups, ASG tags); absent with `kubeconfig`. */
+  readonly eks?: EksResources;
+  readonly provider: k8s.Provider;
+  /** Namespaces by name: the default training namespace, the GPU system namespace, one per team. */
+  readonly namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
+  readonly resourceQuotas: Readonly<Record<string, k8s.core.v1.ResourceQuota>>;
+  readonly priorityClasses: readonly k8s.scheduling.v1.PriorityClass[];
+  readonly releases: {
+    readonly devicePlugin?: k8s.helm.v3.Release;
+    readonly dcgmExporter?: k8s.helm.v3.Release;
+    readonly clusterAutoscaler?: k8s.helm.v3.Release;
+    readonly kueue?: k8s.helm.v3.Release;
+  };
+  readonly clusterAutoscalerRole?: aws.iam.Role;
+  readonly kueue: readonly k8s.apiextensions.CustomResource[];
+}
+
+/**
+ * A Kubernetes cluster for training: an EKS cluster with GPU node pools that scale from zero (or an
+ * existing cluster through its kubeconfig), the NVIDIA device plugin, optional DCGM exporter and Kueue,
+ * per-team namespaces with GPU quotas, and priority classes for training and serving.
+ *
+ * Add jobs with {@link addTrainingJob}. Other components (ModelEndpoint, MonitoringStack) take the
+ * cluster itself, or its {@link provider}.
+ *
+ * @example
+ * const cluster = new TrainingCluster("ml", {
+ *   eks: { version: "1.31", subnetIds },
+ *   nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4, spot: true }],
+ *   teams: [{ name: "fraud", gpuQuota: 16 }],
+ *   kueue: {},
+ * });
+ * cluster.addTrainingJob("fraud", { registry, model: "fraud", dataset, trainer: { command: ["torchrun", "train.py"] },
+ *                                   workers: 4, team: "fraud", schedule: "0 3 * * *" });
+ */
+export class TrainingCluster extends pulumi.ComponentResource implements TrainingJobHost {
+  static readonly TYPE = "mlops:training:TrainingCluster";
+
+  /** Kubeconfig of the cluster (secret). On EKS it authenticates with `aws eks get-token`. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** The Kubernetes provider for this cluster; pass the cluster (or this) to other components. */
+  readonly provider: k8s.Provider;
+  /** Names of the GPU node pools, in the order given. */
+  readonly nodePoolNames: pulumi.Output<string[]>;
+  /** The EKS cluster's name; undefined with `kubeconfig`. */
+  readonly clusterName: pulumi.Output<string | undefined>;
+  /** What jobs added to this cluster need (provider, pools, teams, OIDC). For TrainingJob; not for users. */
+  readonly jobContext: TrainingJobContext;
+  private readonly _nodes: TrainingClusterNodes;
+  private readonly logicalName: string;
+
+  constructor(name: string, args: TrainingClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(TrainingCluster.TYPE, name, {}, opts);
+    this.logicalName = name;
+    const cfg = normalizeClusterArgs(args, `TrainingCluster ${JSON.stringify(name)}`);
+    // EKS cluster names may be 100 characters; the stage drives the name.
+    const clusterName = stackPhysicalName(name, 100);
+    const owner: LabelContext = { name, instance: clusterName, partOf: stackContext().project };
+
+    const eks = cfg.eks ? createEks(this, name, clusterName, cfg.eks, cfg.pools, args.transform) : undefined;
+    this.kubeconfig = eks ? eks.kubeconfig : pulumi.secret(pulumi.output(cfg.kubeconfig!));
+    // Add-ons and jobs deploy through this provider; on EKS they also wait for the system nodes.
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
+    const k8sOpts = (dependsOn: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({
+      parent: this,
+      provider: this.provider,
+      dependsOn: [...(eks ? [eks.systemNodeGroup] : []), ...dependsOn],
+    });
+
+    const { namespaces, resourceQuotas, priorityClasses } = this.createTenancy(name, owner, cfg, args, k8sOpts);
+    const releases = this.createAddons(name, clusterName, cfg, eks, namespaces, args, k8sOpts);
+    const kueue = this.createKueue(name, owner, cfg, namespaces, releases.kueue, k8sOpts);
+
+    this.nodePoolNames = pulumi.output(cfg.pools.map((p) => p.name));
+    this.clusterName = eks ? eks.cluster.name : pulumi.output(undefined);
+    this.jobContext = {
+      instance: clusterName,
+      partOf: owner.partOf,
+      pools: cfg.pools,
+      teams: cfg.teams.map((t) => t.name),
+      kueueTeams: cfg.kueue ? cfg.kueue.teams : [],
+      provider: this.provider,
+      ...(eks ? { irsa: { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer, tags: { ...cfg.eks!.tags, "mlops.dev/cluster": clusterName } } } : {}),
+      dependsOn: [...Object.values(namespaces), ...priorityClasses, ...kueue, ...(eks ? [eks.systemNodeGroup] : [])],
+    };
+    this._nodes = {
+      ...(eks ? { eks } : {}),
+      provider: this.provider,
+      namespaces,
+      resourceQuotas,
+      priorityClasses,
+      releases: releases.all,
+      ...(releases.clusterAutoscalerRole ? { clusterAutoscalerRole: releases.clusterAutoscalerRole } : {}),
+      kueue,
+    };
+
+    this.registerOutputs({ kubeconfig: this.kubeconfig, nodePoolNames: this.nodePoolNames, clusterName: this.clusterName });
+  }
+
+  /** The underlying resources, for what the args do not cover. */
+  get nodes(): TrainingClusterNodes {
+    return this._nodes;
+  }
+
+  /**
+   * Adds a training job: a Job, an Indexed Job with a headless Service (`workers > 1`), or a CronJob
+   * (`schedule`), rendering a TrainSpec into the container's `MLOPS_TRAIN_SPEC`.
+   *
+   * @example
+   * const train = cluster.addTrainingJob("fraud", { registry, model: "fraud", dataset, trainer: { builtin: "logistic-regression" } });
+   * export const retrain = train.runOnDemandCommand;
+   */
+  addTrainingJob(name: string, args: TrainingJobArgs, opts: pulumi.ComponentResourceOptions = {}): TrainingJob {
+    return new TrainingJob(`${this.logicalName}-${name}`, { ...args, cluster: this, jobName: name }, { ...opts, parent: this });
+  }
+
+  private createTenancy(name: string, owner: LabelContext, cfg: NormalizedCluster, args: TrainingClusterArgs, k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions) {
+    const namespaces: Record<string, k8s.core.v1.Namespace> = {};
+    const ns = (m: Manifest) => {
+      const [a, o] = applyTransform<k8s.core.v1.NamespaceArgs>(args.transform?.namespace, `${name}-ns-${m.metadata.name}`, m as k8s.core.v1.NamespaceArgs, k8sOpts());
+      namespaces[m.metadata.name] = new k8s.core.v1.Namespace(`${name}-ns-${m.metadata.name}`, a, o);
+    };
+    ns(namespaceManifest(DEFAULT_TRAINING_NAMESPACE, owner, "restricted"));
+    if (cfg.devicePlugin || cfg.dcgmExporter) ns(namespaceManifest(GPU_SYSTEM_NAMESPACE, owner, "privileged"));
+    for (const team of cfg.teams) ns(namespaceManifest(team.name, owner, "restricted", { "mlops.dev/team": team.name }));
+
+    const resourceQuotas: Record<string, k8s.core.v1.ResourceQuota> = {};
+    for (const team of cfg.teams) {
+      resourceQuotas[team.name] = new k8s.core.v1.ResourceQuota(
+        `${name}-quota-${team.name}`,
+        teamQuotaManifest(team, owner) as k8s.core.v1.ResourceQuotaArgs,
+        k8sOpts([namespaces[team.name]!]),
+      );
+    }
+    const priorityClasses = priorityClassManifests(owner).map(
+      (m) => new k8s.scheduling.v1.PriorityClass(`${name}-${m.metadata.name}`, m as unknown as k8s.scheduling.v1.PriorityClassArgs, k8sOpts()),
+    );
+    return { namespaces, resourceQuotas, priorityClasses };
+  }
+
+  private createAddons(
+    name: string,
+    clusterName: string,
+    cfg: NormalizedCluster,
+    eks: EksResources | undefined,
+    namespaces: Record<string, k8s.core.v1.Namespace>,
+    args: TrainingClusterArgs,
+    k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions,
+  ) {
+    const common = { provider: this.provider, transform: args.transform?.release };
+    const deps = (...extra: pulumi.Resource[]) => (k8sOpts(extra).dependsOn as pulumi.Resource[]);
+    const gpuNs = namespaces[GPU_SYSTEM_NAMESPACE];
+    const devicePlugin = cfg.devicePlugin
+      ? createRelease(this, `${name}-device-plugin`, {
+          ...common,
+          chart: CHARTS.devicePlugin,
+          version: cfg.devicePlugin.chartVersion,
+          namespace: GPU_SYSTEM_NAMESPACE,
+          values: devicePluginValues(cfg.pools),
+          dependsOn: deps(gpuNs!),
+        })
+      : undefined;
+    const dcgmExporter = cfg.dcgmExporter
+      ? createRelease(this, `${name}-dcgm-exporter`, {
+          ...common,
+          chart: CHARTS.dcgmExporter,
+          version: cfg.dcgmExporter.chartVersion,
+          namespace: GPU_SYSTEM_NAMESPACE,
+          values: dcgmExporterValues(cfg.pools),
+          dependsOn: deps(gpuNs!, ...(devicePlugin ? [devicePlugin] : [])),
+        })
+      : undefined;
+
+    let clusterAutoscaler: k8s.helm.v3.Release | undefined;
+    let clusterAutoscalerRole: aws.iam.Role | undefined;
+    if (eks && cfg.eks?.clusterAutoscaler) {
+      const ca = cfg.eks.clusterAutoscaler;
+      clusterAutoscalerRole = irsaRole(
+        this,
+        `${name}-autoscaler-role`,
+        { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer },
+        "kube-system",
+        CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+        { ...cfg.eks.tags, "mlops.dev/cluster": clusterName },
+      );
+      const policy = new aws.iam.RolePolicy(
+        `${name}-autoscaler-policy`,
+        { role: clusterAutoscalerRole.id, policy: JSON.stringify(clusterAutoscalerPolicy(clusterName)) },
+        { parent: this },
+      );
+      clusterAutoscaler = createRelease(this, `${name}-cluster-autoscaler`, {
+        ...common,
+        chart: CHARTS.clusterAutoscaler,
+        version: ca.chartVersion,
+        namespace: "kube-system",
+        values: clusterAutoscalerValues({
+          clusterName,
+          region: eks.region,
+          roleArn: clusterAutoscalerRole.arn,
+          imageTag: ca.imageTag,
+          nodeSelector: { ...SYSTEM_NODE_SELECTOR },
+        }),
+        dependsOn: deps(policy, ...eks.asgTags),
+      });
+    }
+
+    const kueue = cfg.kueue
+      ? createRelease(this, `${name}-kueue`, {
+          ...common,
+          chart: CHARTS.kueue,
+          version: cfg.kueue.chartVersion,
+          namespace: KUEUE_NAMESPACE,
+          createNamespace: true,
+          values: {},
+          dependsOn: deps(),
+        })
+      : undefined;
+    const all = {
+      ...(devicePlugin ? { devicePlugin } : {}),
+      ...(dcgmExporter ? { dcgmExporter } : {}),
+      ...(clusterAutoscaler ? { clusterAutoscaler } : {}),
+      ...(kueue ? { kueue } : {}),
+    };
+    return { all, kueue, clusterAutoscalerRole };
+  }
+
+  /** ResourceFlavors, ClusterQueues and LocalQueues; they need Kueue's CRDs, hence the release first. */
+  private createKueue(
+    name: string,
+    owner: LabelContext,
+    cfg: NormalizedCluster,
+    namespaces: Record<string, k8s.core.v1.Namespace>,
+    release: k8s.helm.v3.Release | undefined,
+    k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions,
+  ): k8s.apiextensions.CustomResource[] {
+    if (!cfg.kueue || !release) return [];
+    const cr = (logical: string, m: Manifest, deps: pulumi.Resource[]) =>
+      new k8s.apiextensions.CustomResource(logical, m as unknown as k8s.apiextensions.CustomResourceArgs, k8sOpts([release, ...deps]));
+    const flavors = cfg.pools.map((p) => cr(`${name}-flavor-${p.name}`, resourceFlavorManifest(p, owner), []));
+    const out = [...flavors];
+    for (const teamName of cfg.kueue.teams) {
+      const team = cfg.teams.find((t) => t.name === teamName)!;
+      const cq = cr(`${name}-cq-${team.name}`, clusterQueueManifest(team, cfg.pools, owner), flavors);
+      out.push(cq, cr(`${name}-lq-${team.name}`, localQueueManifest(team.name, owner), [cq, namespaces[team.name]!]));
+    }
+    return out;
+  }
+}
+
+
+export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType, Transform } from "./args.js";
+export type { TrainingJobArgs } from "./job-args.js";
+export { TrainingJob, type TrainingJobContext, type TrainingJobNodes } from "./job.js";
+export {
+  buildTrainingJobManifests,
+  buildTrainSpec,
+  normalizeTrainingJob,
+  distributedEnvVars,
+  renderTrainingJob,
+  resolvePodEnv,
+  type JobClusterView,
+  type TrainingJobPlan,
+  type TrainingJobManifests,
+} from "./training-job.js";
+export { normalizeClusterArgs, CLUSTER_DEFAULTS, GPU_SYSTEM_NAMESPACE, DEFAULT_TRAINING_NAMESPACE, PRIORITY_TRAINING, PRIORITY_SERVING } from "./normalize.js";
+export { JOB_DEFAULTS } from "./job-args.js";
+export { scaleFromZeroTags } from "./node-pools.js";

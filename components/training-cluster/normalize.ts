@@ -1,0 +1,264 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { MlopsError, parseOrThrow, problem } from "../../src/errors.js";
+import {
+  TrainingClusterArgsSchema,
+  type EksArgs,
+  type GpuAmiType,
+  type NodeTaint,
+  type TeamArgs,
+  type TrainingClusterArgs,
+} from "./args.js";
+
+/** Every default of TrainingCluster, in one place (the JSDoc in args.ts states the same values). */
+export const CLUSTER_DEFAULTS = {
+  poolMin: 0,
+  poolMax: 2,
+  poolDiskSizeGiB: 200,
+  poolAmiType: "AL2023_x86_64_NVIDIA" as GpuAmiType,
+  systemNodes: { instanceType: "m6i.large", min: 2, max: 4 },
+  systemAmiType: "AL2023_x86_64_STANDARD",
+  endpointPublicAccess: true,
+  devicePluginChartVersion: "0.17.1",
+  dcgmExporterChartVersion: "4.1.1",
+  kueueChartVersion: "0.13.4",
+  clusterAutoscalerChartVersion: "9.46.6",
+  /** Kueue's ClusterQueue must cover cpu and memory too; without a team quota these are "unlimited enough". */
+  kueueCpuQuota: "1000",
+  kueueMemoryQuota: "8Ti",
+} as const;
+
+/** The extended resource the NVIDIA device plugin advertises. */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+/** The taint every EKS GPU group gets, so only pods that ask for GPUs land there. */
+export const GPU_TAINT: NodeTaint = { key: GPU_RESOURCE, value: "true", effect: "NoSchedule" };
+export const POOL_LABEL = "mlops.dev/node-pool";
+export const GPU_TYPE_LABEL = "mlops.dev/gpu-type";
+/** Set on EKS GPU groups: the device plugin chart's default node affinity looks for it. */
+export const GPU_PRESENT_LABEL = "nvidia.com/gpu.present";
+/** Namespace of jobs that name no team. */
+export const DEFAULT_TRAINING_NAMESPACE = "mlops-training";
+/** Namespace of the GPU node agents (device plugin, DCGM exporter): the one Pod Security exception. */
+export const GPU_SYSTEM_NAMESPACE = "mlops-gpu-system";
+export const KUEUE_NAMESPACE = "kueue-system";
+export const KUEUE_COHORT = "mlops";
+export const PRIORITY_TRAINING = "mlops-training";
+export const PRIORITY_SERVING = "mlops-serving";
+
+/** GPU model by EC2 instance family, for the default `gpuType`. */
+const GPU_BY_FAMILY: Record<string, string> = {
+  p5: "nvidia-h100",
+  p5e: "nvidia-h200",
+  p5en: "nvidia-h200",
+  p4d: "nvidia-a100",
+  p4de: "nvidia-a100",
+  p3: "nvidia-v100",
+  p3dn: "nvidia-v100",
+  g6e: "nvidia-l40s",
+  g6: "nvidia-l4",
+  g5: "nvidia-a10g",
+  g4dn: "nvidia-t4",
+  g5g: "nvidia-t4g",
+};
+
+export interface NormalizedPool {
+  readonly name: string;
+  readonly gpusPerNode: number;
+  readonly gpuType: string;
+  /** Every label the nodes carry (EKS: what we set; kubeconfig: what the user said they carry). */
+  readonly nodeLabels: Readonly<Record<string, string>>;
+  /** The labels a job's nodeSelector uses to land on this pool. */
+  readonly selector: Readonly<Record<string, string>>;
+  readonly taints: readonly NodeTaint[];
+  /** EKS managed node group settings; absent on the kubeconfig path. */
+  readonly eks?: {
+    readonly instanceTypes: readonly string[];
+    readonly min: number;
+    readonly max: number;
+    readonly spot: boolean;
+    readonly diskSizeGiB: number;
+    readonly amiType: GpuAmiType;
+  };
+}
+
+export interface NormalizedEks {
+  readonly version: string;
+  readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  readonly systemNodes: { readonly instanceType: string; readonly min: number; readonly max: number };
+  readonly endpointPublicAccess: boolean;
+  readonly clusterAutoscaler: false | { readonly chartVersion: string; readonly imageTag: string };
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface NormalizedTeam {
+  readonly name: string;
+  readonly gpuQuota: number;
+  readonly cpuQuota?: string;
+  readonly memoryQuota?: string;
+}
+
+export interface NormalizedCluster {
+  readonly eks?: NormalizedEks;
+  readonly kubeconfig?: pulumi.Input<string>;
+  readonly pools: readonly NormalizedPool[];
+  readonly teams: readonly NormalizedTeam[];
+  readonly devicePlugin: false | { readonly chartVersion: string };
+  readonly dcgmExporter: false | { readonly chartVersion: string };
+  readonly kueue: false | { readonly chartVersion: string; readonly teams: readonly string[] };
+}
+
+const EKS_ONLY_POOL_FIELDS = ["instanceType", "instanceTypes", "min", "max", "spot", "diskSizeGiB", "amiType"] as const;
+
+/**
+ * Validates the args (shape and every cross-field rule) and fills in the defaults. Throws one
+ * MlopsError listing every problem found, each with the value received and the fix.
+ */
+export function normalizeClusterArgs(args: TrainingClusterArgs, context = "TrainingCluster"): NormalizedCluster {
+  const problems: string[] = [];
+  problems.push(...schemaProblems(() => parseOrThrow(TrainingClusterArgsSchema, args, "")));
+  problems.push(...crossFieldProblems(args));
+  if (problems.length > 0) {
+    throw new MlopsError(`${context}: ${problems.length} invalid value${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`, problems);
+  }
+  const eks = args.eks ? normalizeEks(args.eks) : undefined;
+  const pools = (args.nodePools ?? []).map((p) => {
+    const base = { name: p.name, gpusPerNode: p.gpusPerNode };
+    if (!eks) {
+      const taints = p.taints ?? [GPU_TAINT];
+      const nodeLabels = { ...(p.labels ?? {}) };
+      return { ...base, gpuType: p.gpuType ?? p.name, nodeLabels, selector: nodeLabels, taints };
+    }
+    const instanceTypes = p.instanceTypes ?? [p.instanceType!];
+    const gpuType = p.gpuType ?? gpuTypeFor(instanceTypes[0]!) ?? p.name;
+    const nodeLabels = { ...(p.labels ?? {}), [POOL_LABEL]: p.name, [GPU_TYPE_LABEL]: gpuType, [GPU_PRESENT_LABEL]: "true" };
+    return {
+      ...base,
+      gpuType,
+      nodeLabels,
+      selector: { [POOL_LABEL]: p.name },
+      taints: [GPU_TAINT, ...(p.taints ?? []).filter((t) => t.key !== GPU_TAINT.key)],
+      eks: {
+        instanceTypes,
+        min: p.min ?? CLUSTER_DEFAULTS.poolMin,
+        max: p.max ?? Math.max(CLUSTER_DEFAULTS.poolMax, p.min ?? 0),
+        spot: p.spot ?? false,
+        diskSizeGiB: p.diskSizeGiB ?? CLUSTER_DEFAULTS.poolDiskSizeGiB,
+        amiType: p.amiType ?? CLUSTER_DEFAULTS.poolAmiType,
+      },
+    } satisfies NormalizedPool;
+  });
+  const teams: NormalizedTeam[] = (args.teams ?? []).map((t: TeamArgs) => ({ ...t }));
+  const dcgm = args.dcgmExporter;
+  return {
+    eks,
+    kubeconfig: args.kubeconfig,
+    pools,
+    teams,
+    devicePlugin: args.devicePlugin === false ? false : { chartVersion: args.devicePlugin?.chartVersion ?? CLUSTER_DEFAULTS.devicePluginChartVersion },
+    dcgmExporter: !dcgm ? false : { chartVersion: (dcgm === true ? undefined : dcgm.chartVersion) ?? CLUSTER_DEFAULTS.dcgmExporterChartVersion },
+    kueue: args.kueue
+      ? { chartVersion: args.kueue.chartVersion ?? CLUSTER_DEFAULTS.kueueChartVersion, teams: args.kueue.teams ?? teams.map((t) => t.name) }
+      : false,
+  };
+}
+
+function normalizeEks(e: EksArgs): NormalizedEks {
+  const d = CLUSTER_DEFAULTS.systemNodes;
+  const min = e.systemNodes?.min ?? d.min;
+  return {
+    version: e.version,
+    subnetIds: e.subnetIds,
+    systemNodes: {
+      instanceType: e.systemNodes?.instanceType ?? d.instanceType,
+      min,
+      max: e.systemNodes?.max ?? Math.max(d.max, min),
+    },
+    endpointPublicAccess: e.endpointPublicAccess ?? CLUSTER_DEFAULTS.endpointPublicAccess,
+    clusterAutoscaler:
+      e.clusterAutoscaler === false
+        ? false
+        : {
+            chartVersion: e.clusterAutoscaler?.chartVersion ?? CLUSTER_DEFAULTS.clusterAutoscalerChartVersion,
+            // The autoscaler's minor version must match the cluster's.
+            imageTag: e.clusterAutoscaler?.imageTag ?? `v${e.version}.0`,
+          },
+    tags: e.tags ?? {},
+  };
+}
+
+/** The GPU model of an EC2 instance type's family, when known (`p4d.24xlarge` → `nvidia-a100`). */
+export function gpuTypeFor(instanceType: string): string | undefined {
+  return GPU_BY_FAMILY[instanceType.split(".")[0]!];
+}
+
+/** Rules that span fields; tolerant of a bad shape (the schema reports that). */
+function crossFieldProblems(args: TrainingClusterArgs): string[] {
+  const out: string[] = [];
+  const a = (args ?? {}) as TrainingClusterArgs;
+  if (a.eks !== undefined && a.kubeconfig !== undefined) {
+    out.push(problem("eks", "is given together with kubeconfig", "both", "Give either eks (to create an EKS cluster) or kubeconfig (to use an existing cluster), not both."));
+  } else if (a.eks === undefined && a.kubeconfig === undefined) {
+    out.push(problem("(root)", "names no cluster", undefined, "Give eks: { version, subnetIds } to create an EKS cluster, or kubeconfig to use an existing one."));
+  }
+  const onEks = a.eks !== undefined;
+  const pools = Array.isArray(a.nodePools) ? a.nodePools : [];
+  const seen = new Set<string>();
+  pools.forEach((p, i) => {
+    if (!p || typeof p !== "object") return;
+    const at = `nodePools[${i}]`;
+    if (seen.has(p.name)) out.push(problem(`${at}.name`, "repeats another pool's name", p.name, "Give every pool a distinct name."));
+    seen.add(p.name);
+    if (onEks) {
+      if (p.instanceType === undefined && p.instanceTypes === undefined) {
+        out.push(problem(`${at}.instanceType`, "is missing", undefined, 'Give instanceType (e.g. "g5.xlarge") or instanceTypes for an EKS node pool.'));
+      } else if (p.instanceType !== undefined && p.instanceTypes !== undefined) {
+        out.push(problem(`${at}.instanceTypes`, "is given together with instanceType", p.instanceTypes, "Give one of instanceType and instanceTypes."));
+      }
+      const min = p.min ?? CLUSTER_DEFAULTS.poolMin;
+      if (p.max !== undefined && typeof min === "number" && min > p.max) {
+        out.push(problem(`${at}.min`, `is greater than max (${p.max})`, p.min, "Set min at most max (min: 0 lets the pool scale to zero)."));
+      }
+    } else {
+      for (const f of EKS_ONLY_POOL_FIELDS) {
+        if (p[f] !== undefined) {
+          out.push(problem(`${at}.${f}`, "applies only to EKS node pools", p[f], "Remove it: with kubeconfig the nodes exist already; describe them by labels and taints."));
+        }
+      }
+      if (!p.labels || Object.keys(p.labels).length === 0) {
+        out.push(problem(`${at}.labels`, "is empty", p.labels, 'Give the labels that select this pool\'s nodes, e.g. { "node.kubernetes.io/instance-type": "g5.xlarge" }.'));
+      }
+    }
+  });
+  const sys = a.eks?.systemNodes;
+  if (sys && typeof sys.min === "number" && typeof sys.max === "number" && sys.min > sys.max) {
+    out.push(problem("eks.systemNodes.min", `is greater than max (${sys.max})`, sys.min, "Set min at most max."));
+  }
+  const teams = Array.isArray(a.teams) ? a.teams : [];
+  const teamNames = new Set<string>();
+  teams.forEach((t, i) => {
+    if (t && teamNames.has(t.name)) out.push(problem(`teams[${i}].name`, "repeats another team's name", t.name, "Give every team a distinct name."));
+    if (t) teamNames.add(t.name);
+    if (t?.name === DEFAULT_TRAINING_NAMESPACE || t?.name === GPU_SYSTEM_NAMESPACE || t?.name === KUEUE_NAMESPACE || t?.name?.startsWith("kube-")) {
+      out.push(problem(`teams[${i}].name`, "is a namespace this package or Kubernetes reserves", t.name, "Pick another team name."));
+    }
+  });
+  if (a.kueue) {
+    const kteams = a.kueue.teams ?? [...teamNames];
+    if (kteams.length === 0) out.push(problem("kueue", "has no team to queue for", a.kueue, "Add teams: [{ name, gpuQuota }] (each gets a LocalQueue), or leave kueue out."));
+    (a.kueue.teams ?? []).forEach((t, i) => {
+      if (!teamNames.has(t)) out.push(problem(`kueue.teams[${i}]`, "names no team", t, `Use one of the teams: ${[...teamNames].join(", ") || "(none declared)"}.`));
+    });
+    if (pools.length === 0) out.push(problem("kueue", "has no node pool to make a flavor of", a.kueue, "Add nodePools, or leave kueue out."));
+  }
+  return out;
+}
+
+/** The problems a schema parse reports (parseOrThrow words them with value and fix), so they can be merged with others. */
+export function schemaProblems(parse: () => unknown): string[] {
+  try {
+    parse();
+    return [];
+  } catch (e) {
+    if (e instanceof MlopsError) return [...e.problems];
+    throw e;
+  }
+}

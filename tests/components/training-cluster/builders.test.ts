@@ -1,0 +1,107 @@
+import { describe, expect, test } from "vitest";
+import { normalizeClusterArgs } from "../../../components/training-cluster/normalize.js";
+import { scaleFromZeroTags, eksTaints, tolerationsFor } from "../../../components/training-cluster/node-pools.js";
+import { clusterAutoscalerPolicy, irsaTrustPolicy, parseS3Uri, s3AccessPolicy } from "../../../components/training-cluster/iam.js";
+import { devicePluginValues } from "../../../components/training-cluster/addons.js";
+import { eksKubeconfig } from "../../../components/training-cluster/eks.js";
+import { clusterQueueManifest, priorityClassManifests } from "../../../components/training-cluster/tenancy.js";
+
+const cfg = normalizeClusterArgs({
+  eks: { version: "1.31", subnetIds: ["subnet-a"] },
+  nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, labels: { tier: "train" } }],
+  teams: [{ name: "fraud", gpuQuota: 16 }],
+});
+const pool = cfg.pools[0]!;
+
+describe("node pools", () => {
+  test("tags a GPU group for scale-from-zero: labels, the GPU taint, the GPU count and auto-discovery", () => {
+    expect(scaleFromZeroTags(pool, "mlops-dev-ml")).toEqual({
+      "k8s.io/cluster-autoscaler/enabled": "true",
+      "k8s.io/cluster-autoscaler/mlops-dev-ml": "owned",
+      "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "8",
+      "k8s.io/cluster-autoscaler/node-template/label/tier": "train",
+      "k8s.io/cluster-autoscaler/node-template/label/mlops.dev/node-pool": "a100",
+      "k8s.io/cluster-autoscaler/node-template/label/mlops.dev/gpu-type": "nvidia-a100",
+      "k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present": "true",
+      "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
+    });
+  });
+
+  test("spells taints the EKS way on the node group and the Kubernetes way in tolerations", () => {
+    expect(eksTaints(pool)).toEqual([{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }]);
+    expect(tolerationsFor(pool)).toEqual([{ key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" }]);
+  });
+
+  test("has the device plugin tolerate the GPU taint and run only on the pools", () => {
+    const values = devicePluginValues(cfg.pools) as any;
+    expect(values.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
+    expect(values.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: "mlops.dev/node-pool", operator: "In", values: ["a100"] }] },
+    ]);
+  });
+});
+
+describe("IAM", () => {
+  test("lets only the named ServiceAccount assume a service-account role", () => {
+    const doc = irsaTrustPolicy("arn:aws:iam::1:oidc-provider/x", "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", "fraud", "fraud-trainer");
+    expect(doc.Statement[0]!.Condition).toEqual({
+      StringEquals: {
+        "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:fraud:fraud-trainer",
+        "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com",
+      },
+    });
+  });
+
+  test("limits scaling to groups the cluster owns", () => {
+    const scale = clusterAutoscalerPolicy("c1").Statement[1]!;
+    expect(scale.Action).toEqual(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]);
+    expect(scale.Condition).toEqual({ StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/c1": "owned" } });
+  });
+
+  test("grants read on the dataset, read/write on the registry prefix, and listing only of those prefixes", () => {
+    const doc = s3AccessPolicy([
+      { uri: "s3://models/reg", access: "readwrite" },
+      { uri: "s3://data/fraud/train.parquet", access: "read" },
+    ]);
+    expect(doc.Statement).toEqual([
+      { Sid: "Read", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::data/fraud/train.parquet", "arn:aws:s3:::data/fraud/train.parquet/*"] },
+      expect.objectContaining({ Sid: "ReadWrite", Resource: ["arn:aws:s3:::models/reg", "arn:aws:s3:::models/reg/*"] }),
+      expect.objectContaining({ Resource: "arn:aws:s3:::data", Condition: { StringLike: { "s3:prefix": ["fraud/train.parquet", "fraud/train.parquet/*"] } } }),
+      expect.objectContaining({ Resource: "arn:aws:s3:::models", Condition: { StringLike: { "s3:prefix": ["reg", "reg/*"] } } }),
+    ]);
+  });
+
+  test("ignores locations that are not on S3", () => {
+    expect(parseS3Uri("file:///x")).toBeUndefined();
+    expect(s3AccessPolicy([{ uri: "file:///x", access: "read" }]).Statement).toEqual([]);
+  });
+});
+
+describe("tenancy", () => {
+  const owner = { name: "ml", instance: "mlops-dev-ml", partOf: "mlops" };
+
+  test("makes training never preempt and serving preempt lower priorities", () => {
+    const [training, serving] = priorityClassManifests(owner);
+    expect(training).toMatchObject({ metadata: { name: "mlops-training" }, preemptionPolicy: "Never" });
+    expect(serving).toMatchObject({ metadata: { name: "mlops-serving" }, preemptionPolicy: "PreemptLowerPriority" });
+    expect((serving as any).value).toBeGreaterThan((training as any).value);
+  });
+
+  test("gives each team's ClusterQueue its GPU quota on every pool flavor", () => {
+    const cq = clusterQueueManifest(cfg.teams[0]!, cfg.pools, owner) as any;
+    expect(cq.spec.resourceGroups[0].flavors[0]).toEqual({
+      name: "a100",
+      resources: [
+        { name: "cpu", nominalQuota: "1000" },
+        { name: "memory", nominalQuota: "8Ti" },
+        { name: "nvidia.com/gpu", nominalQuota: 16 },
+      ],
+    });
+  });
+});
+
+test("builds a kubeconfig that authenticates with aws eks get-token", () => {
+  const kc = JSON.parse(eksKubeconfig({ clusterName: "c1", endpoint: "https://x", caData: "Q0E=", region: "eu-west-1" }));
+  expect(kc.clusters[0].cluster).toEqual({ server: "https://x", "certificate-authority-data": "Q0E=" });
+  expect(kc.users[0].user.exec).toMatchObject({ command: "aws", args: ["eks", "get-token", "--cluster-name", "c1", "--output", "json", "--region", "eu-west-1"] });
+});
