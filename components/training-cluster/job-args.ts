@@ -22,9 +22,10 @@ export const JOB_DEFAULTS = {
   startingDeadlineSeconds: 3600,
   historyLimit: 3,
   image: "ghcr.io/pulumi-mlops/runtime:0.1.0",
-  command: ["mlops", "train"] as readonly string[],
-  /** The non-root user the runtime image runs as. */
-  runAsUser: 1000,
+  /** Arguments to the runtime image's entrypoint (`node dist/src/cli/main.js`): `mlops train`. */
+  args: ["train"] as readonly string[],
+  /** The non-root user the runtime image runs as (runtime/Dockerfile: USER 10001). */
+  runAsUser: 10001,
 } as const;
 
 /**

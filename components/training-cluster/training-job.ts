@@ -107,7 +107,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
   const container: Obj = {
     name: "trainer",
     image: plan.image,
-    command: [...JOB_DEFAULTS.command],
+    args: [...JOB_DEFAULTS.args],
     env: [
       { name: TRAIN_SPEC_ENV, value: plan.renderedSpec },
       ...distributedEnvVars(plan),

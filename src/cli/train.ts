@@ -10,32 +10,29 @@ const USAGE = "mlops train --spec <file.yaml|json> [--run-id <id>]   (or MLOPS_T
 export async function trainCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals: pos } = parse(argv, { spec: { type: "string" }, "run-id": { type: "string" } }, USAGE);
   positionals(pos, [], USAGE);
-  let raw: unknown;
-  let source: string;
+  const progress = process.stderr.isTTY ? "tty" : "json";
+  const runtime = await import("../../runtime/train/index.js");
+  let run: (signal: AbortSignal) => Promise<Awaited<ReturnType<typeof runtime.runTraining>>>;
   if (values.spec) {
-    raw = await readSpecFile(values.spec);
-    source = values.spec;
+    let raw = await readSpecFile(values.spec);
+    if (values["run-id"] && raw && typeof raw === "object") raw = { ...raw, runId: values["run-id"] };
+    const spec = parseTrainSpec(raw, values.spec);
+    const logger = createLogger({ fields: { job: spec.name } });
+    run = (signal) => runtime.runTraining(spec, { logger, signal, progress });
   } else if (process.env[TRAIN_SPEC_ENV]) {
-    try {
-      raw = JSON.parse(process.env[TRAIN_SPEC_ENV]!);
-    } catch (e) {
-      throw MlopsError.of(TRAIN_SPEC_ENV, `is not valid JSON (${(e as Error).message})`, process.env[TRAIN_SPEC_ENV], "Render it with renderTrainSpec().");
-    }
-    source = TRAIN_SPEC_ENV;
+    // The container's boot path: the spec, the run id and (Indexed Jobs) the rank come from the pod env.
+    const env = values["run-id"] ? { ...process.env, MLOPS_RUN_ID: values["run-id"] } : process.env;
+    run = (signal) => runtime.trainFromEnv(env, { logger: createLogger(), signal, progress });
   } else {
     throw new MlopsError(`--spec is required (or set ${TRAIN_SPEC_ENV})\nusage: ${USAGE}`);
   }
-  if (values["run-id"] && raw && typeof raw === "object") raw = { ...raw, runId: values["run-id"] };
-  const spec = parseTrainSpec(raw, source);
-  const { runTraining } = await import("../../runtime/train/index.js");
-  const logger = createLogger({ fields: { job: spec.name } });
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("terminated by signal"));
   // `on`, not `once`: a second signal must not fall through to Node's default (exit without a checkpoint).
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   try {
-    const result = await runTraining(spec, { logger, signal: abort.signal, progress: process.stderr.isTTY ? "tty" : "json" });
+    const result = await run(abort.signal);
     out(JSON.stringify(result));
     if (!result.passed) {
       process.stderr.write(`gate failed: ${result.reason ?? "see the metrics above"}; no alias moved\n`);

@@ -1,0 +1,185 @@
+import type * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { parseModelRef } from "../../src/spec/model-ref.js";
+import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
+import type { Transform } from "../shared/transform.js";
+import type { ModelRegistry } from "../model-registry/index.js";
+
+/** Horizontal scaling on CPU. */
+export interface ReplicasArgs {
+  /** Fewest pods. @default 1 in dev stages, 2 elsewhere */
+  readonly min?: number;
+  /** Most pods. @default 10 (and never less than `min`) */
+  readonly max?: number;
+  /** Average CPU utilization (% of the request) the autoscaler aims for. @default 70 */
+  readonly targetCpuUtilization?: number;
+}
+
+/** What each pod asks for; limits equal requests (Guaranteed QoS: steady latency, no CPU throttling surprises). */
+export interface ResourcesArgs {
+  /** CPU cores (0.5 = 500m). @default 1 */
+  readonly cpu?: number;
+  /** Memory in MiB. @default 1024 */
+  readonly memoryMiB?: number;
+}
+
+export interface GpuArgs {
+  /** `nvidia.com/gpu` per pod. */
+  readonly count: number;
+  /** Where GPU pods may run, e.g. `{ "karpenter.k8s.aws/instance-gpu-name": "a10g" }`. @default - none */
+  readonly nodeSelector?: Record<string, string>;
+  /** Extra tolerations; the `nvidia.com/gpu` NoSchedule toleration is always added. @default - none */
+  readonly tolerations?: k8s.types.input.core.v1.Toleration[];
+}
+
+export interface BatchingArgs {
+  /** Most rows merged into one onnxruntime call. @default 32 */
+  readonly maxBatchSize?: number;
+  /** Longest a request waits for others to batch with. @default 2 */
+  readonly maxBatchDelayMs?: number;
+}
+
+/** Per-child hooks, the escape hatch for what the args do not cover. */
+export interface ModelEndpointTransforms {
+  readonly namespace?: Transform<k8s.core.v1.NamespaceArgs>;
+  readonly serviceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
+  readonly secret?: Transform<k8s.core.v1.SecretArgs>;
+  readonly deployment?: Transform<k8s.apps.v1.DeploymentArgs>;
+  readonly service?: Transform<k8s.core.v1.ServiceArgs>;
+  readonly autoscaler?: Transform<k8s.autoscaling.v2.HorizontalPodAutoscalerArgs>;
+  readonly disruptionBudget?: Transform<k8s.policy.v1.PodDisruptionBudgetArgs>;
+  readonly networkPolicy?: Transform<k8s.networking.v1.NetworkPolicyArgs>;
+  readonly image?: Transform<docker.ImageArgs>;
+}
+
+export interface ModelEndpointArgs {
+  /** The registry to serve from: a ModelRegistry, or its URI (`s3://bucket/prefix`, `file:///path`). */
+  readonly registry: ModelRegistry | string;
+  /**
+   * The model: `name@alias` follows the alias as it moves; `name:version` pins a version.
+   * @example "fraud@champion"
+   */
+  readonly model: string;
+  /** The cluster: `{ provider }`, `{ kubeconfig }`, or a cluster object that has a `provider`. */
+  readonly kubernetes: KubernetesTarget;
+  /**
+   * The namespace: the name of an existing one, or a Namespace resource.
+   * @default - a new namespace `${project}-${stage}-${name}` enforcing Pod Security "restricted"
+   */
+  readonly namespace?: string | k8s.core.v1.Namespace;
+  /**
+   * The runtime image to run.
+   * @default - built from this package's runtime/Dockerfile by @pulumi/docker
+   */
+  readonly image?: string;
+  /** Where to push the built image (ignored when `image` is given). @default - not pushed */
+  readonly imageRepository?: string;
+  /** @default { min: 1 (dev) or 2, max: 10, targetCpuUtilization: 70 } */
+  readonly replicas?: ReplicasArgs;
+  /** @default { cpu: 1, memoryMiB: 1024 } */
+  readonly resources?: ResourcesArgs;
+  /** GPUs per pod. @default - none */
+  readonly gpu?: GpuArgs;
+  /** Dynamic batching. @default { maxBatchSize: 32, maxBatchDelayMs: 2 } */
+  readonly batching?: BatchingArgs;
+  /**
+   * Require `Authorization: Bearer <token>`. Give the token as a secret (`config.requireSecret("token")`):
+   * it goes into a Kubernetes Secret, never into the Deployment.
+   * @default - no auth
+   */
+  readonly auth?: { readonly token: pulumi.Input<string> };
+  /**
+   * Namespaces whose pods may reach the serving port (list the monitoring namespace for Prometheus
+   * scrapes). Pods in the endpoint's own namespace always may; everything else is denied.
+   * @default { namespaces: [] }
+   */
+  readonly allowFrom?: { readonly namespaces: readonly string[] };
+  /** IAM role for the pods' ServiceAccount (IRSA), e.g. to read an S3 registry. @default - none */
+  readonly serviceAccountRoleArn?: pulumi.Input<string>;
+  /** Seconds in-flight requests get after SIGTERM. @default 20 */
+  readonly drainSeconds?: number;
+  /** How often a followed alias is re-resolved. @default 10 */
+  readonly pollIntervalSeconds?: number;
+  /** @default "info" */
+  readonly logLevel?: "debug" | "info" | "warn" | "error";
+  readonly transform?: ModelEndpointTransforms;
+}
+
+const isInput = (v: unknown) => typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise;
+const input = z.custom<pulumi.Input<string>>(isInput, "must be a string or an Output<string>");
+const k8sName = z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', starting with a letter");
+const labelMap = z.record(z.string(), z.string());
+
+const registry = z.union([
+  z.string().regex(/^(file|s3):\/\/.+/, "must be a ModelRegistry or a file:// or s3:// URI"),
+  z.custom<ModelRegistry>(
+    (v) => v !== null && typeof v === "object" && pulumi.Output.isInstance((v as { uri?: unknown }).uri),
+    "must be a ModelRegistry or a file:// or s3:// URI",
+  ),
+]);
+
+const modelRefSchema = z.string().refine(
+  (s) => {
+    try {
+      parseModelRef(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a model reference: write "<name>@<alias>" (e.g. "fraud@champion") or "<name>:<version>" (e.g. "fraud:3")' },
+);
+
+export const ModelEndpointArgsSchema = z
+  .object({
+    registry,
+    model: modelRefSchema,
+    kubernetes: KubernetesTargetSchema,
+    namespace: z
+      .union([k8sName, z.custom<k8s.core.v1.Namespace>((v) => k8s.core.v1.Namespace.isInstance(v), "must be a namespace name or a Namespace")])
+      .optional(),
+    image: z.string().min(1).optional(),
+    imageRepository: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "must be a repository like registry.example.com/team/runtime (no tag)").optional(),
+    replicas: z
+      .object({
+        min: z.number().int().min(1).max(1000).optional(),
+        max: z.number().int().min(1).max(1000).optional(),
+        targetCpuUtilization: z.number().int().min(1).max(100).optional(),
+      })
+      .strict()
+      .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, {
+        message: "min must not exceed max: lower min or raise max",
+      })
+      .optional(),
+    resources: z
+      .object({ cpu: z.number().min(0.01).max(256).optional(), memoryMiB: z.number().int().min(64).max(4 * 1024 * 1024).optional() })
+      .strict()
+      .optional(),
+    gpu: z
+      .object({
+        count: z.number().int().min(1).max(16),
+        nodeSelector: labelMap.optional(),
+        tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+      })
+      .strict()
+      .optional(),
+    batching: z
+      .object({ maxBatchSize: z.number().int().min(1).max(4096).optional(), maxBatchDelayMs: z.number().min(0).max(1000).optional() })
+      .strict()
+      .optional(),
+    auth: z.object({ token: input }).strict().optional(),
+    allowFrom: z.object({ namespaces: z.array(k8sName) }).strict().optional(),
+    serviceAccountRoleArn: input.optional(),
+    drainSeconds: z.number().min(0).max(600).optional(),
+    pollIntervalSeconds: z.number().min(0.05).max(3600).optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
+    transform: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** The endpoint's own name becomes the spec name and part of every object name. */
+export const EndpointNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, "must be 1-40 lowercase letters, digits and '-', starting with a letter");

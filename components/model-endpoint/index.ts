@@ -1,0 +1,165 @@
+import type * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { parseOrThrow } from "../../src/errors.js";
+import { recommendedLabels, selectorLabels } from "../../src/naming.js";
+import { runtimeImage } from "../shared/image.js";
+import { resolveProvider } from "../shared/kubernetes.js";
+import { stackContext, stackPhysicalName } from "../shared/stack.js";
+import { applyTransform, type Transform } from "../shared/transform.js";
+import { EndpointNameSchema, ModelEndpointArgsSchema, type ModelEndpointArgs } from "./args.js";
+import {
+  authSecretArgs,
+  autoscalerArgs,
+  deploymentArgs,
+  disruptionBudgetArgs,
+  namespaceArgs,
+  networkPolicyArgs,
+  serviceAccountArgs,
+  serviceArgs,
+  type ManifestContext,
+} from "./manifests.js";
+import { normalizeEndpoint } from "./normalize.js";
+import { buildEndpointSpec } from "./spec.js";
+
+export * from "./args.js";
+export * from "./manifests.js";
+export * from "./normalize.js";
+export * from "./spec.js";
+
+/** The resources a ModelEndpoint made. */
+export interface ModelEndpointNodes {
+  /** Only when the component created the namespace. */
+  readonly namespace?: k8s.core.v1.Namespace;
+  /** Only when it created a provider from a kubeconfig. */
+  readonly provider?: k8s.Provider;
+  readonly serviceAccount: k8s.core.v1.ServiceAccount;
+  /** Only with `auth`. */
+  readonly secret?: k8s.core.v1.Secret;
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly service: k8s.core.v1.Service;
+  readonly autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler;
+  readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
+  readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+  /** Only when the image was built. */
+  readonly image?: docker.Image;
+}
+
+const Validated = z.object({ name: EndpointNameSchema, args: ModelEndpointArgsSchema });
+
+/**
+ * Serves a registered model over the Open Inference Protocol on Kubernetes: a Deployment of the runtime
+ * image (restricted security context, probes on the OIP health paths, spread across zones, Prometheus
+ * scrape annotations), a ClusterIP Service, a CPU HorizontalPodAutoscaler, a PodDisruptionBudget and a
+ * NetworkPolicy admitting only the serving port. The model and settings reach the container as one
+ * validated EndpointSpec (MLOPS_ENDPOINT_SPEC); the auth token as a Kubernetes Secret.
+ *
+ * @example
+ * const endpoint = new mlops.ModelEndpoint("fraud", {
+ *   registry, model: "fraud@champion", kubernetes: { kubeconfig },
+ *   replicas: { min: 2, max: 20 }, auth: { token: config.requireSecret("fraudToken") },
+ *   allowFrom: { namespaces: ["checkout", "monitoring"] },
+ * });
+ * export const url = endpoint.url; // http://mlops-prod-fraud.mlops-prod-fraud.svc.cluster.local
+ */
+export class ModelEndpoint extends pulumi.ComponentResource {
+  static readonly TYPE = "mlops:serving:ModelEndpoint";
+
+  /** In-cluster URL: `http://<service>.<namespace>.svc.cluster.local` (port 80). */
+  readonly url: pulumi.Output<string>;
+  readonly serviceName: pulumi.Output<string>;
+  readonly namespace: pulumi.Output<string>;
+  private readonly children: ModelEndpointNodes;
+
+  constructor(name: string, args: ModelEndpointArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(ModelEndpoint.TYPE, name, {}, opts);
+    parseOrThrow(Validated, { name, args }, "", `new ModelEndpoint("${name}")`);
+    const { project, stage } = stackContext();
+    const endpoint = normalizeEndpoint(args, stage);
+    const physicalName = stackPhysicalName(name);
+    const labels = recommendedLabels({ name, instance: physicalName, component: "model-endpoint", partOf: project });
+    const selector = selectorLabels({ name, instance: physicalName });
+    const t = args.transform ?? {};
+
+    const provider = resolveProvider(args.kubernetes, name, this);
+    const createdProvider = "kubeconfig" in args.kubernetes ? provider : undefined;
+    const childOpts: pulumi.CustomResourceOptions = { parent: this, provider };
+    const create = <A extends object, R>(
+      Ctor: new (n: string, a: A, o: pulumi.CustomResourceOptions) => R,
+      child: string,
+      hook: Transform<A> | undefined,
+      a: A,
+      o: pulumi.CustomResourceOptions = childOpts,
+    ): R => new Ctor(`${name}-${child}`, ...applyTransform(hook, `${name}-${child}`, a, o));
+
+    let namespaceResource: k8s.core.v1.Namespace | undefined;
+    let namespaceName: pulumi.Output<string>;
+    if (args.namespace === undefined) {
+      namespaceResource = create(k8s.core.v1.Namespace, "ns", t.namespace, namespaceArgs(physicalName, labels));
+      namespaceName = namespaceResource.metadata.name;
+    } else if (typeof args.namespace === "string") {
+      namespaceName = pulumi.output(args.namespace);
+    } else {
+      namespaceName = args.namespace.metadata.name;
+    }
+
+    const image = runtimeImage(name, { ...(args.image ? { image: args.image } : {}), ...(args.imageRepository ? { imageRepository: args.imageRepository } : {}) }, this, t.image ? (a) => applyTransform(t.image, `${name}-image`, a, {})[0] : undefined);
+    const registryUri = typeof args.registry === "string" ? pulumi.output(args.registry) : args.registry.uri;
+    const specJson = registryUri.apply((uri) => {
+      if (uri.startsWith("file://")) {
+        // Legitimate only when the image or a volume carries the registry; usually a forgotten S3 registry.
+        pulumi.log.warn(`registry ${uri} is a local path: the pods will only find models if the image or a volume provides that path`, this);
+      }
+      return JSON.stringify(buildEndpointSpec({ name, registryUri: uri, endpoint }));
+    });
+
+    const ctx: ManifestContext = {
+      physicalName,
+      namespace: namespaceName,
+      labels,
+      selector,
+      image: image.ref,
+      specJson,
+      endpoint,
+      ...(args.serviceAccountRoleArn !== undefined ? { serviceAccountRoleArn: args.serviceAccountRoleArn } : {}),
+    };
+
+    const serviceAccount = create(k8s.core.v1.ServiceAccount, "sa", t.serviceAccount, serviceAccountArgs(ctx));
+    const secret = args.auth ? create(k8s.core.v1.Secret, "auth", t.secret, authSecretArgs(ctx, args.auth.token)) : undefined;
+    const deployment = create(k8s.apps.v1.Deployment, "deployment", t.deployment, deploymentArgs(ctx), {
+      ...childOpts,
+      dependsOn: [serviceAccount, ...(secret ? [secret] : [])],
+    });
+    const service = create(k8s.core.v1.Service, "svc", t.service, serviceArgs(ctx));
+    const autoscaler = create(k8s.autoscaling.v2.HorizontalPodAutoscaler, "hpa", t.autoscaler, autoscalerArgs(ctx), {
+      ...childOpts,
+      dependsOn: [deployment],
+    });
+    const disruptionBudget = create(k8s.policy.v1.PodDisruptionBudget, "pdb", t.disruptionBudget, disruptionBudgetArgs(ctx));
+    const networkPolicy = create(k8s.networking.v1.NetworkPolicy, "netpol", t.networkPolicy, networkPolicyArgs(ctx));
+
+    this.children = {
+      ...(namespaceResource ? { namespace: namespaceResource } : {}),
+      ...(createdProvider ? { provider: createdProvider } : {}),
+      serviceAccount,
+      ...(secret ? { secret } : {}),
+      deployment,
+      service,
+      autoscaler,
+      disruptionBudget,
+      networkPolicy,
+      ...(image.resource ? { image: image.resource } : {}),
+    };
+    this.serviceName = service.metadata.name;
+    this.namespace = namespaceName;
+    // SERVICE_PORT is 80, so the URL needs no port.
+    this.url = pulumi.interpolate`http://${service.metadata.name}.${namespaceName}.svc.cluster.local`;
+    this.registerOutputs({ url: this.url, serviceName: this.serviceName, namespace: this.namespace });
+  }
+
+  /** The underlying resources, for what the args and transforms do not cover. */
+  get nodes(): ModelEndpointNodes {
+    return this.children;
+  }
+}

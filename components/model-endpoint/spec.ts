@@ -1,0 +1,36 @@
+import { parseEndpointSpec, type EndpointSpec } from "../../src/spec/endpoint.js";
+import { CONTAINER_PORT, type NormalizedEndpoint } from "./normalize.js";
+
+/** What the spec is made from: the endpoint's name, the resolved registry URI and its settings. */
+export interface EndpointSpecArgs {
+  /** The endpoint's (logical) name: used in logs and metrics. */
+  readonly name: string;
+  /** `s3://…` or `file://…`. */
+  readonly registryUri: string;
+  readonly endpoint: Pick<
+    NormalizedEndpoint,
+    "model" | "batching" | "authEnabled" | "drainSeconds" | "pollIntervalSeconds" | "logLevel"
+  >;
+}
+
+/**
+ * The EndpointSpec a ModelEndpoint renders into the container's MLOPS_ENDPOINT_SPEC, validated by the
+ * same schema the runtime parses at boot. Pure, so the contract test can boot the real runtime from it.
+ */
+export function buildEndpointSpec(args: EndpointSpecArgs): EndpointSpec {
+  const e = args.endpoint;
+  return parseEndpointSpec(
+    {
+      name: args.name,
+      model: e.model,
+      registry: args.registryUri,
+      // The Service reaches pods on every interface; the port is the one the container declares.
+      server: { host: "0.0.0.0", port: CONTAINER_PORT, drainSeconds: e.drainSeconds },
+      batching: { maxBatchSize: e.batching.maxBatchSize, maxBatchDelayMs: e.batching.maxBatchDelayMs },
+      pollIntervalSeconds: e.pollIntervalSeconds,
+      auth: { enabled: e.authEnabled },
+      logLevel: e.logLevel,
+    },
+    `endpoint spec for "${args.name}"`,
+  );
+}

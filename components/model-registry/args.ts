@@ -1,0 +1,91 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Transform } from "../shared/transform.js";
+import type * as aws from "@pulumi/aws";
+
+/** A new private S3 bucket made by the component. */
+export interface S3StorageArgs {
+  readonly s3: {
+    /**
+     * The bucket's physical name (globally unique).
+     * @default - generated from `${project}-${stage}-${name}` plus a random suffix
+     */
+    readonly bucketName?: string;
+    /** Let `pulumi destroy` delete a bucket that still holds models. @default false */
+    readonly forceDestroy?: boolean;
+    /**
+     * KMS key for server-side encryption (SSE-KMS with S3 Bucket Keys).
+     * @default - SSE-S3 (AES256)
+     */
+    readonly kmsKeyArn?: pulumi.Input<string>;
+    /** Key prefix for the registry inside the bucket. @default - the bucket root */
+    readonly prefix?: string;
+  };
+}
+
+/** A bucket that already exists; nothing is created. */
+export interface ExistingBucketStorageArgs {
+  /** Bucket name (not an ARN, not a URI). */
+  readonly bucket: string;
+  /** Key prefix for the registry inside the bucket. @default - the bucket root */
+  readonly prefix?: string;
+}
+
+/** A local folder: the embedded default, for laptops and CI. Nothing is created. */
+export interface PathStorageArgs {
+  /** An absolute or relative path, or a `file://` URI. Relative paths resolve against the working directory. */
+  readonly path: string;
+}
+
+export type RegistryStorageArgs = S3StorageArgs | ExistingBucketStorageArgs | PathStorageArgs;
+
+export interface ModelRegistryArgs {
+  /**
+   * Where the registry lives.
+   * @default { s3: {} }
+   * @example { s3: { forceDestroy: true } }
+   * @example { bucket: "company-models", prefix: "fraud-team" }
+   * @example { path: ".mlops/registry" }
+   */
+  readonly storage?: RegistryStorageArgs;
+  /** Per-child hooks to adjust what the component creates. */
+  readonly transform?: {
+    readonly bucket?: Transform<aws.s3.BucketArgs>;
+    readonly versioning?: Transform<aws.s3.BucketVersioningArgs>;
+    readonly encryption?: Transform<aws.s3.BucketServerSideEncryptionConfigurationArgs>;
+    readonly publicAccessBlock?: Transform<aws.s3.BucketPublicAccessBlockArgs>;
+    readonly ownershipControls?: Transform<aws.s3.BucketOwnershipControlsArgs>;
+    readonly policy?: Transform<aws.s3.BucketPolicyArgs>;
+  };
+}
+
+// S3 naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")
+  .refine((s) => !s.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(s), "must not contain '..' nor look like an IP address");
+const prefix = z
+  .string()
+  .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "must be a plain key prefix (letters, digits, '/', '-', '_', '.')")
+  .refine((s) => !s.startsWith("/"), "must not start with '/'");
+const input = z.custom<pulumi.Input<string>>(
+  (v) => typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise,
+  "must be a string or an Output<string>",
+);
+
+export const ModelRegistryArgsSchema = z
+  .object({
+    storage: z
+      .union([
+        z.object({
+          s3: z
+            .object({ bucketName: bucketName.optional(), forceDestroy: z.boolean().optional(), kmsKeyArn: input.optional(), prefix: prefix.optional() })
+            .strict(),
+        }).strict(),
+        z.object({ bucket: bucketName, prefix: prefix.optional() }).strict(),
+        z.object({ path: z.string().min(1, "must be a non-empty path") }).strict(),
+      ], { error: "must be one of { s3: {...} }, { bucket, prefix? } or { path }" })
+      .optional(),
+    transform: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();

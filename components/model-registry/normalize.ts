@@ -1,0 +1,48 @@
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { ModelRegistryArgs, S3StorageArgs } from "./args.js";
+
+/** The storage used when none is given: a new private S3 bucket. */
+export const DEFAULT_STORAGE: S3StorageArgs = { s3: {} };
+/** SSE algorithm without a KMS key. */
+export const DEFAULT_SSE_ALGORITHM = "AES256";
+/** S3 limits bucketPrefix to 37 characters (the provider appends a 26-character unique suffix). */
+export const BUCKET_PREFIX_MAX = 37;
+export const DEFAULT_FORCE_DESTROY = false;
+
+export type NormalizedStorage =
+  | { kind: "s3"; bucketName?: string; forceDestroy: boolean; kmsKeyArn?: S3StorageArgs["s3"]["kmsKeyArn"]; prefix: string }
+  | { kind: "bucket"; bucket: string; prefix: string }
+  | { kind: "path"; uri: string };
+
+/** Applies defaults; args are already validated. */
+export function normalizeStorage(args: ModelRegistryArgs, cwd: string = process.cwd()): NormalizedStorage {
+  const storage: NonNullable<ModelRegistryArgs["storage"]> = args.storage ?? DEFAULT_STORAGE;
+  if ("s3" in storage) {
+    return {
+      kind: "s3",
+      ...(storage.s3.bucketName ? { bucketName: storage.s3.bucketName } : {}),
+      forceDestroy: storage.s3.forceDestroy ?? DEFAULT_FORCE_DESTROY,
+      ...(storage.s3.kmsKeyArn !== undefined ? { kmsKeyArn: storage.s3.kmsKeyArn } : {}),
+      prefix: trimSlashes(storage.s3.prefix ?? ""),
+    };
+  }
+  if ("bucket" in storage) return { kind: "bucket", bucket: storage.bucket, prefix: trimSlashes(storage.prefix ?? "") };
+  return { kind: "path", uri: fileUri(storage.path, cwd) };
+}
+
+/** `s3://bucket` or `s3://bucket/prefix`. */
+export function s3Uri(bucket: string, prefix: string): string {
+  return prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`;
+}
+
+/** A `file://` URI for a path or URI, relative paths resolved against `cwd`. */
+export function fileUri(path: string, cwd: string): string {
+  // `file://.mlops/registry` (the CLI's default) is relative: its "host" is really the first path segment.
+  const p = path.startsWith("file:///") ? fileURLToPath(path) : path.startsWith("file://") ? path.slice("file://".length) : path;
+  return pathToFileURL(resolve(cwd, p)).href;
+}
+
+function trimSlashes(s: string): string {
+  return s.replace(/^\/+|\/+$/g, "");
+}

@@ -1,0 +1,6 @@
+export { stackContext, stackPhysicalName, isProdStage, type StackContext } from "./stack.js";
+export { validateArgs } from "./validate.js";
+export { applyTransform, deepMerge, type Transform, type DeepPartial } from "./transform.js";
+export { KubernetesTargetSchema, resolveProvider, type KubernetesTarget } from "./kubernetes.js";
+export { runtimeImage, packageRoot, LOCAL_RUNTIME_IMAGE, RUNTIME_PLATFORM, type RuntimeImageArgs } from "./image.js";
+export { physicalName, dnsLabel, labelValue, recommendedLabels, selectorLabels, LABEL } from "../../src/naming.js";
