@@ -29,7 +29,9 @@ export const KubernetesTargetSchema = z.custom<KubernetesTarget>().superRefine((
   const o = v as Record<string, unknown>;
   const hasProvider = "provider" in o && o.provider !== undefined;
   const hasKubeconfig = "kubeconfig" in o && o.kubeconfig !== undefined;
-  if (hasProvider && hasKubeconfig) {
+  // A cluster component (TrainingCluster) carries both: its provider is the one to use.
+  const isCluster = pulumi.Resource.isInstance(v);
+  if (hasProvider && hasKubeconfig && !isCluster) {
     ctx.addIssue({ code: "custom", message: "gives both provider and kubeconfig: give one (the provider already carries a kubeconfig)" });
   } else if (hasKubeconfig) {
     if (!isInput(o.kubeconfig)) ctx.addIssue({ code: "custom", path: ["kubeconfig"], message: "must be a kubeconfig string (or Output of one)" });
@@ -42,6 +44,8 @@ export const KubernetesTargetSchema = z.custom<KubernetesTarget>().superRefine((
 
 /** The provider to create children with: the one given, or a new one (child of `parent`) for a kubeconfig. */
 export function resolveProvider(target: KubernetesTarget, name: string, parent: pulumi.Resource): k8s.Provider {
+  // A cluster component carries both a kubeconfig and its provider: reuse the provider.
+  if ("provider" in target && k8s.Provider.isInstance(target.provider)) return target.provider;
   if ("kubeconfig" in target && target.kubeconfig !== undefined) {
     return new k8s.Provider(`${name}-k8s`, { kubeconfig: target.kubeconfig as pulumi.Input<string> }, { parent });
   }

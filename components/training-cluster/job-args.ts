@@ -21,7 +21,6 @@ export const JOB_DEFAULTS = {
   /** A missed schedule is skipped after this long rather than run late. */
   startingDeadlineSeconds: 3600,
   historyLimit: 3,
-  image: "ghcr.io/pulumi-mlops/runtime:0.1.0",
   /** Arguments to the runtime image's entrypoint (`node dist/src/cli/main.js`): `mlops train`. */
   args: ["train"] as readonly string[],
   /** The non-root user the runtime image runs as (runtime/Dockerfile: USER 10001). */
@@ -62,8 +61,14 @@ export interface TrainingJobArgs {
   readonly checkpoint?: TrainSpecInput["checkpoint"];
   /** Lineage recorded with the version. @default {} */
   readonly lineage?: TrainSpecInput["lineage"];
-  /** The runtime image (it runs `mlops train`). @default "ghcr.io/pulumi-mlops/runtime:0.1.0" */
+  /**
+   * The runtime image (it runs `mlops train`). A `command` trainer runs inside it, so for Python trainers
+   * give an image built FROM the runtime image with your code and its dependencies added.
+   * @default - built from this package's runtime/Dockerfile with @pulumi/docker (pushed to `imageRepository` when given)
+   */
   readonly image?: pulumi.Input<string>;
+  /** Where the built runtime image is pushed, e.g. an ECR repository URL. @default - not pushed (local clusters only) */
+  readonly imageRepository?: string;
   /** Worker pods. More than 1 makes an Indexed Job with a headless Service (torch.distributed env). @default 1 */
   readonly workers?: number;
   /** GPUs per worker (also torchrun's processes per node). @default 1 when the cluster has a GPU pool, else 0 */

@@ -125,7 +125,8 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
   return {
     name,
     namespace: args.team ?? DEFAULT_TRAINING_NAMESPACE,
-    image: args.image ?? JOB_DEFAULTS.image,
+    // Without an image the job component builds the runtime image (see TrainingJob); "" marks that.
+    image: args.image ?? "",
     workers,
     gpusPerWorker,
     masterPort: TRAIN_DEFAULTS.masterPort,

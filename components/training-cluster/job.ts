@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { runtimeImage } from "../shared/image.js";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { renderTrainSpec } from "../../src/spec/train.js";
@@ -68,7 +69,10 @@ export class TrainingJob extends pulumi.ComponentResource {
   constructor(name: string, args: TrainingJobArgs & { readonly cluster: TrainingJobHost; readonly jobName?: string }, opts: pulumi.ComponentResourceOptions = {}) {
     super(TrainingJob.TYPE, name, {}, opts);
     const ctx = args.cluster.jobContext;
-    const job = normalizeTrainingJob(args.jobName ?? name, args, ctx);
+    const normalized = normalizeTrainingJob(args.jobName ?? name, args, ctx);
+    const job = args.image
+      ? normalized
+      : { ...normalized, image: runtimeImage(name, args.imageRepository ? { imageRepository: args.imageRepository } : {}, this).ref };
 
     const registryUri = registryUriOf(args.registry).apply((uri) => {
       if (typeof uri !== "string" || !uri.startsWith("s3://")) {

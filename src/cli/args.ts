@@ -3,10 +3,22 @@ import { MlopsError } from "../errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/** The parsed flags, typed from the option declarations. */
+export type Values<O extends Options> = {
+  [K in keyof O]?: O[K] extends { type: "boolean" }
+    ? O[K] extends { multiple: true }
+      ? boolean[]
+      : boolean
+    : O[K] extends { multiple: true }
+      ? string[]
+      : string;
+};
+
 /** parseArgs with strict checking, turned into an MlopsError that names the command and its usage. */
-export function parse<O extends Options>(argv: string[], options: O, usage: string) {
+export function parse<O extends Options>(argv: string[], options: O, usage: string): { values: Values<O>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: r.values as Values<O>, positionals: r.positionals };
   } catch (e) {
     throw new MlopsError(`${(e as Error).message}\nusage: ${usage}`);
   }

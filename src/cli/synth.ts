@@ -76,6 +76,8 @@ export async function synthesize(opts: { projectDir: string; stack: string }): P
     opts.stack,
     false,
   );
+  // The stack program may look for an ambient kubeconfig; synth never contacts a cluster.
+  process.env.MLOPS_SYNTH = "1";
   const main = resolve(opts.projectDir, project.main);
   await import(pathToFileURL(main).href);
   await pulumi.runtime.disconnect();

@@ -93,6 +93,10 @@ export const StageConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Kubeconfig of an existing cluster (set it as a secret). Default: $KUBECONFIG or ~/.kube/config. */
+    kubeconfig: z.string().min(1).optional(),
+    /** Bearer token the endpoint requires (set it as a secret). Default: no auth. */
+    authToken: z.string().min(16, "must be at least 16 characters").optional(),
     /** A runtime image to use instead of building `runtime/Dockerfile`. */
     image: z.string().min(1).optional(),
     /** Where the built runtime image is pushed (e.g. an ECR repository URL). */
