@@ -1,9 +1,11 @@
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError, NotFoundError } from "../../../src/errors.js";
 import { Registry } from "../../../src/registry/index.js";
 import { runTraining, TrainerError } from "../../../runtime/train/index.js";
+import { buildApp } from "../../../runtime/serve/app.js";
+import { parseEndpointSpec } from "../../../src/spec/endpoint.js";
+import { silentLogger } from "../../../src/log.js";
 import { captureLogger, PYTHON, specIn, tempDir, TRAINERS, writeClassificationCsv } from "./helpers.js";
 
 describe("command trainer", () => {
@@ -39,17 +41,27 @@ describe("command trainer", () => {
     expect(result.version!.metrics).toMatchObject({ auc: result.metrics.auc, trainer_loss: result.metrics.trainer_loss });
   });
 
-  it("serves the registered artifact: onnxruntime loads it and predicts probabilities", async () => {
+  it("serves the registered model: mlops serve loads fraud@challenger and answers OIP infer", async () => {
     const result = await runTraining(specIn(dir, { trainer: numpyTrainer }), { logger: captureLogger().logger, progress: "none" });
     const registry = await Registry.open(`file://${join(dir, "registry")}`);
-    const bytes = await registry.readArtifact(await registry.resolve("fraud@challenger"));
     expect(result.version!.signature.inputs[0]).toMatchObject({ name: "input", datatype: "FP32", shape: [-1, 4] });
-    const session = await ort.InferenceSession.create(bytes);
-    const out = await session.run({ input: new ort.Tensor("float32", Float32Array.from([3, -2, 0, 0, -3, 2, 0, 0]), [2, 4]) });
-    const p = out.probability!.data as Float32Array;
-    expect(p[0]).toBeGreaterThan(0.9); // x1 pushes towards class 1, x2 away
-    expect(p[1]).toBeLessThan(0.1);
-    await session.release();
+    const spec = parseEndpointSpec({ name: "fraud", model: "fraud@challenger", registry: registry.uri });
+    const app = await buildApp({ spec, registry, logger: silentLogger });
+    try {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v2/models/fraud/infer",
+        body: { inputs: [{ name: "input", datatype: "FP32", shape: [2, 4], data: [3, -2, 0, 0, -3, 2, 0, 0] }] },
+      });
+      expect(res.status, res.body).toBe(200);
+      const body = res.json();
+      expect(body.model_version).toBe(String(result.version!.version));
+      const p = body.outputs[0].data as number[];
+      expect(p[0]).toBeGreaterThan(0.9); // x1 pushes towards class 1, x2 away
+      expect(p[1]).toBeLessThan(0.1);
+    } finally {
+      await app.close();
+    }
   });
 
   it("fails when the trainer exits non-zero, with the exit code and its last lines", async () => {
