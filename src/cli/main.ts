@@ -12,6 +12,7 @@ usage:
   mlops registry register <name> --file <model.onnx> [--metric k=v]… [--param k=v]… [--alias <a>] [--registry <uri>]
   mlops registry list <name> [--registry <uri>] [--json]
   mlops registry alias <name> <alias> <version> [--registry <uri>]
+  mlops registry promote <name>@<alias>|<name>:<version> --from <uri> --to <uri> [--alias <a>]
   mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080]
               [--max-batch-size N] [--max-batch-delay-ms N]
   mlops train --spec <file.yaml|json>            (in a container: the spec comes from MLOPS_TRAIN_SPEC)

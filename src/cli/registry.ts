@@ -8,6 +8,7 @@ const USAGE = {
     "mlops registry register <name> --file <model.onnx> [--metric k=v]… [--param k=v]… [--alias <a>] [--registry <uri>]",
   list: "mlops registry list <name> [--registry <uri>] [--json]",
   alias: "mlops registry alias <name> <alias> <version> [--registry <uri>]",
+  promote: "mlops registry promote <name>@<alias>|<name>:<version> --from <uri> --to <uri> [--alias <a>]",
 };
 
 export async function registryCommand(argv: string[], out: (s: string) => void): Promise<number> {
@@ -19,6 +20,8 @@ export async function registryCommand(argv: string[], out: (s: string) => void):
       return list(rest, out);
     case "alias":
       return alias(rest, out);
+    case "promote":
+      return promote(rest, out);
     default:
       throw new MlopsError(
         `unknown registry command ${JSON.stringify(sub ?? "")}\nusage:\n  ${Object.values(USAGE).join("\n  ")}`,
@@ -87,6 +90,40 @@ async function alias(argv: string[], out: (s: string) => void): Promise<number> 
   const registry = await Registry.open(values.registry ?? defaultRegistryUri());
   await registry.setAlias(name!, aliasName!, v);
   out(JSON.stringify({ name, alias: aliasName, version: v }));
+  return 0;
+}
+
+/**
+ * Copies a version into the next stage's registry (it gets that registry's next version number), keeping
+ * its digest, metrics, params and lineage and recording where it came from; optionally moves an alias there.
+ * Promoting the same digest twice is a no-op that reports the existing version.
+ */
+async function promote(argv: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals: pos } = parse(
+    argv,
+    { from: { type: "string" }, to: { type: "string" }, alias: { type: "string" } },
+    USAGE.promote,
+  );
+  const [ref] = positionals(pos, ["model"], USAGE.promote);
+  if (!values.from || !values.to) throw new MlopsError(`--from and --to are required\nusage: ${USAGE.promote}`);
+  if (values.from === values.to) {
+    throw MlopsError.of("--to", "is the same registry as --from", values.to, "Promote into the next stage's registry (e.g. --to s3://models-prod).");
+  }
+  const source = await Registry.open(values.from);
+  const target = await Registry.open(values.to);
+  const mv = await source.resolve(ref!);
+  const promotedFrom = `${source.uri}#${mv.name}:${mv.version}`;
+  const existing = (await target.list(mv.name).catch(() => [])).find((v) => v.digest === mv.digest);
+  const result =
+    existing ??
+    (await target.register(mv.name, await source.readArtifact(mv), {
+      metrics: { ...mv.metrics },
+      params: { ...mv.params },
+      lineage: { ...mv.lineage, promotedFrom },
+      ...(mv.description ? { description: mv.description } : {}),
+    }));
+  if (values.alias) await target.setAlias(mv.name, values.alias, result.version);
+  out(JSON.stringify({ name: result.name, version: result.version, digest: result.digest, uri: result.uri, from: promotedFrom, alias: values.alias ?? null, copied: !existing }));
   return 0;
 }
 

@@ -38,6 +38,7 @@ const registerOptionsSchema = z.strictObject({
       trainer: z.string().optional(),
       parentVersion: z.number().int().positive().optional(),
       runId: z.string().optional(),
+      promotedFrom: z.string().optional(),
     })
     .optional(),
   alias: z.string().regex(ALIAS_PATTERN, "must be a lowercase name starting with a letter, e.g. \"champion\"").optional(),

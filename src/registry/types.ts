@@ -16,6 +16,8 @@ export interface Lineage {
   readonly trainer?: string;
   readonly parentVersion?: number;
   readonly runId?: string;
+  /** `<registry uri>#<name>:<version>` when this version was promoted from another stage's registry. */
+  readonly promotedFrom?: string;
 }
 
 /** One immutable registered version. Stored as JSON at `models/<name>/versions/<NNNNNNNNNN>.json`. */

@@ -65,3 +65,32 @@ describe("mlops registry", () => {
     expect(r.stderr).toContain("mlops registry register <name>");
   });
 });
+
+describe("mlops registry promote", () => {
+  it("copies a version into the next stage's registry with its lineage, and moves an alias there", async () => {
+    const prod = `file://${dir}/prod-registry`;
+    const r = await mlops(["registry", "promote", "demo@champion", "--from", registry, "--to", prod, "--alias", "champion"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ name: "demo", version: 1, copied: true, alias: "champion" });
+    expect(out.from).toMatch(/#demo:1$/);
+    const listed = JSON.parse((await mlops(["registry", "list", "demo", "--json", "--registry", prod])).stdout);
+    expect(listed.aliases).toEqual({ champion: 1 });
+    expect(listed.versions[0].metrics).toEqual({ auc: 0.97 });
+    expect(listed.versions[0].lineage.promotedFrom).toBe(out.from);
+    const source = JSON.parse((await mlops(["registry", "list", "demo", "--json", "--registry", registry])).stdout);
+    expect(listed.versions[0].digest).toBe(source.versions[0].digest);
+  });
+
+  it("does not copy the same digest twice", async () => {
+    const prod = `file://${dir}/prod-registry`;
+    const r = await mlops(["registry", "promote", "demo:1", "--from", registry, "--to", prod]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ version: 1, copied: false });
+  });
+
+  it("fails when --from and --to are the same registry", async () => {
+    const r = await mlops(["registry", "promote", "demo:1", "--from", registry, "--to", registry]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--to");
+  });
+});
