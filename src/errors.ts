@@ -29,6 +29,14 @@ export function problem(field: string, what: string, value: unknown, fix: string
 export function show(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "string") return JSON.stringify(value.length > 120 ? value.slice(0, 117) + "..." : value);
+  // Resources, Outputs and other class instances print as their class, not as a dump of internals.
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== null && proto !== Object.prototype) {
+      const ctor = (proto as { constructor?: { name?: string } }).constructor?.name;
+      return `a ${ctor || "class instance"}`;
+    }
+  }
   try {
     const s = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
     if (s === undefined) return String(value);
