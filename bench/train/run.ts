@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { fitLogisticRegression, predictProba, type LogRegModel } from "../../runtime/train/logreg.js";
 import { auc } from "../../runtime/train/metrics.js";
+import { seededRandom } from "../../runtime/train/split.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FEATURES = 20;
@@ -40,17 +41,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Deterministic uniform [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A realistic, non-separable table: 20 features driven by 5 shared latent factors (so columns correlate,
@@ -58,7 +48,7 @@ function uniform(seed: number): () => number {
  * latent factors plus noise (AUC around 0.8), split at random into train and holdout.
  */
 function generate(rows: number): { train: Table; holdout: Table } {
-  const u = uniform(SEED);
+  const u = seededRandom(SEED);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
   const loadings = Array.from({ length: FEATURES }, () => Array.from({ length: 5 }, () => normal() * 0.8));
   const scales = Array.from({ length: FEATURES }, (_, j) => 10 ** ((j % 5) - 2));

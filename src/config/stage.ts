@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MlopsError, pathString, problem } from "../errors.js";
-import { parseModelRef } from "../spec/model-ref.js";
+import { modelRefSchema } from "../spec/model-ref.js";
 
 /** The stages the reference platform knows; each has its own defaults below. */
 export const STAGES = ["dev", "staging", "prod"] as const;
@@ -13,14 +13,7 @@ export const STAGE_DEFAULTS: Record<Stage, { replicas: { min: number; max: numbe
   prod: { replicas: { min: 3, max: 20 }, protect: true },
 };
 
-const modelRef = z.string().refine((s) => {
-  try {
-    parseModelRef(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be "<name>@<alias>" or "<name>:<version>", e.g. "breast-cancer@champion"');
+const modelRef = modelRefSchema('must be "<name>@<alias>" or "<name>:<version>", e.g. "breast-cancer@champion"');
 
 /** The stack configuration of `stacks/` (keys under the `pulumi-mlops:` namespace). */
 export const StageConfigSchema = z

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseOrThrow } from "../errors.js";
-import { parseModelRef } from "./model-ref.js";
+import { modelRefSchema } from "./model-ref.js";
 
 /** The environment variable a component renders the EndpointSpec into, and the runtime reads at boot. */
 export const ENDPOINT_SPEC_ENV = "MLOPS_ENDPOINT_SPEC";
@@ -24,17 +24,7 @@ export const ENDPOINT_DEFAULTS = {
   drainSeconds: 20,
 } as const;
 
-const modelRef = z.string().refine(
-  (s) => {
-    try {
-      parseModelRef(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be "<name>@<alias>" or "<name>:<version>"' },
-);
+const modelRef = modelRefSchema();
 
 /**
  * The contract between `ModelEndpoint` (which renders it into {@link ENDPOINT_SPEC_ENV} as JSON) and

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { MlopsError } from "../errors.js";
 
 /** A model name: lowercase letters, digits, `-`, `_`, `.`; starts with a letter or digit. */
@@ -33,4 +34,16 @@ export function parseModelRef(ref: string, field = "model"): ModelRef {
 
 export function formatModelRef(ref: ModelRef): string {
   return ref.alias !== undefined ? `${ref.name}@${ref.alias}` : `${ref.name}:${ref.version}`;
+}
+
+/** A zod string that must be a model reference; `message` words the rule for the schema at hand. */
+export function modelRefSchema(message = 'must be "<name>@<alias>" or "<name>:<version>"') {
+  return z.string().refine((s) => {
+    try {
+      parseModelRef(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, message);
 }

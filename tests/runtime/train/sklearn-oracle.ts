@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { seededRandom } from "../../../runtime/train/split.js";
 
 /**
  * Runs scikit-learn (Debian's python3-sklearn through /usr/bin/python3) as the oracle for the trainer
@@ -40,17 +41,8 @@ export function npy(data: ArrayLike<number>, shape: number[]): Buffer {
   return Buffer.concat([header, body]);
 }
 
-/** Deterministic uniform [0, 1) generator (mulberry32) so a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) generator (the runtime's mulberry32) so a failing case can be replayed. */
+export const rng = seededRandom;
 
 /** Standard normal draws from a uniform generator (Box–Muller). */
 export function gaussian(uniform: () => number): () => number {
