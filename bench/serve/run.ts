@@ -1,0 +1,292 @@
+// `npm run bench:serve`: issue 2 section 9. One run, same model, same request body, same wrk settings:
+//   A. FastAPI + scikit-learn on uvicorn   B. bare node:http (the ceiling)   C. `mlops serve`
+// then a 256-256 MLP served by `mlops serve` at 64 connections with batching on and off.
+//
+//   npm run bench:serve                          # 10 s per server, 3 interleaved rounds, medians reported
+//   npm run bench:serve -- --duration 20
+//   npm run bench:serve -- --quick               # smoke run: 2 s per server, one round
+//   npm run bench:serve -- --only a,b            # a subset: a, b, c, mlp
+//   npm run bench:serve -- --rounds 1            # each server once
+//
+// Exits non-zero when a server fails to start or answer, or wrk sees errors; a missed bar only prints MISS.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { assertPortFree, freePort, installCleanup, runToEnd, startChild, stopChild, waitReady, type Child } from "./procs.js";
+import { failures, median, renderReport, type Bar, type Measured } from "./report.js";
+import { runWrk, writePostScript } from "./wrk.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const PYTHON = "/usr/bin/python3";
+const EXAMPLE = join(ROOT, "examples", "breast-cancer");
+const MODEL = "breast-cancer";
+const MLP = "bench-mlp";
+const MLP_WIDTH = 256;
+const READY_TIMEOUT_MS = 90_000;
+const WARMUP_S = 1;
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: "string" },
+    quick: { type: "boolean", default: false },
+    only: { type: "string", default: "a,b,c,mlp" },
+    connections: { type: "string", default: "32" },
+    "mlp-connections": { type: "string", default: "64" },
+    "batch-size": { type: "string", default: "32" },
+    "batch-delay-ms": { type: "string", default: "2" },
+    rounds: { type: "string" },
+  },
+});
+const durationS = Number(flags.duration ?? process.env.BENCH_DURATION_S ?? (flags.quick ? 2 : 10));
+const only = new Set(flags.only!.split(",").map((s) => s.trim().toLowerCase()));
+const conns = Number(flags.connections);
+const mlpConns = Number(flags["mlp-connections"]);
+const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 3));
+const batch = { size: Number(flags["batch-size"]), delayMs: Number(flags["batch-delay-ms"]) };
+for (const [k, v] of Object.entries({ durationS, conns, mlpConns, rounds, ...batch })) {
+  if (!Number.isFinite(v) || v < 0 || (k !== "delayMs" && v < 1)) throw new Error(`bad value for ${k}: ${v}`);
+}
+
+interface Server {
+  readonly key: string;
+  readonly label: string;
+  readonly start: (port: number) => Child;
+  /** Checks one answer to the benchmark's request; returns a reason when it is wrong. */
+  readonly check: (status: number, body: string) => string | undefined;
+  readonly inferPath: string;
+}
+
+/** The row whose scikit-learn probability is nearest 0.5, so the answer check means something. */
+function pickRequest(): { body: string; expected: number; row: number } {
+  const info = JSON.parse(readFileSync(join(EXAMPLE, "model.json"), "utf8")) as { probability_all_rows: number[] };
+  const lines = readFileSync(join(EXAMPLE, "data.csv"), "utf8").trimEnd().split("\n").slice(1);
+  let row = 0;
+  info.probability_all_rows.forEach((p, i) => {
+    if (Math.abs(p - 0.5) < Math.abs(info.probability_all_rows[row]! - 0.5)) row = i;
+  });
+  const values = lines[row]!.split(",").slice(0, 30).map(Number);
+  const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 30], datatype: "FP32", data: values }] });
+  return { body, expected: info.probability_all_rows[row]!, row };
+}
+
+function mlpBody(): string {
+  // Deterministic values in [-1, 1]; the same body for every request.
+  const data = Array.from({ length: MLP_WIDTH }, (_, i) => Number(Math.sin(i * 12.9898).toFixed(4)));
+  return JSON.stringify({ inputs: [{ name: "input", shape: [1, MLP_WIDTH], datatype: "FP32", data }] });
+}
+
+function probabilityCheck(expected: number) {
+  return (status: number, body: string): string | undefined => {
+    if (status !== 200) return `answered ${status}: ${body.slice(0, 200)}`;
+    try {
+      const got = (JSON.parse(body) as { outputs: { data: number[] }[] }).outputs[0]!.data[0]!;
+      return Math.abs(got - expected) < 1e-4 ? undefined : `predicted ${got}, scikit-learn says ${expected}`;
+    } catch {
+      return `answered something that is not an OIP response: ${body.slice(0, 200)}`;
+    }
+  };
+}
+
+const okStatus = (status: number, body: string): string | undefined =>
+  status === 200 ? undefined : `answered ${status}: ${body.slice(0, 200)}`;
+
+function mlopsServer(key: string, label: string, model: string, registry: string, size: number, delayMs: number, check: Server["check"]): Server {
+  return {
+    key,
+    label,
+    inferPath: `/v2/models/${model}/infer`,
+    check,
+    start: (port) =>
+      startChild(key, process.execPath, [
+        join(ROOT, "bin", "mlops.js"), "serve", "--model", `${model}@champion`, "--registry", registry,
+        "--host", "127.0.0.1", "--port", String(port),
+        "--max-batch-size", String(size), "--max-batch-delay-ms", String(delayMs), "--log-level", "warn",
+      ]),
+  };
+}
+
+async function measure(server: Server, script: string, body: string, connections: number, rowsPerRequest: number): Promise<Measured> {
+  const base = { key: server.key, label: server.label, connections, rowsPerRequest };
+  let child: Child | undefined;
+  try {
+    const port = await freePort();
+    await assertPortFree(port);
+    process.stderr.write(`${server.key}: starting on 127.0.0.1:${port}\n`);
+    child = server.start(port);
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(child, `${url}/v2/health/ready`, READY_TIMEOUT_MS);
+    const r = await fetch(url + server.inferPath, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const wrong = server.check(r.status, await r.text());
+    if (wrong) throw new Error(`the benchmark request ${wrong}`);
+    const opts = { url: url + server.inferPath, script, connections };
+    await runWrk({ ...opts, durationS: WARMUP_S });
+    process.stderr.write(`${server.key}: wrk -t1 -c${connections} -d${durationS}s\n`);
+    const result = await runWrk({ ...opts, durationS });
+    if (child.proc.exitCode !== null) throw new Error(`exited during the run; last output:\n${child.output.join("\n")}`);
+    return { ...base, result };
+  } catch (e) {
+    process.stderr.write(`${server.key}: ${(e as Error).message}\n`);
+    return { ...base, error: (e as Error).message };
+  } finally {
+    if (child) await stopChild(child, 5000);
+  }
+}
+
+async function register(name: string, file: string, registry: string): Promise<void> {
+  const args = [join(ROOT, "bin", "mlops.js"), "registry", "register", name, "--file", file, "--alias", "champion", "--registry", registry];
+  const r = await runToEnd("mlops registry register", process.execPath, args, 120_000);
+  if (r.code !== 0) throw new Error(`mlops registry register ${name} exited with ${r.code}:\n${r.stdout}${r.stderr}`);
+}
+
+function cliMissing(): string | undefined {
+  const need = ["bin/mlops.js", "src/cli/main.ts", "runtime/serve/main.ts"].filter((p) => !existsSync(join(ROOT, p)));
+  return need.length ? `mlops serve is not available yet (missing ${need.join(", ")})` : undefined;
+}
+
+async function main(): Promise<number> {
+  installCleanup();
+  const tmp = mkdtempSync(join(tmpdir(), "mlops-bench-serve-"));
+  process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+  const registry = `file://${join(tmp, "registry")}`;
+  const req = pickRequest();
+  const script = writePostScript(tmp, "oip-30", req.body);
+  const check = probabilityCheck(req.expected);
+  const missing = cliMissing();
+  const wantC = only.has("c");
+  const wantMlp = only.has("mlp");
+
+  let registerError: string | undefined;
+  if ((wantC || wantMlp) && !missing) {
+    try {
+      await register(MODEL, join(EXAMPLE, "model.onnx"), registry);
+    } catch (e) {
+      registerError = (e as Error).message;
+    }
+  }
+  const cError = missing ?? registerError;
+
+  const servers: Server[] = [];
+  if (only.has("a")) {
+    servers.push({
+      key: "A",
+      label: "A. FastAPI + scikit-learn (uvicorn, uvloop, httptools)",
+      inferPath: `/v2/models/${MODEL}/infer`,
+      check,
+      start: (port) =>
+        startChild("A", PYTHON, [join(ROOT, "bench", "serve", "fastapi_app.py"), "--port", String(port),
+          "--model-json", join(EXAMPLE, "model.json"), "--model-name", MODEL]),
+    });
+  }
+  if (only.has("b")) {
+    servers.push({
+      key: "B",
+      label: "B. bare node:http, fixed JSON (ceiling)",
+      inferPath: `/v2/models/${MODEL}/infer`,
+      check: okStatus,
+      start: (port) => startChild("B", process.execPath, [join(ROOT, "bench", "serve", "bare.mjs"), String(port)]),
+    });
+  }
+  const cLabel = `C. mlops serve (max batch ${batch.size}, delay ${batch.delayMs} ms)`;
+  if (wantC && !cError) servers.push(mlopsServer("C", cLabel, MODEL, registry, batch.size, batch.delayMs, check));
+
+  interface Job {
+    readonly server: Server;
+    readonly script: string;
+    readonly body: string;
+    readonly connections: number;
+  }
+  const smallJobs: Job[] = servers.map((server) => ({ server, script, body: req.body, connections: conns }));
+  const mlpJobs: Job[] = [];
+  const onLabel = `MLP, batching on (max ${batch.size}, ${batch.delayMs} ms)`;
+  const offLabel = "MLP, batching off (max 1)";
+  let mlpError = cError;
+  if (wantMlp && !mlpError) {
+    try {
+      const file = join(tmp, "mlp.onnx");
+      const made = await runToEnd("make_mlp.py", PYTHON, [join(ROOT, "bench", "serve", "make_mlp.py"), file], 120_000);
+      if (made.code !== 0) throw new Error(`make_mlp.py exited with ${made.code}: ${made.stderr}`);
+      await register(MLP, file, registry);
+      const body = mlpBody();
+      const s = writePostScript(tmp, "oip-mlp", body);
+      mlpJobs.push(
+        { server: mlopsServer("MLP-on", onLabel, MLP, registry, batch.size, batch.delayMs, okStatus), script: s, body, connections: mlpConns },
+        { server: mlopsServer("MLP-off", offLabel, MLP, registry, 1, 0, okStatus), script: s, body, connections: mlpConns },
+      );
+    } catch (e) {
+      mlpError = (e as Error).message;
+    }
+  }
+
+  // Rounds interleave the servers, so a change in the machine's load hits all of them alike.
+  const runs = new Map<Job, Measured[]>();
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) process.stderr.write(`round ${round} of ${rounds}\n`);
+    for (const job of [...smallJobs, ...mlpJobs]) {
+      const m = await measure(job.server, job.script, job.body, job.connections, 1);
+      runs.set(job, [...(runs.get(job) ?? []), m]);
+    }
+  }
+  const small = smallJobs.map((j) => median(runs.get(j)!));
+  if (wantC && cError) small.push({ key: "C", label: cLabel, connections: conns, rowsPerRequest: 1, error: cError });
+  const byKey = (k: string): Measured | undefined => small.find((m) => m.key === k);
+  const mlp = mlpJobs.map((j) => median(runs.get(j)!));
+  if (wantMlp && mlpError) {
+    for (const [key, label] of [["MLP-on", onLabel], ["MLP-off", offLabel]] as const) {
+      mlp.push({ key, label, connections: mlpConns, rowsPerRequest: 1, error: mlpError });
+    }
+  }
+
+  const smallBars: Bar[] = [
+    { name: "C / A requests/s", num: byKey("C"), den: byKey("A"), atLeast: 3 },
+    { name: "C / B requests/s", num: byKey("C"), den: byKey("B"), atLeast: 0.4 },
+  ].filter((b) => only.has("c"));
+  const mlpBars: Bar[] = wantMlp
+    ? [{ name: "batching on / off rows/s", num: mlp[0], den: mlp[1], atLeast: 1.5, rows: true }]
+    : [];
+
+  const cpu = cpus();
+  const stamp = new Date().toISOString();
+  const header = [
+    `# Serving benchmark, ${stamp}`,
+    "",
+    `Command: \`npm run bench:serve${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\``,
+    `- wrk -t1, ${durationS} s per server after a ${WARMUP_S} s warm-up, one server at a time, each one process` +
+      (rounds > 1 ? `; ${rounds} rounds, servers interleaved, the median round reported` : ""),
+    `- machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+    `- request: one OIP v2 infer, \`input\` FP32 [1,30] (row ${req.row} of examples/breast-cancer/data.csv), ${Buffer.byteLength(req.body)} bytes; A and C answers checked against scikit-learn (${req.expected.toFixed(6)})`,
+  ];
+  const mlpHeader = [
+    `## Heavier model: 256-256 MLP (bench/serve/make_mlp.py), ${mlpConns} connections`,
+    "",
+    `- request: FP32 [1,${MLP_WIDTH}], ${Buffer.byteLength(mlpBody())} bytes; one row per request, so rows/s = requests/s`,
+  ];
+  const md = renderReport({ header, small, smallBars, mlp, mlpBars, mlpHeader });
+  process.stdout.write(`\n${md}`);
+  const outDir = join(ROOT, ".bench");
+  mkdirSync(outDir, { recursive: true });
+  const outFile = join(outDir, `serve-${stamp.replace(/[:.]/g, "-")}.md`);
+  writeFileSync(outFile, md);
+  process.stderr.write(`written to ${outFile}\n`);
+
+  const bad = failures([...small, ...mlp]);
+  if (bad.length) {
+    process.stderr.write(`\n${bad.length} failure(s):\n${bad.map((b) => `- ${b}`).join("\n")}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench:serve failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);
