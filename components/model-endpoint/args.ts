@@ -2,7 +2,7 @@ import type * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { parseModelRef } from "../../src/spec/model-ref.js";
+import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import type { Transform } from "../shared/transform.js";
 import type { ModelRegistry } from "../model-registry/index.js";
@@ -96,7 +96,12 @@ export interface ModelEndpointArgs {
    * @default { namespaces: [] }
    */
   readonly allowFrom?: { readonly namespaces: readonly string[] };
-  /** IAM role for the pods' ServiceAccount (IRSA), e.g. to read an S3 registry. @default - none */
+  /**
+   * IAM role for the pods' ServiceAccount (IRSA), e.g. to read an S3 registry. Given, it wins: no role is made.
+   * @default - when `kubernetes` is a cluster that issues ServiceAccount roles (a TrainingCluster on EKS) and the
+   * registry is on S3, a new role that only this ServiceAccount can assume and that only reads the registry;
+   * otherwise none
+   */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
   /** Seconds in-flight requests get after SIGTERM. @default 20 */
   readonly drainSeconds?: number;
@@ -120,22 +125,12 @@ const registry = z.union([
   ),
 ]);
 
-const modelRefSchema = z.string().refine(
-  (s) => {
-    try {
-      parseModelRef(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'is not a model reference: write "<name>@<alias>" (e.g. "fraud@champion") or "<name>:<version>" (e.g. "fraud:3")' },
-);
+const modelRef = modelRefSchema('is not a model reference: write "<name>@<alias>" (e.g. "fraud@champion") or "<name>:<version>" (e.g. "fraud:3")');
 
 export const ModelEndpointArgsSchema = z
   .object({
     registry,
-    model: modelRefSchema,
+    model: modelRef,
     kubernetes: KubernetesTargetSchema,
     namespace: z
       .union([k8sName, z.custom<k8s.core.v1.Namespace>((v) => k8s.core.v1.Namespace.isInstance(v), "must be a namespace name or a Namespace")])

@@ -1,3 +1,4 @@
+import type * as aws from "@pulumi/aws";
 import type * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,11 +22,13 @@ import {
   type ManifestContext,
 } from "./manifests.js";
 import { normalizeEndpoint } from "./normalize.js";
+import { endpointRole } from "./role.js";
 import { buildEndpointSpec } from "./spec.js";
 
 export * from "./args.js";
 export * from "./manifests.js";
 export * from "./normalize.js";
+export * from "./role.js";
 export * from "./spec.js";
 
 /** The resources a ModelEndpoint made. */
@@ -35,6 +38,8 @@ export interface ModelEndpointNodes {
   /** Only when it created a provider from a kubeconfig. */
   readonly provider?: k8s.Provider;
   readonly serviceAccount: k8s.core.v1.ServiceAccount;
+  /** Only when the component made the pods' IAM role (see `serviceAccountRoleArn`). */
+  readonly role?: aws.iam.Role;
   /** Only with `auth`. */
   readonly secret?: k8s.core.v1.Secret;
   readonly deployment: k8s.apps.v1.Deployment;
@@ -53,7 +58,9 @@ const Validated = z.object({ name: EndpointNameSchema, args: ModelEndpointArgsSc
  * image (restricted security context, probes on the OIP health paths, spread across zones, Prometheus
  * scrape annotations), a ClusterIP Service, a CPU HorizontalPodAutoscaler, a PodDisruptionBudget and a
  * NetworkPolicy admitting only the serving port. The model and settings reach the container as one
- * validated EndpointSpec (MLOPS_ENDPOINT_SPEC); the auth token as a Kubernetes Secret.
+ * validated EndpointSpec (MLOPS_ENDPOINT_SPEC); the auth token as a Kubernetes Secret. Deployed to a
+ * cluster that issues ServiceAccount roles (a TrainingCluster on EKS) with an S3 registry, the pods get
+ * an IAM role of their own that only reads the registry (unless `serviceAccountRoleArn` is given).
  *
  * @example
  * const endpoint = new mlops.ModelEndpoint("fraud", {
@@ -95,11 +102,15 @@ export class ModelEndpoint extends pulumi.ComponentResource {
 
     let namespaceResource: k8s.core.v1.Namespace | undefined;
     let namespaceName: pulumi.Output<string>;
+    // Known before deployment unless a Namespace resource was passed in.
+    let plainNamespace: string | undefined;
     if (args.namespace === undefined) {
       namespaceResource = create(k8s.core.v1.Namespace, "ns", t.namespace, namespaceArgs(physicalName, labels));
       namespaceName = namespaceResource.metadata.name;
+      plainNamespace = physicalName;
     } else if (typeof args.namespace === "string") {
       namespaceName = pulumi.output(args.namespace);
+      plainNamespace = args.namespace;
     } else {
       namespaceName = args.namespace.metadata.name;
     }
@@ -114,6 +125,9 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       return JSON.stringify(buildEndpointSpec({ name, registryUri: uri, endpoint }));
     });
 
+    // The ServiceAccount is named physicalName (serviceAccountArgs).
+    const role = endpointRole(this, { name, args, namespace: plainNamespace, serviceAccount: physicalName, registryUri });
+    const roleArn = args.serviceAccountRoleArn ?? role?.arn;
     const ctx: ManifestContext = {
       physicalName,
       namespace: namespaceName,
@@ -122,7 +136,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       image: image.ref,
       specJson,
       endpoint,
-      ...(args.serviceAccountRoleArn !== undefined ? { serviceAccountRoleArn: args.serviceAccountRoleArn } : {}),
+      ...(roleArn !== undefined ? { serviceAccountRoleArn: roleArn } : {}),
     };
 
     const serviceAccount = create(k8s.core.v1.ServiceAccount, "sa", t.serviceAccount, serviceAccountArgs(ctx));
@@ -143,6 +157,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       ...(namespaceResource ? { namespace: namespaceResource } : {}),
       ...(createdProvider ? { provider: createdProvider } : {}),
       serviceAccount,
+      ...(role ? { role } : {}),
       ...(secret ? { secret } : {}),
       deployment,
       service,

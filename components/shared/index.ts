@@ -4,3 +4,4 @@ export { applyTransform, deepMerge, type Transform, type DeepPartial } from "./t
 export { KubernetesTargetSchema, resolveProvider, type KubernetesTarget } from "./kubernetes.js";
 export { runtimeImage, packageRoot, LOCAL_RUNTIME_IMAGE, RUNTIME_PLATFORM, type RuntimeImageArgs } from "./image.js";
 export { physicalName, dnsLabel, labelValue, recommendedLabels, selectorLabels, LABEL } from "../../src/naming.js";
+export { isServiceAccountRoleHost, type ServiceAccountRoleArgs, type ServiceAccountRoleHost } from "./service-account-role.js";

@@ -33,6 +33,8 @@ import {
 } from "./tenancy.js";
 import { applyTransform } from "../shared/transform.js";
 import { stackContext, stackPhysicalName } from "../shared/stack.js";
+import type { ServiceAccountRoleArgs, ServiceAccountRoleHost } from "../shared/service-account-role.js";
+import { createServiceAccountRole, normalizeServiceAccountRole } from "./service-account-role.js";
 
 export interface TrainingClusterNodes {
   /** EKS resources (cluster, roles, OIDC provider, node groups, ASG tags); absent with `kubeconfig`. */
@@ -57,8 +59,9 @@ export interface TrainingClusterNodes {
  * existing cluster through its kubeconfig), the NVIDIA device plugin, optional DCGM exporter and Kueue,
  * per-team namespaces with GPU quotas, and priority classes for training and serving.
  *
- * Add jobs with {@link addTrainingJob}. Other components (ModelEndpoint, MonitoringStack) take the
- * cluster itself, or its {@link provider}.
+ * Add jobs with {@link addTrainingJob}, and IAM roles for other workloads' ServiceAccounts with
+ * {@link addServiceAccountRole}. Other components (ModelEndpoint, MonitoringStack) take the cluster
+ * itself, or its {@link provider}; given the cluster, a ModelEndpoint gets a role for its registry.
  *
  * @example
  * const cluster = new TrainingCluster("ml", {
@@ -70,7 +73,7 @@ export interface TrainingClusterNodes {
  * cluster.addTrainingJob("fraud", { registry, model: "fraud", dataset, trainer: { command: ["torchrun", "train.py"] },
  *                                   workers: 4, team: "fraud", schedule: "0 3 * * *" });
  */
-export class TrainingCluster extends pulumi.ComponentResource implements TrainingJobHost {
+export class TrainingCluster extends pulumi.ComponentResource implements TrainingJobHost, ServiceAccountRoleHost {
   static readonly TYPE = "mlops:training:TrainingCluster";
 
   /** Kubeconfig of the cluster (secret). On EKS it authenticates with `aws eks get-token`. */
@@ -149,6 +152,29 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
    */
   addTrainingJob(name: string, args: TrainingJobArgs, opts: pulumi.ComponentResourceOptions = {}): TrainingJob {
     return new TrainingJob(`${this.logicalName}-${name}`, { ...args, cluster: this, jobName: name }, { ...opts, parent: this });
+  }
+
+  /**
+   * Gives a ServiceAccount its own IAM role (IRSA): only `namespace/serviceAccount` can assume it, through
+   * this cluster's OIDC provider, and it reaches only the S3 locations listed. Creates
+   * `<cluster>-<name>-role` and its inline policy `<cluster>-<name>-s3` (logical names), children of
+   * `opts.parent` (this cluster by default). Annotate the ServiceAccount with
+   * `eks.amazonaws.com/role-arn: role.arn`.
+   *
+   * On a cluster reached through `kubeconfig` it creates nothing and returns undefined: whether that
+   * cluster has an OIDC provider is not known. The args are validated either way.
+   *
+   * @example
+   * const role = cluster.addServiceAccountRole("scorer", {
+   *   namespace: "batch", serviceAccount: "scorer", read: [registry.uri], write: ["s3://scores/daily"],
+   * });
+   */
+  addServiceAccountRole(name: string, args: ServiceAccountRoleArgs, opts: pulumi.CustomResourceOptions = {}): aws.iam.Role | undefined {
+    const context = `TrainingCluster ${JSON.stringify(this.logicalName)}.addServiceAccountRole(${JSON.stringify(name)})`;
+    const valid = normalizeServiceAccountRole(args, context);
+    const irsa = this.jobContext.irsa;
+    if (!irsa) return undefined;
+    return createServiceAccountRole(`${this.logicalName}-${name}`, irsa, valid, { ...opts, parent: opts.parent ?? this }, context).role;
   }
 
   private createTenancy(name: string, owner: LabelContext, cfg: NormalizedCluster, args: TrainingClusterArgs, k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions) {
@@ -302,3 +328,12 @@ export {
 export { normalizeClusterArgs, CLUSTER_DEFAULTS, GPU_SYSTEM_NAMESPACE, DEFAULT_TRAINING_NAMESPACE, PRIORITY_TRAINING, PRIORITY_SERVING } from "./normalize.js";
 export { JOB_DEFAULTS } from "./job-args.js";
 export { scaleFromZeroTags } from "./node-pools.js";
+export {
+  createServiceAccountRole,
+  normalizeServiceAccountRole,
+  serviceAccountRolePolicy,
+  nonS3Locations,
+  type NormalizedServiceAccountRole,
+  type ServiceAccountRoleResources,
+} from "./service-account-role.js";
+export type { ServiceAccountRoleArgs } from "../shared/service-account-role.js";

@@ -1,0 +1,51 @@
+import type * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { isServiceAccountRoleHost } from "../shared/service-account-role.js";
+import type { ModelEndpointArgs } from "./args.js";
+
+/** Suffix of the role's name on the cluster (`<cluster>-<endpoint>-endpoint-role`), apart from a training job's. */
+export const ENDPOINT_ROLE_SUFFIX = "endpoint";
+
+export interface EndpointRoleRequest {
+  readonly name: string;
+  readonly args: ModelEndpointArgs;
+  /** The namespace's name when known before deployment; undefined for a Namespace resource passed in. */
+  readonly namespace: string | undefined;
+  readonly serviceAccount: string;
+  readonly registryUri: pulumi.Output<string>;
+}
+
+/**
+ * The IAM role for the serving pods, when the endpoint can make one: the `kubernetes` target is a cluster
+ * that issues ServiceAccount roles (a TrainingCluster; on EKS), the registry may be on S3, and no
+ * `serviceAccountRoleArn` was given. The role reads the registry location only. Undefined otherwise.
+ */
+export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest): aws.iam.Role | undefined {
+  const { args } = req;
+  if (args.serviceAccountRoleArn !== undefined || !isServiceAccountRoleHost(args.kubernetes)) return undefined;
+  if (typeof args.registry === "string" && !args.registry.startsWith("s3://")) return undefined;
+  if (req.namespace === undefined) {
+    pulumi.log.warn(
+      `ModelEndpoint "${req.name}": the namespace is a Namespace resource, whose name is only known at deploy time, so no IAM role was made for the serving pods and they may not read the registry. ` +
+        `Give the namespace by name, or pass serviceAccountRoleArn.`,
+      parent,
+    );
+    return undefined;
+  }
+  // A ModelRegistry's URI is known only at deploy time: a local one is refused there, with the way out.
+  const registry = req.registryUri.apply((uri) => {
+    if (!uri.startsWith("s3://")) {
+      throw new pulumi.ResourceError(
+        `ModelEndpoint "${req.name}": registry ${JSON.stringify(uri)} is not on S3, so no IAM role can grant the serving pods access to it. ` +
+          `Use an S3 registry (ModelRegistry with storage: { s3: {} } or { bucket }), or pass serviceAccountRoleArn if the image carries the models.`,
+        parent,
+      );
+    }
+    return uri;
+  });
+  return args.kubernetes.addServiceAccountRole(
+    `${req.name}-${ENDPOINT_ROLE_SUFFIX}`,
+    { namespace: req.namespace, serviceAccount: req.serviceAccount, read: [registry] },
+    { parent },
+  );
+}
