@@ -50,10 +50,10 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
       description: "reference model exported from scikit-learn",
     });
     champion = mv.version;
-    say(`1. registered the example model          ${MODEL}:${mv.version}  ${mv.digest.slice(0, 19)}…  alias champion`);
+    say(step(1, "registered the example model", `${MODEL}:${mv.version}  ${mv.digest.slice(0, 19)}…  alias champion`));
   } else {
     champion = aliases.champion;
-    say(`1. example model already registered        ${MODEL}:${champion} is champion`);
+    say(step(1, "example model already registered", `${MODEL}:${champion} is champion`));
   }
 
   // 2. Train the built-in trainer on the example data; the runtime gates on its own holdout score.
@@ -75,7 +75,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   if (!trained.passed || !trained.version) {
     throw new MlopsError(`the demo's training run did not pass its gate: ${trained.reason ?? "unknown reason"}`);
   }
-  say(`2. trained built-in logistic regression   ${seconds}s on ${spec.dataset.uri.split("/").slice(-2).join("/")}`);
+  say(step(2, "trained built-in logistic regression", `${seconds}s on ${spec.dataset.uri.split("/").slice(-2).join("/")}`));
   say(`   holdout: auc ${fmt(m.auc)}  accuracy ${fmt(m.accuracy)}  log loss ${fmt(m.logLoss)}  (gate: auc >= 0.95: pass)`);
   say(`   registered ${MODEL}:${trained.version.version} as challenger`);
 
@@ -93,7 +93,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
     if (e.code === "EADDRINUSE") throw MlopsError.of("--port", "is in use", port, "Pass another port, e.g. --port 8181, or --port 0 for any free one.");
     throw e;
   });
-  say(`3. serving ${MODEL}@champion               ${server.url}`);
+  say(step(3, `serving ${MODEL}@champion`, server.url));
 
   const rows = await holdoutRows(join(example, "data.csv"), 5);
   const infer = async () => {
@@ -123,7 +123,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
     requests++;
   }
   if (after.version !== String(trained.version.version)) throw new Error("the server did not follow the champion alias within 15 s");
-  say(`4. promoted ${MODEL}:${trained.version.version} to champion           server switched after ${requests - 1} requests, none failed`);
+  say(step(4, `promoted ${MODEL}:${trained.version.version} to champion`, `server switched after ${requests - 1} requests, none failed`));
   say(`   predictions from version ${after.version}: ${after.p.map((p) => p.toFixed(4)).join("  ")}`);
 
   // 5. What to do next.
@@ -143,6 +143,10 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   say("");
   say(`serving on ${server.url} until Ctrl-C`);
   return -1;
+}
+
+function step(n: number, what: string, detail: string): string {
+  return `${n}. ${what.padEnd(40)} ${detail}`;
 }
 
 function fmt(v: number | undefined): string {

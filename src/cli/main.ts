@@ -22,6 +22,11 @@ usage:
 The registry URI defaults to $MLOPS_REGISTRY, else file://.mlops/registry.`;
 
 const out = (s: string) => process.stdout.write(s + "\n");
+// `mlops … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
