@@ -16,7 +16,7 @@ import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import { ModelHolder, type Active, type ModelSource } from "./holder.js";
 import { createMetrics } from "./metrics.js";
-import { inferResponse, parseInferRequest } from "./protocol.js";
+import { inferResponse, parseInferRequest, type InferCall } from "./protocol.js";
 import { BadRequest } from "./tensor.js";
 import { SERVER_NAME, SERVER_VERSION } from "./version.js";
 
@@ -162,8 +162,8 @@ class App implements ServeApp {
     });
     req.on("end", () => {
       if (size > this.maxBodyBytes) return;
-      const body = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      void this.infer(target.active, body).then((r) => this.finishInfer(res, target.active, r, started));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      this.infer(res, target.active, body, started);
     });
     req.on("error", () => {});
   }
@@ -251,21 +251,27 @@ class App implements ServeApp {
     return timingSafeEqual(Buffer.from(header), want);
   }
 
-  private async infer(active: Active, body: string): Promise<Reply> {
+  /** Parses, checks and runs one infer request, then answers it. */
+  private infer(res: ServerResponse, active: Active, body: Buffer, started: number): void {
     const model = active.model;
-    model.acquire();
+    let call: InferCall;
     try {
-      const call = parseInferRequest(body, model);
-      const out = await active.batcher.submit(call.feeds, call.rows);
-      return { status: 200, body: inferResponse(model, call, out) };
+      call = parseInferRequest(body, model);
     } catch (e) {
-      if (e instanceof BadRequest) return error(e.status, e.message);
-      // Inputs passed every check against the graph, so what onnxruntime still rejects depends on the
-      // values (an index out of range, say): the caller's to fix, so a 400 rather than a 500.
-      return error(400, `the model could not run on this input: ${(e as Error).message}`);
-    } finally {
-      model.release();
+      this.finishInfer(res, active, failure(e), started);
+      return;
     }
+    model.acquire();
+    active.batcher.submit(call.feeds, call.rows, (err, out) => {
+      let reply: Reply;
+      try {
+        reply = err === undefined ? { status: 200, body: inferResponse(model, call, out!) } : failure(err);
+      } catch (e) {
+        reply = error(500, `internal error: ${(e as Error).message}`);
+      }
+      model.release();
+      this.finishInfer(res, active, reply, started);
+    });
   }
 
   inject(opts: InjectOptions): Promise<InjectResponse> {
@@ -292,6 +298,14 @@ class App implements ServeApp {
       req.end(body);
     });
   }
+}
+
+/** The answer to an infer request that failed. */
+function failure(e: unknown): Reply {
+  if (e instanceof BadRequest) return error(e.status, e.message);
+  // Inputs passed every check against the graph, so what onnxruntime still rejects depends on the
+  // values (an index out of range, say): the caller's to fix, so a 400 rather than a 500.
+  return error(400, `the model could not run on this input: ${(e as Error).message}`);
 }
 
 function notAllowed(allow: string): Reply {

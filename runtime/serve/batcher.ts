@@ -16,20 +16,28 @@ export interface BatchHooks {
   onQueue(depth: number): void;
 }
 
+/** How a caller gets its rows back: `err` is set, or `out` holds exactly its rows of every output. */
+export type RunDone = (err: unknown, out?: RunOutputs) => void;
+
 interface Pending {
   readonly feeds: RunFeeds;
   readonly rows: number;
-  readonly resolve: (out: RunOutputs) => void;
-  readonly reject: (err: unknown) => void;
+  /** Called once; `settled` guards against a second call after a bug. */
+  readonly done: RunDone;
+  settled: boolean;
 }
 
 /**
  * Dynamic batching for one model version: concurrent requests are stacked along dimension 0 into one
  * `session.run` and the outputs split back, each caller getting exactly its own rows.
  *
- * When no run is pending a request goes out on the next turn of the event loop (together with whatever
- * arrived in the same turn), so a lone request waits for nothing. While a run is pending, requests queue
- * until it ends, the queue reaches `maxBatchSize` rows, or `maxBatchDelayMs` passes — whichever is first.
+ * Greedy: when no run is pending a request goes out on the next turn of the event loop, together with
+ * whatever arrived in the same turn, so a lone request waits for nothing. While a run is pending,
+ * requests queue; as soon as it returns, everything queued goes out as the next run (onnxruntime-node
+ * runs on this thread, so nothing could run sooner). A queue reaching `maxBatchSize` rows goes out at
+ * once, and `maxBatchDelayMs` bounds the wait should a run take long.
+ *
+ * Callbacks rather than promises: a batched request costs no promise or microtask of its own.
  */
 export class Batcher {
   private queue: Pending[] = [];
@@ -50,17 +58,19 @@ export class Batcher {
   ) {}
 
   /** Runs `feeds` (`rows` rows along dimension 0), batched with others when the model allows it. */
-  submit(feeds: RunFeeds, rows: number): Promise<RunOutputs> {
+  submit(feeds: RunFeeds, rows: number, done: RunDone): void {
+    const p: Pending = { feeds, rows, done, settled: false };
     const max = this.opts.maxBatchSize;
-    if (max <= 1 || !this.model.batchable || rows >= max) return this.runAlone(feeds, rows);
-    return new Promise<RunOutputs>((resolve, reject) => {
-      if (this.queuedRows + rows > max) this.flush();
-      this.queue.push({ feeds, rows, resolve, reject });
-      this.queuedRows += rows;
-      this.hooks.onQueue(this.queue.length);
-      if (this.queuedRows >= max) this.flush();
-      else this.schedule();
-    });
+    if (max <= 1 || !this.model.batchable || rows >= max) {
+      this.runAlone(p);
+      return;
+    }
+    if (this.queuedRows + rows > max) this.flush();
+    this.queue.push(p);
+    this.queuedRows += rows;
+    this.hooks.onQueue(this.queue.length);
+    if (this.queuedRows >= max) this.flush();
+    else this.schedule();
   }
 
   private schedule(): void {
@@ -99,47 +109,68 @@ export class Batcher {
     this.queuedRows -= rows;
     this.hooks.onQueue(this.queue.length);
     this.pending++;
-    void this.runBatch(batch, rows)
-      // Settling twice is a no-op, so this only reaches callers a bug left hanging.
-      .catch((e: unknown) => batch.forEach((p) => p.reject(e)))
-      .finally(() => {
-        this.pending--;
-        if (this.queue.length > 0) this.flush();
-      });
+    this.hooks.onRun(rows);
+    let feeds: RunFeeds;
+    try {
+      feeds = batch.length === 1 ? first.feeds : concat(batch, rows);
+    } catch (e) {
+      // Only a bug (or no memory for the batch) gets here; submit's caller must not see it thrown.
+      for (const p of batch) settle(p, e);
+      this.ranOne();
+      return;
+    }
+    this.model.run(feeds).then(
+      (out) => this.ranBatch(batch, rows, out),
+      (err: unknown) => {
+        if (batch.length === 1) settle(first, err);
+        // One bad request must not fail its neighbours: run each alone so only the culprit gets the error.
+        else for (const p of batch) this.runAlone(p);
+        this.ranOne();
+      },
+    );
     if (this.queue.length > 0) this.schedule();
   }
 
-  private async runBatch(batch: Pending[], rows: number): Promise<void> {
-    if (batch.length === 1) {
-      const p = batch[0]!;
-      this.hooks.onRun(rows);
-      await this.model.run(p.feeds).then(p.resolve, p.reject);
-      return;
-    }
-    let out: RunOutputs;
+  private ranBatch(batch: Pending[], rows: number, out: RunOutputs): void {
     try {
-      this.hooks.onRun(rows);
-      out = await this.model.run(concat(batch, rows));
-    } catch {
-      // One bad request must not fail its neighbours: run each alone so only the culprit gets the error.
-      await Promise.all(batch.map((p) => this.runAlone(p.feeds, p.rows).then(p.resolve, p.reject)));
-      return;
-    }
-    for (const t of Object.values(out)) {
-      if (t.dims[0] !== rows) {
+      if (batch.length === 1) settle(batch[0]!, undefined, out);
+      else if (keepsRows(out, rows)) split(batch, out, rows);
+      else {
         // The graph does not keep rows independent (e.g. it reduces over dimension 0): stop batching it.
         this.model.batchable = false;
-        await Promise.all(batch.map((p) => this.runAlone(p.feeds, p.rows).then(p.resolve, p.reject)));
-        return;
+        for (const p of batch) this.runAlone(p);
       }
+    } catch (e) {
+      // Only a bug gets here; callers already answered keep their answer (settle ignores them).
+      for (const p of batch) settle(p, e);
     }
-    split(batch, out, rows);
+    this.ranOne();
   }
 
-  private runAlone(feeds: RunFeeds, rows: number): Promise<RunOutputs> {
-    this.hooks.onRun(rows);
-    return this.model.run(feeds);
+  /** A run ended: whatever queued meanwhile goes out now. */
+  private ranOne(): void {
+    this.pending--;
+    if (this.queue.length > 0) this.flush();
   }
+
+  private runAlone(p: Pending): void {
+    this.hooks.onRun(p.rows);
+    this.model.run(p.feeds).then(
+      (out) => settle(p, undefined, out),
+      (err: unknown) => settle(p, err),
+    );
+  }
+}
+
+function settle(p: Pending, err: unknown, out?: RunOutputs): void {
+  if (p.settled) return;
+  p.settled = true;
+  p.done(err, out);
+}
+
+function keepsRows(out: RunOutputs, rows: number): boolean {
+  for (const name in out) if (out[name]!.dims[0] !== rows) return false;
+  return true;
 }
 
 function sameTrailingDims(a: RunFeeds, b: RunFeeds): boolean {
@@ -185,6 +216,6 @@ function split(batch: Pending[], out: RunOutputs, rows: number): void {
       };
     }
     row += p.rows;
-    p.resolve(mine);
+    settle(p, undefined, mine);
   }
 }
