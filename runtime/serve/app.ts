@@ -1,7 +1,7 @@
 /**
  * The `mlops serve` application: Open Inference Protocol v2 over bare `node:http`, without a listener.
- * `buildApp` loads the model and returns a request handler plus `inject` for in-process tests; main.ts
- * puts it on a socket.
+ * `buildApp` loads the model (or starts loading it in the background, answering 503 until it is in) and
+ * returns a request handler plus `inject` for in-process tests; main.ts puts it on a socket.
  *
  * Auth: when a token is configured, the model routes (`/v2/models/…`) and server metadata (`/v2`) need
  * `Authorization: Bearer <token>`; the health probes and `/metrics` stay open, because kubelet probes and
@@ -14,7 +14,8 @@ import type { Registry as PromRegistry } from "prom-client";
 import type { EndpointSpec } from "../../src/spec/endpoint.js";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { silentLogger, type Logger } from "../../src/log.js";
-import { ModelHolder, type Active, type ModelSource } from "./holder.js";
+import { ModelHolder, type Active, type HolderOptions, type ModelSource } from "./holder.js";
+import type { RetryOptions } from "./load-retry.js";
 import { createMetrics } from "./metrics.js";
 import { inferResponse, parseInferRequest, type InferCall } from "./protocol.js";
 import { BadRequest } from "./tensor.js";
@@ -28,6 +29,15 @@ export interface ServeAppDeps {
   readonly authToken?: string;
   /** @default silentLogger */
   readonly logger?: Logger;
+  /**
+   * `"wait"`: `buildApp` loads the first version once and rejects if that fails (tests, embedding).
+   * `"background"`: `buildApp` resolves at once; the app answers live 200, and ready, model routes and
+   * infer 503 naming the reason, while the load is retried with back-off until it succeeds.
+   * @default "wait"
+   */
+  readonly firstLoad?: "wait" | "background";
+  /** Back-off between failed first-load attempts, for `firstLoad: "background"`. @default DEFAULT_LOAD_RETRY */
+  readonly loadRetry?: RetryOptions;
 }
 
 export interface InjectOptions {
@@ -52,6 +62,10 @@ export interface ServeApp {
   inject(opts: InjectOptions): Promise<InjectResponse>;
   /** True once the model is loaded, until draining starts. */
   readonly ready: boolean;
+  /** Resolves once the first version is loaded; rejects if the app is closed before that. */
+  readonly loaded: Promise<void>;
+  /** Why no version is loaded yet and when the next attempt is; undefined once one is loaded. */
+  notLoadedReason(): string | undefined;
   /** This app's own Prometheus registry. */
   readonly metrics: PromRegistry;
   /** Readiness turns false and every later response carries `Connection: close`; requests still get served. */
@@ -82,19 +96,20 @@ function error(status: number, message: string, headers?: Record<string, string>
   return { status, body: JSON.stringify({ error: message }), headers };
 }
 
-/** Loads the model named by `spec.model` and returns the app serving it. */
+/** Returns the app serving the model named by `spec.model`, once it is loaded unless `firstLoad` is `"background"`. */
 export async function buildApp(deps: ServeAppDeps): Promise<ServeApp> {
   const { spec } = deps;
-  const logger = deps.logger ?? silentLogger;
   const metrics = createMetrics();
-  const holder = await ModelHolder.open({
+  const opts: HolderOptions = {
     source: deps.registry,
     ref: spec.model,
     batching: spec.batching,
     metrics,
-    logger,
+    logger: deps.logger ?? silentLogger,
     pollIntervalSeconds: spec.pollIntervalSeconds,
-  });
+    ...(deps.loadRetry ? { retry: deps.loadRetry } : {}),
+  };
+  const holder = deps.firstLoad === "background" ? ModelHolder.start(opts) : await ModelHolder.open(opts);
   return new App(holder, metrics.registry, spec.server.maxBodyBytes, deps.authToken);
 }
 
@@ -114,7 +129,15 @@ class App implements ServeApp {
   }
 
   get ready(): boolean {
-    return !this.draining;
+    return !this.draining && this.holder.active !== undefined;
+  }
+
+  get loaded(): Promise<void> {
+    return this.holder.loaded;
+  }
+
+  notLoadedReason(): string | undefined {
+    return this.holder.active === undefined ? this.holder.notLoadedReason().message : undefined;
   }
 
   startDraining(): void {
@@ -196,7 +219,10 @@ class App implements ServeApp {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     if (path === SERVE_PATHS.live) return method === "GET" ? LIVE : notAllowed("GET");
-    if (path === SERVE_PATHS.ready) return method !== "GET" ? notAllowed("GET") : this.draining ? READY_NO : READY_OK;
+    if (path === SERVE_PATHS.ready) {
+      if (method !== "GET") return notAllowed("GET");
+      return this.draining ? READY_NO : this.holder.active === undefined ? this.notLoaded({ ready: false }) : READY_OK;
+    }
     if (path === SERVE_PATHS.metrics) {
       if (method !== "GET") return notAllowed("GET");
       return this.metrics.metrics().then((body) => ({ status: 200, body, headers: { "content-type": this.metrics.contentType } }));
@@ -227,11 +253,12 @@ class App implements ServeApp {
     }
     const want = action === "infer" ? "POST" : "GET";
     if (method !== want) return notAllowed(want);
-    const active = this.holder.active;
-    const model = active.model;
     if (name !== this.holder.name) {
       return error(404, `model ${JSON.stringify(name)} is not served here; this server serves ${JSON.stringify(this.holder.name)}`);
     }
+    const active = this.holder.active;
+    if (active === undefined) return this.notLoaded(action === "ready" ? { name, ready: false } : {});
+    const model = active.model;
     if (version !== undefined && version !== model.versionString) {
       return error(404, `version ${JSON.stringify(version)} of model "${this.holder.name}" is not loaded; this server has version ${model.versionString} loaded (drop /versions/… to use whichever version is loaded)`);
     }
@@ -242,6 +269,12 @@ class App implements ServeApp {
         : { status: 200, body: JSON.stringify({ name: model.mv.name, ready: true }) };
     }
     return { status: 200, body: active.metadata };
+  }
+
+  /** 503 until the first version is loaded: which model, why not yet, when the next attempt is. */
+  private notLoaded(fields: Record<string, unknown>): Reply {
+    const { message, retryAfterSeconds } = this.holder.notLoadedReason();
+    return { status: 503, body: JSON.stringify({ ...fields, error: message }), headers: { "retry-after": String(retryAfterSeconds) } };
   }
 
   private authorized(header: string | undefined): boolean {

@@ -4,6 +4,16 @@ import type { Logger } from "../../src/log.js";
 import { Batcher, type BatchOptions } from "./batcher.js";
 import type { ServeMetrics } from "./metrics.js";
 import { LoadedModel } from "./model.js";
+import {
+  ArtifactRejected,
+  classifyLoadError,
+  LOAD_FAILURE_HINTS,
+  LOAD_FAILURE_REASONS,
+  normalizeRetry,
+  retryDelayMs,
+  type LoadFailureReason,
+  type RetryOptions,
+} from "./load-retry.js";
 import { modelMetadata } from "./protocol.js";
 
 /** What the server needs from the registry: the subset of `Registry` it calls. */
@@ -23,17 +33,42 @@ export interface Active {
   readonly countStatus: (status: number) => void;
 }
 
+/** Options shared by `ModelHolder.open` and `ModelHolder.start`. */
+export interface HolderOptions {
+  readonly source: ModelSource;
+  readonly ref: string;
+  readonly batching: BatchOptions;
+  readonly metrics: ServeMetrics;
+  readonly logger: Logger;
+  readonly pollIntervalSeconds: number;
+  /** Back-off between failed first-load attempts (`start` only). @default DEFAULT_LOAD_RETRY */
+  readonly retry?: RetryOptions;
+}
+
 /**
  * Holds the model being served. A pinned reference (`name:version`) loads once; an alias (`name@alias`)
  * is re-resolved every `pollIntervalSeconds`, and when it points elsewhere the new version is loaded in
  * the background and swapped in with one assignment. Requests already holding the old one finish on it;
  * its session is freed when the last of them is done.
+ *
+ * Until the first version is loaded `active` is undefined; `start` retries the first load with capped
+ * exponential back-off, counting and logging each failure, and `notLoadedReason()` says why for the 503s.
  */
 export class ModelHolder {
-  private current!: Active;
+  private current: Active | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   readonly ref: ModelRef;
+  /** Resolves once the first version is loaded; rejects if the holder is closed before that. */
+  readonly loaded: Promise<void>;
+  private markLoaded!: () => void;
+  private markAbandoned!: (e: Error) => void;
+  private readonly retry: Required<RetryOptions>;
+  /** First-load attempts that failed, in a row. */
+  private failures = 0;
+  private attempting = false;
+  private lastFailure: { reason: LoadFailureReason; message: string } | undefined;
+  private nextTryAt = 0;
 
   private constructor(
     private readonly source: ModelSource,
@@ -42,26 +77,48 @@ export class ModelHolder {
     private readonly metrics: ServeMetrics,
     private readonly logger: Logger,
     private readonly pollSeconds: number,
+    retry: RetryOptions | undefined,
   ) {
     this.ref = parseModelRef(refString);
+    this.retry = normalizeRetry(retry);
+    this.loaded = new Promise<void>((resolve, reject) => {
+      this.markLoaded = resolve;
+      this.markAbandoned = reject;
+    });
+    // Callers that never wait for the load must not see an unhandled rejection when they close early.
+    this.loaded.catch(() => {});
+    // Zero-valued series from the start, so `increase()` sees the first failure.
+    for (const reason of LOAD_FAILURE_REASONS) this.metrics.loadFailures.inc({ model: this.ref.name, reason }, 0);
   }
 
-  static async open(opts: {
-    source: ModelSource;
-    ref: string;
-    batching: BatchOptions;
-    metrics: ServeMetrics;
-    logger: Logger;
-    pollIntervalSeconds: number;
-  }): Promise<ModelHolder> {
-    const h = new ModelHolder(opts.source, opts.ref, opts.batching, opts.metrics, opts.logger, opts.pollIntervalSeconds);
-    const mv = await h.source.resolve(h.ref);
-    h.install(await h.load(mv));
+  private static create(o: HolderOptions): ModelHolder {
+    return new ModelHolder(o.source, o.ref, o.batching, o.metrics, o.logger, o.pollIntervalSeconds, o.retry);
+  }
+
+  /** Loads the first version once and resolves with it in place; rejects with the load's error. */
+  static async open(opts: HolderOptions): Promise<ModelHolder> {
+    const h = ModelHolder.create(opts);
+    try {
+      h.install(await h.loadRef());
+    } catch (e) {
+      h.countFailure(e);
+      h.close();
+      throw e;
+    }
+    h.markLoaded();
     if (h.ref.alias !== undefined) h.schedulePoll();
     return h;
   }
 
-  get active(): Active {
+  /** Returns at once; loads the first version in the background, retrying until it loads or `close()`. */
+  static start(opts: HolderOptions): ModelHolder {
+    const h = ModelHolder.create(opts);
+    void h.attemptFirstLoad();
+    return h;
+  }
+
+  /** The model being served; undefined until the first version is loaded. */
+  get active(): Active | undefined {
     return this.current;
   }
 
@@ -70,10 +127,69 @@ export class ModelHolder {
     return this.ref.name;
   }
 
+  /** Why no version is loaded yet and when the next attempt is, for 503 answers. */
+  notLoadedReason(now = Date.now()): { message: string; retryAfterSeconds: number } {
+    const ref = formatModelRef(this.ref);
+    const retryAfterSeconds = Math.max(1, Math.ceil((this.nextTryAt - now) / 1000));
+    if (!this.lastFailure) return { message: `model ${ref} is not loaded yet: the first load is in progress`, retryAfterSeconds };
+    const { reason, message } = this.lastFailure;
+    const next = this.attempting ? `attempt ${this.failures + 1} is in progress` : `next attempt in ${(Math.max(0, this.nextTryAt - now) / 1000).toFixed(1)} s`;
+    return {
+      message: `model ${ref} is not loaded yet: attempt ${this.failures} failed (${reason}: ${message}); ${LOAD_FAILURE_HINTS[reason]}, ${next}`,
+      retryAfterSeconds,
+    };
+  }
+
+  private async attemptFirstLoad(): Promise<void> {
+    if (this.closed) return;
+    this.attempting = true;
+    try {
+      const next = await this.loadRef();
+      if (this.closed) {
+        next.model.retire();
+        return;
+      }
+      this.install(next);
+      this.markLoaded();
+      if (this.ref.alias !== undefined) this.schedulePoll();
+    } catch (e) {
+      if (this.closed) return;
+      const reason = this.countFailure(e);
+      this.failures++;
+      const delayMs = retryDelayMs(this.failures, this.retry);
+      this.nextTryAt = Date.now() + delayMs;
+      this.lastFailure = { reason, message: (e as Error).message };
+      this.logger.warn("model not loaded; will retry", {
+        ref: formatModelRef(this.ref),
+        attempt: this.failures,
+        reason,
+        error: (e as Error).message,
+        hint: LOAD_FAILURE_HINTS[reason],
+        retryInSeconds: delayMs / 1000,
+      });
+      this.timer = setTimeout(() => void this.attemptFirstLoad(), delayMs);
+      this.timer.unref();
+    } finally {
+      this.attempting = false;
+    }
+  }
+
+  private countFailure(e: unknown): LoadFailureReason {
+    const reason = classifyLoadError(e);
+    this.metrics.loadFailures.inc({ model: this.ref.name, reason });
+    return reason;
+  }
+
+  private async loadRef(): Promise<Active> {
+    return this.load(await this.source.resolve(this.ref));
+  }
+
   private async load(mv: ModelVersion): Promise<Active> {
     const started = performance.now();
     const bytes = await this.source.readArtifact(mv);
-    const model = await LoadedModel.load(mv, bytes);
+    const model = await LoadedModel.load(mv, bytes).catch((e: unknown) => {
+      throw new ArtifactRejected(`onnxruntime cannot load ${mv.name}:${mv.version} (${mv.digest}): ${(e as Error).message}`, { cause: e });
+    });
     const seconds = (performance.now() - started) / 1000;
     const labels = { model: mv.name, version: model.versionString };
     this.metrics.loadDuration.set(labels, seconds);
@@ -128,7 +244,7 @@ export class ModelHolder {
   async poll(): Promise<void> {
     try {
       const mv = await this.source.resolve(this.ref);
-      const cur = this.current.model.mv;
+      const cur = this.current!.model.mv;
       if (!this.closed && (mv.version !== cur.version || mv.digest !== cur.digest)) {
         const next = await this.load(mv);
         if (this.closed) {
@@ -146,7 +262,8 @@ export class ModelHolder {
     } catch (e) {
       this.logger.warn("could not follow the alias; still serving the loaded version", {
         ref: formatModelRef(this.ref),
-        version: this.current.model.mv.version,
+        version: this.current!.model.mv.version,
+        reason: this.closed ? "error" : this.countFailure(e),
         error: (e as Error).message,
       });
     } finally {
@@ -158,6 +275,7 @@ export class ModelHolder {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.current.model.retire();
+    this.current?.model.retire();
+    this.markAbandoned(new Error(`closed before model ${formatModelRef(this.ref)} was loaded`));
   }
 }

@@ -10,6 +10,9 @@ import { Registry } from "../../src/registry/index.js";
 import { AUTH_TOKEN_ENV, endpointSpecFromEnv, type EndpointSpec } from "../../src/spec/endpoint.js";
 import { buildApp, type ServeApp } from "./app.js";
 import type { ModelSource } from "./holder.js";
+import type { RetryOptions } from "./load-retry.js";
+
+const DEFAULT_WAIT_FOR_MODEL_SECONDS = 30;
 
 export interface StartOptions {
   /** Registry to load from. @default Registry.open(spec.registry) */
@@ -20,6 +23,17 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Drain and exit the process (code 0) on SIGTERM and SIGINT. @default false */
   readonly handleSignals?: boolean;
+  /**
+   * Resolve only once the first model version is loaded, for in-process callers that send requests right
+   * away; retries for up to `waitForModelSeconds`, then stops the server and rejects. With `false` it
+   * resolves once listening: live answers 200 and ready 503 while the load is retried in the background.
+   * @default true
+   */
+  readonly waitForModel?: boolean;
+  /** How long `waitForModel` waits. @default 30 */
+  readonly waitForModelSeconds?: number;
+  /** Back-off between failed load attempts. @default DEFAULT_LOAD_RETRY (0.5 s doubling to 30 s, less up to 20% jitter) */
+  readonly loadRetry?: RetryOptions;
 }
 
 export interface RunningServer {
@@ -27,6 +41,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly app: ServeApp;
+  /** Resolves once the first model version is loaded; rejects if the server stops before that. */
+  readonly loaded: Promise<void>;
   /**
    * Graceful stop: readiness turns false, the listener closes, idle keep-alive connections close, requests
    * in flight (and ones already read on open connections) are answered with `Connection: close`; after
@@ -35,11 +51,22 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Loads the model and listens on `spec.server.host:port`. Resolves once the socket is bound. */
+/**
+ * Listens on `spec.server.host:port` at once and loads the model in the background, retrying with back-off
+ * until it loads. Resolves once the socket is bound and, with `waitForModel` (the default), the first
+ * version is loaded. Bad settings (the registry URI, the model reference) still fail before listening.
+ */
 export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? silentLogger;
   const registry = opts.registry ?? (await Registry.open(spec.registry));
-  const app = await buildApp({ spec, registry, logger, ...(opts.authToken ? { authToken: opts.authToken } : {}) });
+  const app = await buildApp({
+    spec,
+    registry,
+    logger,
+    firstLoad: "background",
+    ...(opts.loadRetry ? { loadRetry: opts.loadRetry } : {}),
+    ...(opts.authToken ? { authToken: opts.authToken } : {}),
+  });
   const server = createServer({ keepAliveTimeout: 5000 }, app.handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -56,9 +83,10 @@ export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): 
   const port = (server.address() as AddressInfo).port;
   const host = spec.server.host === "0.0.0.0" || spec.server.host === "::" ? "127.0.0.1" : spec.server.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  logger.info("serving", { endpoint: spec.name, model: spec.model, url, auth: Boolean(opts.authToken), batching: spec.batching });
+  logger.info("serving", { endpoint: spec.name, model: spec.model, url, auth: Boolean(opts.authToken), batching: spec.batching, loaded: app.ready });
 
   let stopping: Promise<void> | undefined;
+  let removeSignalHandlers = (): void => {};
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       app.startDraining();
@@ -93,13 +121,37 @@ export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): 
     };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
+    removeSignalHandlers = () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    };
   }
-  return { url, port, app, stop };
+  if (opts.waitForModel ?? true) {
+    const seconds = opts.waitForModelSeconds ?? DEFAULT_WAIT_FOR_MODEL_SECONDS;
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      app.loaded.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), seconds * 1000))),
+    ]).finally(() => clearTimeout(timer));
+    if (!inTime) {
+      const why = app.notLoadedReason();
+      removeSignalHandlers();
+      await stop();
+      throw MlopsError.of(
+        "model",
+        `was not loaded within ${seconds} s (${why})`,
+        spec.model,
+        "Register the model and set its alias, or fix the registry access; or start with waitForModel: false to listen at once and keep retrying in the background.",
+      );
+    }
+  }
+  return { url, port, app, loaded: app.loaded, stop };
 }
 
 /**
  * Container boot: spec from MLOPS_ENDPOINT_SPEC, token from MLOPS_AUTH_TOKEN when auth is on, JSON logs at
- * `spec.logLevel`; resolves once listening, and the process then runs until SIGTERM/SIGINT drains it.
+ * `spec.logLevel`; resolves once listening, without waiting for the model (readiness says when it is in),
+ * and the process then runs until SIGTERM/SIGINT drains it.
  */
 export async function runFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const spec = endpointSpecFromEnv(env);
@@ -116,5 +168,6 @@ export async function runFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<
       );
     }
   }
-  return startServer(spec, { logger, handleSignals: true, ...(authToken ? { authToken } : {}) });
+  // A container must not crash-loop while its model does not exist yet: listen, and let readiness wait.
+  return startServer(spec, { logger, handleSignals: true, waitForModel: false, ...(authToken ? { authToken } : {}) });
 }

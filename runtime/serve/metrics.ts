@@ -19,6 +19,8 @@ export interface ServeMetrics {
   readonly loadDuration: Gauge<"model" | "version">;
   /** 1 for the version being served. */
   readonly info: Gauge<"model" | "version" | "digest">;
+  /** Failed attempts at loading a version (first load and alias moves), by why they failed. */
+  readonly loadFailures: Counter<"model" | "reason">;
 }
 
 export function createMetrics(): ServeMetrics {
@@ -62,6 +64,12 @@ export function createMetrics(): ServeMetrics {
       name: "mlops_model_info",
       help: "1 for the model version this server is serving, labelled with its content digest.",
       labelNames: ["model", "version", "digest"],
+      registers,
+    }),
+    loadFailures: new Counter({
+      name: "mlops_model_load_failures_total",
+      help: "Failed attempts at loading a model version (resolve, artifact read or session creation), by reason: not_found, access_denied, unreachable, corrupt_artifact, error.",
+      labelNames: ["model", "reason"],
       registers,
     }),
   };

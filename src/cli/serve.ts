@@ -64,7 +64,9 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
     "mlops serve",
   );
   const logger = createLogger({ level: spec.logLevel });
-  const server = await startServer(spec, { logger, handleSignals: true, ...(token ? { authToken: token } : {}) });
+  // Listen at once and load in the background (retrying), as in a cluster: the endpoint may start before
+  // the first training run has registered its model. Failed attempts are logged with the reason.
+  const server = await startServer(spec, { logger, handleSignals: true, waitForModel: false, ...(token ? { authToken: token } : {}) });
   out(JSON.stringify({ url: server.url, model: spec.model, registry: spec.registry }));
   return -1; // keep running: the signal handler exits
 }

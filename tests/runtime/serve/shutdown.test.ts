@@ -159,3 +159,34 @@ describe("container boot from the environment", () => {
     }
   });
 });
+
+describe("SIGTERM before the model is loaded", () => {
+  it("listens with ready 503 while the model is missing, then exits 0 promptly on SIGTERM", async () => {
+    const t = await tempRegistry();
+    const spec = { name: "early", model: "logistic@champion", registry: t.uri, server: { host: "127.0.0.1", port: await freePort(), drainSeconds: 10 } };
+    const { child, url, stderr } = await startChild("--env", { ...process.env, MLOPS_ENDPOINT_SPEC: JSON.stringify(spec) });
+    const exited = new Promise<{ code: number | null; at: number }>((r) => child.on("exit", (code) => r({ code, at: Date.now() })));
+    try {
+      const live = await fetch(`${url}/v2/health/live`);
+      // Until the first attempt has failed the 503 says "in progress"; wait (bounded) for the reason.
+      let ready = { status: 0, error: "" };
+      for (const until = Date.now() + 5000; !/not_found/.test(ready.error) && Date.now() < until; await sleep(20)) {
+        const r = await fetch(`${url}/v2/health/ready`);
+        ready = { status: r.status, error: ((await r.json()) as { error: string }).error };
+      }
+      expect([live.status, ready.status]).toEqual([200, 503]);
+      expect(ready.error).toMatch(/^model logistic@champion is not loaded yet: attempt \d+ failed \(not_found/);
+      const termAt = Date.now();
+      child.kill("SIGTERM");
+      const { code, at } = await exited;
+      expect(code).toBe(0);
+      expect(at - termAt).toBeLessThan(2000);
+      const logs = stderr.join("").trim().split("\n").map((l) => JSON.parse(l) as { msg: string; reason?: string });
+      expect(logs.find((l) => l.msg === "model not loaded; will retry")?.reason).toBe("not_found");
+      expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(["serving", "draining", "stopped"]));
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await t.cleanup();
+    }
+  });
+});
