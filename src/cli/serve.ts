@@ -51,7 +51,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
       registry: values.registry ?? defaultRegistryUri(),
       server: {
         host: values.host ?? "127.0.0.1",
-        port: intFlag(values.port, "port", 8080, 1, 65535),
+        port: intFlag(values.port, "port", 8080, 0, 65535),
       },
       batching: {
         maxBatchSize: intFlag(values["max-batch-size"], "max-batch-size", ENDPOINT_DEFAULTS.maxBatchSize, 1, 4096),
