@@ -2,6 +2,8 @@
 // and make sure every one of them dies with the runner (normal end, error, Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { freePort } from "../../src/net.js";
+export { freePort };
 
 /** A started child; `output` keeps its last lines for error messages. */
 export interface Child {
@@ -79,18 +81,6 @@ export function installCleanup(): void {
   }
 }
 
-/** A TCP port that is free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
-    });
-  });
-}
 
 /** Throws when something already listens on `port` (so a stale server is never measured by mistake). */
 export async function assertPortFree(port: number): Promise<void> {

@@ -1,4 +1,5 @@
-import { createServer } from "node:net";
+import { freePort } from "../../src/net.js";
+export { freePort };
 
 /** Where one worker sits in a distributed run. */
 export interface DistributedOptions {
@@ -34,16 +35,3 @@ export function distributedEnv(opts: DistributedOptions): Record<string, string>
   };
 }
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it), for a local rendezvous. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

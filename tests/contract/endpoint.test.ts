@@ -5,7 +5,6 @@
  */
 import { execa, type ResultPromise } from "execa";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Registry } from "../../src/registry/index.js";
@@ -14,6 +13,7 @@ import { BIN, EXAMPLE_MODEL, ROOT } from "../helpers/cli.js";
 import { podSpecOf } from "../helpers/k8s.js";
 import { k8sObjectsOfKind, setupMocks, waitForResources, type K8sObject } from "../helpers/pulumi-mocks.js";
 import { startS3, type TestS3 } from "../helpers/s3.js";
+import { freePort } from "../../src/net.js";
 
 let s3: TestS3;
 let deployment: K8sObject;
@@ -41,15 +41,6 @@ beforeAll(async () => {
 });
 afterAll(async () => s3?.stop());
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 /** The env the kubelet would give the container: plain values and secretKeyRefs resolved. */
 function containerEnv(container: { env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }> }) {
