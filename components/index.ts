@@ -21,3 +21,4 @@ export {
   type TrainingJobArgs,
   type TrainingJobNodes,
 } from "./training-cluster/index.js";
+export { RuntimeImage, type RuntimeImageArgs } from "./runtime-image/index.js";

@@ -7,8 +7,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ModelEndpoint, ModelRegistry, TrainingCluster, type TrainingClusterArgs } from "../components/index.js";
+import { ModelEndpoint, ModelRegistry, RuntimeImage, TrainingCluster, type TrainingClusterArgs } from "../components/index.js";
 import { MlopsError } from "../src/errors.js";
 import { STAGE_DEFAULTS, loadStageConfig, type StageConfig } from "../src/config/stage.js";
 
@@ -20,6 +21,10 @@ const defaults = STAGE_DEFAULTS[stage];
 const registry = new ModelRegistry("models", { storage: config.registry ?? { s3: {} } });
 
 const cluster = new TrainingCluster("ml", clusterArgs(config));
+
+// One runtime image for the training jobs and the endpoints: the one configured, else built once from
+// runtime/Dockerfile and, on EKS, pushed to an ECR repository of this stage (nodes cannot pull a local image).
+const image: pulumi.Input<string> = config.image ?? buildRuntimeImage(config);
 
 const training = config.training
   ? cluster.addTrainingJob("breast-cancer", {
@@ -33,8 +38,7 @@ const training = config.training
       ...(config.training.workers ? { workers: config.training.workers } : {}),
       gpusPerWorker: config.training.gpusPerWorker ?? 0,
       ...(config.training.nodePool ? { nodePool: config.training.nodePool } : {}),
-      ...(config.image ? { image: config.image } : {}),
-      ...(config.imageRepository ? { imageRepository: config.imageRepository } : {}),
+      image,
     })
   : undefined;
 
@@ -50,8 +54,7 @@ const endpoint = new ModelEndpoint("breast-cancer", {
   ...(config.endpoint.maxBatchSize ? { batching: { maxBatchSize: config.endpoint.maxBatchSize } } : {}),
   ...(config.endpoint.allowFromNamespaces ? { allowFrom: { namespaces: config.endpoint.allowFromNamespaces } } : {}),
   ...(config.authToken ? { auth: { token: pulumi.secret(config.authToken) } } : {}),
-  ...(config.image ? { image: config.image } : {}),
-  ...(config.imageRepository ? { imageRepository: config.imageRepository } : {}),
+  image,
 });
 
 export const registryUri = registry.uri;
@@ -75,6 +78,21 @@ function clusterArgs(c: StageConfig): TrainingClusterArgs {
     kubeconfig: pulumi.secret(c.kubeconfig ?? ambientKubeconfig()),
     ...(teams ? { teams } : {}),
   };
+}
+
+function buildRuntimeImage(c: StageConfig): pulumi.Output<string> {
+  if (c.imageRepository) return new RuntimeImage("runtime", { imageRepository: c.imageRepository }).ref;
+  if (!c.cluster?.eks) return new RuntimeImage("runtime").ref; // a local cluster (kind) shares the Docker engine
+  const repo = new aws.ecr.Repository(
+    "runtime",
+    { imageTagMutability: "MUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: !defaults.protect },
+    { protect: defaults.protect },
+  );
+  const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId });
+  return new RuntimeImage("runtime", {
+    imageRepository: repo.repositoryUrl,
+    registry: { server: repo.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) },
+  }).ref;
 }
 
 /** The kubeconfig `kubectl` would use; `mlops synth` renders offline and needs none. */

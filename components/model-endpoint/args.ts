@@ -73,7 +73,7 @@ export interface ModelEndpointArgs {
    * The runtime image to run.
    * @default - built from this package's runtime/Dockerfile by @pulumi/docker
    */
-  readonly image?: string;
+  readonly image?: pulumi.Input<string>;
   /** Where to push the built image (ignored when `image` is given). @default - not pushed */
   readonly imageRepository?: string;
   /** @default { min: 1 (dev) or 2, max: 10, targetCpuUtilization: 70 } */
@@ -135,7 +135,7 @@ export const ModelEndpointArgsSchema = z
     namespace: z
       .union([k8sName, z.custom<k8s.core.v1.Namespace>((v) => k8s.core.v1.Namespace.isInstance(v), "must be a namespace name or a Namespace")])
       .optional(),
-    image: z.string().min(1).optional(),
+    image: input.optional(),
     imageRepository: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "must be a repository like registry.example.com/team/runtime (no tag)").optional(),
     replicas: z
       .object({

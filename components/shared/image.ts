@@ -11,9 +11,9 @@ export const RUNTIME_PLATFORM = "linux/amd64";
 
 export interface RuntimeImageArgs {
   /** A ready image; nothing is built. */
-  readonly image?: string;
+  readonly image?: pulumi.Input<string>;
   /** Where to push the built image, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-runtime`. */
-  readonly imageRepository?: string;
+  readonly imageRepository?: pulumi.Input<string>;
   /** Credentials for `imageRepository`. @default - the Docker client's own login */
   readonly registry?: pulumi.Input<{ server: pulumi.Input<string>; username?: pulumi.Input<string>; password?: pulumi.Input<string> }>;
 }
@@ -48,7 +48,7 @@ export function runtimeImage(
   const root = packageRoot();
   const repository = args.imageRepository ?? LOCAL_RUNTIME_IMAGE;
   let imageArgs: docker.ImageArgs = {
-    imageName: `${repository}:${packageVersion(root)}`,
+    imageName: pulumi.interpolate`${repository}:${packageVersion(root)}`,
     build: { context: root, dockerfile: join(root, "runtime", "Dockerfile"), platform: RUNTIME_PLATFORM },
     skipPush: args.imageRepository === undefined,
     ...(args.registry ? { registry: args.registry } : {}),

@@ -81,7 +81,7 @@ export async function synthesize(opts: { projectDir: string; stack: string }): P
   const main = resolve(opts.projectDir, project.main);
   await import(pathToFileURL(main).href);
   await pulumi.runtime.disconnect();
-  return render(resources);
+  return render(resources, opts.projectDir);
 }
 
 async function readProject(dir: string): Promise<{ name: string; main: string; configDir: string }> {
@@ -136,6 +136,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       state.identities ??= [{ oidcs: [{ issuer: `https://oidc.eks.mock/id/${name}` }] }];
     }
     if (type === "aws:eks/nodeGroup:NodeGroup") state.resources ??= [{ autoscalingGroups: [{ name: `${name}-asg` }] }];
+    if (type === "aws:ecr/repository:Repository") {
+      state.registryId ??= "123456789012";
+      state.repositoryUrl ??= `123456789012.dkr.ecr.us-east-1.amazonaws.com/${name}`;
+    }
   }
   if (type.startsWith("docker:")) state.repoDigest ??= `${String(inputs.imageName ?? name)}@sha256:${"0".repeat(64)}`;
   return state;
@@ -145,6 +149,7 @@ function mockCall(token: string, inputs: Record<string, unknown>): Record<string
   if (token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
   if (token === "aws:index/getRegion:getRegion") return { name: "us-east-1", region: "us-east-1" };
   if (token === "aws:index/getPartition:getPartition") return { partition: "aws", dnsSuffix: "amazonaws.com" };
+  if (token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") return { userName: "AWS", password: "mock-token", proxyEndpoint: "https://mock.ecr" };
   return { ...inputs };
 }
 
@@ -152,19 +157,23 @@ function isSecret(v: unknown): boolean {
   return !!v && typeof v === "object" && (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
 }
 
-/** Deep copy with secrets masked, unknowns made explicit and object keys in a stable order. */
-function clean(v: unknown): unknown {
+/**
+ * Deep copy with secrets masked, unknowns made explicit, paths inside the project made relative (so the
+ * output is the same in any checkout) and object keys in a stable order.
+ */
+function clean(v: unknown, root: string): unknown {
   if (isSecret(v)) return MASK;
-  if (Array.isArray(v)) return v.map(clean);
+  if (Array.isArray(v)) return v.map((x) => clean(x, root));
   if (v && typeof v === "object") {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(v).sort()) {
-      const c = clean((v as Record<string, unknown>)[k]);
+      const c = clean((v as Record<string, unknown>)[k], root);
       if (c !== undefined) out[k] = c;
     }
     return out;
   }
   if (v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9") return "(known after apply)";
+  if (typeof v === "string" && (v === root || v.startsWith(root + "/"))) return "." + v.slice(root.length);
   return v;
 }
 
@@ -173,12 +182,12 @@ function isK8sObject(type: string): boolean {
   return /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:[A-Za-z]+$/.test(type) && !type.startsWith("kubernetes:helm.sh") && !type.endsWith("List") && !type.endsWith("Patch");
 }
 
-function render(resources: SynthResource[]): SynthResult {
+function render(resources: SynthResource[], root: string): SynthResult {
   const files = new Map<string, string>();
   const plan: Array<{ type: string; name: string; inputs: unknown }> = [];
   const sorted = [...resources].sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));
   for (const r of sorted) {
-    const inputs = clean(r.inputs) as Record<string, unknown>;
+    const inputs = clean(r.inputs, root) as Record<string, unknown>;
     if (isK8sObject(r.type)) {
       const metadata = (inputs.metadata as Record<string, unknown>) ?? {};
       const ns = typeof metadata.namespace === "string" ? metadata.namespace : "_cluster";
