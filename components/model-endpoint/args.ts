@@ -103,6 +103,13 @@ export interface ModelEndpointArgs {
    * otherwise none
    */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
+  /**
+   * ARN of the customer-managed KMS key the registry bucket is encrypted with (SSE-KMS). The role the
+   * endpoint makes may then decrypt with it, through S3 only. Needed when `registry` is an `s3://` URI;
+   * a ModelRegistry states its own key.
+   * @default - the registry's `kmsKeyArn` when it is a ModelRegistry; otherwise none (SSE-S3)
+   */
+  readonly registryKmsKeyArn?: pulumi.Input<string>;
   /** Seconds in-flight requests get after SIGTERM. @default 20 */
   readonly drainSeconds?: number;
   /** How often a followed alias is re-resolved. @default 10 */
@@ -167,6 +174,7 @@ export const ModelEndpointArgsSchema = z
     auth: z.object({ token: input }).strict().optional(),
     allowFrom: z.object({ namespaces: z.array(k8sName) }).strict().optional(),
     serviceAccountRoleArn: input.optional(),
+    registryKmsKeyArn: input.optional(),
     drainSeconds: z.number().min(0).max(600).optional(),
     pollIntervalSeconds: z.number().min(0.05).max(3600).optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),

@@ -1,5 +1,6 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { registryKmsKeyArn } from "../model-registry/kms.js";
 import { isServiceAccountRoleHost } from "../shared/service-account-role.js";
 import type { ModelEndpointArgs } from "./args.js";
 
@@ -18,7 +19,8 @@ export interface EndpointRoleRequest {
 /**
  * The IAM role for the serving pods, when the endpoint can make one: the `kubernetes` target is a cluster
  * that issues ServiceAccount roles (a TrainingCluster; on EKS), the registry may be on S3, and no
- * `serviceAccountRoleArn` was given. The role reads the registry location only. Undefined otherwise.
+ * `serviceAccountRoleArn` was given. The role reads the registry location only (and decrypts with its KMS
+ * key, if any, through S3). Undefined otherwise.
  */
 export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest): aws.iam.Role | undefined {
   const { args } = req;
@@ -45,7 +47,7 @@ export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest):
   });
   return args.kubernetes.addServiceAccountRole(
     `${req.name}-${ENDPOINT_ROLE_SUFFIX}`,
-    { namespace: req.namespace, serviceAccount: req.serviceAccount, read: [registry] },
+    { namespace: req.namespace, serviceAccount: req.serviceAccount, read: [registry], kmsKeyArns: [registryKmsKeyArn(args.registry, args.registryKmsKeyArn)] },
     { parent },
   );
 }

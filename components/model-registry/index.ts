@@ -9,6 +9,7 @@ import { normalizeStorage, s3Uri, type NormalizedStorage } from "./normalize.js"
 
 export * from "./args.js";
 export * from "./bucket.js";
+export * from "./kms.js";
 export * from "./normalize.js";
 
 /** The resources a ModelRegistry made (none when it uses an existing bucket or a local path). */
@@ -39,6 +40,11 @@ export class ModelRegistry extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string | undefined>;
   /** The bucket ARN; undefined for a local path. */
   readonly bucketArn: pulumi.Output<string | undefined>;
+  /**
+   * The customer-managed KMS key encrypting the bucket (`storage.s3.kmsKeyArn`), which roles reaching the
+   * registry must be allowed to use; undefined with SSE-S3, an existing bucket or a local path.
+   */
+  readonly kmsKeyArn: pulumi.Output<string | undefined>;
   private readonly children: ModelRegistryNodes;
 
   constructor(name: string, args: ModelRegistryArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
@@ -54,18 +60,21 @@ export class ModelRegistry extends pulumi.ComponentResource {
       // The URI is only usable once the bucket is locked down: wait for the guard rails.
       const ready = [this.children.publicAccessBlock!.id, this.children.encryption!.id, this.children.versioning!.id];
       this.uri = pulumi.all([bucket.bucket, ...ready]).apply(([b]) => s3Uri(b, storage.prefix));
+      this.kmsKeyArn = pulumi.output<string | undefined>(storage.kmsKeyArn);
     } else if (storage.kind === "bucket") {
       this.children = {};
       this.bucketName = pulumi.output<string | undefined>(storage.bucket);
       this.bucketArn = pulumi.output<string | undefined>(`arn:aws:s3:::${storage.bucket}`);
       this.uri = pulumi.output(s3Uri(storage.bucket, storage.prefix));
+      this.kmsKeyArn = pulumi.output<string | undefined>(undefined);
     } else {
       this.children = {};
       this.bucketName = pulumi.output<string | undefined>(undefined);
       this.bucketArn = pulumi.output<string | undefined>(undefined);
       this.uri = pulumi.output(storage.uri);
+      this.kmsKeyArn = pulumi.output<string | undefined>(undefined);
     }
-    this.registerOutputs({ uri: this.uri, bucketName: this.bucketName, bucketArn: this.bucketArn });
+    this.registerOutputs({ uri: this.uri, bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn });
   }
 
   /** The underlying resources, for what the args do not cover. */

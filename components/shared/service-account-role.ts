@@ -18,6 +18,13 @@ export interface ServiceAccountRoleArgs {
    * @default []
    */
   readonly write?: readonly pulumi.Input<string>[];
+  /**
+   * ARNs of customer-managed KMS keys encrypting these locations (SSE-KMS). The role may use them through
+   * S3 only: kms:Decrypt, plus kms:GenerateDataKey when `write` is not empty. An entry that resolves to
+   * undefined is skipped, so a ModelRegistry's `kmsKeyArn` can be passed as it is.
+   * @default []
+   */
+  readonly kmsKeyArns?: readonly pulumi.Input<string | undefined>[];
 }
 
 /**

@@ -1,4 +1,5 @@
 /** IAM policy documents, as plain data (pure; tested without Pulumi). */
+import { MlopsError } from "../../src/errors.js";
 
 export interface PolicyDocument {
   readonly Version: "2012-10-17";
@@ -83,12 +84,70 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } | un
   return { bucket: m[1]!, prefix: m[2]!.replace(/\/+$/, "") };
 }
 
+/** A customer-managed KMS key that encrypts S3 objects the role reads (or reads and writes). */
+export interface KmsKeyGrant {
+  /** The key's ARN, `arn:<partition>:kms:<region>:<account>:key/<id>` (IAM matches keys by key ARN, not alias). */
+  readonly arn: string;
+  readonly access: "read" | "readwrite";
+}
+
+const KMS_KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
+/** The fix for a value that is not a KMS key ARN. */
+export const KMS_KEY_ARN_FIX = "Give the key's ARN, arn:aws:kms:<region>:<account>:key/<key-id> (IAM cannot grant a key by alias or id).";
+
+/** `{ partition, region }` of a KMS key ARN; undefined for a key id, an alias or anything else. */
+export function parseKmsKeyArn(arn: string): { partition: string; region: string } | undefined {
+  const m = KMS_KEY_ARN.exec(arn);
+  return m ? { partition: m[1]!, region: m[2]! } : undefined;
+}
+
+/** The `kms:ViaService` value of S3 in the key's region (SSE-KMS requires bucket and key in one region). */
+function s3ViaService(partition: string, region: string): string {
+  return `s3.${region}.${partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}`;
+}
+
+/**
+ * Statements letting the role use SSE-KMS keys, only through S3 (`kms:ViaService`): `kms:Decrypt` to read;
+ * to write also `kms:GenerateDataKey` (a PutObject, and a multipart upload, which also needs Decrypt to
+ * complete). A key granted both ways is granted once, read/write. Throws an MlopsError for an ARN that
+ * is not a key ARN.
+ */
+export function kmsAccessStatements(keys: readonly KmsKeyGrant[]): Record<string, unknown>[] {
+  const byAccess = { read: new Set<string>(), readwrite: new Set<string>() };
+  const services = { read: new Set<string>(), readwrite: new Set<string>() };
+  for (const key of keys) {
+    const parsed = parseKmsKeyArn(key.arn);
+    if (!parsed) {
+      throw MlopsError.of("kmsKeyArn", "is not a KMS key ARN", key.arn, KMS_KEY_ARN_FIX);
+    }
+    byAccess[key.access].add(key.arn);
+    services[key.access].add(s3ViaService(parsed.partition, parsed.region));
+  }
+  for (const k of byAccess.readwrite) byAccess.read.delete(k);
+  const statements: Record<string, unknown>[] = [];
+  const push = (sid: string, access: "read" | "readwrite", actions: string[]) => {
+    if (byAccess[access].size === 0) return;
+    const via = [...services[access]].sort();
+    statements.push({
+      Sid: sid,
+      Effect: "Allow",
+      Action: actions,
+      Resource: [...byAccess[access]].sort(),
+      Condition: { StringEquals: { "kms:ViaService": via.length === 1 ? via[0] : via } },
+    });
+  };
+  push("KmsRead", "read", ["kms:Decrypt"]);
+  push("KmsReadWrite", "readwrite", ["kms:Decrypt", "kms:GenerateDataKey"]);
+  return statements;
+}
+
 /**
  * Least-privilege S3 access to exactly these locations: objects under each prefix (read, or read and
  * write), and listing restricted to those prefixes. Locations that are not `s3://` are ignored.
  * A location may be a single object (a dataset file) or a folder: both `<prefix>` and `<prefix>/*` match.
+ * With `kmsKeys` (buckets encrypted with customer-managed keys) it adds {@link kmsAccessStatements}.
  */
-export function s3AccessPolicy(locations: readonly S3Location[]): PolicyDocument {
+export function s3AccessPolicy(locations: readonly S3Location[], kmsKeys: readonly KmsKeyGrant[] = []): PolicyDocument {
   const objects = { read: new Set<string>(), readwrite: new Set<string>() };
   const listing = new Map<string, Set<string>>();
   for (const loc of locations) {
@@ -126,5 +185,6 @@ export function s3AccessPolicy(locations: readonly S3Location[]): PolicyDocument
       ...(prefixes.has("*") ? {} : { Condition: { StringLike: { "s3:prefix": [...prefixes].sort() } } }),
     });
   }
+  statements.push(...kmsAccessStatements(kmsKeys));
   return { Version: "2012-10-17", Statement: statements };
 }

@@ -42,7 +42,14 @@ export const JOB_DEFAULTS = {
  */
 export interface TrainingJobArgs {
   /** The registry to register into: a `ModelRegistry` (anything with `uri`) or its `s3://` URI. */
-  readonly registry: pulumi.Input<string> | { readonly uri: pulumi.Input<string> };
+  readonly registry: pulumi.Input<string> | { readonly uri: pulumi.Input<string>; readonly kmsKeyArn?: pulumi.Output<string | undefined> };
+  /**
+   * ARN of the customer-managed KMS key the registry bucket is encrypted with (SSE-KMS). The job's role
+   * may then use it through S3 only, to read and write (kms:Decrypt, kms:GenerateDataKey). Needed when
+   * `registry` is an `s3://` URI; a ModelRegistry states its own key.
+   * @default - the registry's `kmsKeyArn` when it is a ModelRegistry; otherwise none (SSE-S3)
+   */
+  readonly registryKmsKeyArn?: pulumi.Input<string>;
   /** Model name the result is registered under. */
   readonly model: string;
   /** Training data: an `s3://` URI (Parquet or CSV), the label column, the feature columns. */

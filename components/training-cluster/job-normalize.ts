@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { MlopsError, parseOrThrow, problem } from "../../src/errors.js";
 import { TRAIN_DEFAULTS, TRAIN_SPEC_ENV, TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
 import { JOB_DEFAULTS, type TrainingJobArgs } from "./job-args.js";
+import { KMS_KEY_ARN_FIX, parseKmsKeyArn } from "./iam.js";
 import { DEFAULT_TRAINING_NAMESPACE, schemaProblems, type NormalizedPool } from "./normalize.js";
 
 /** What a job needs to know about its cluster. */
@@ -78,6 +79,9 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
   problems.push(...schemaProblems(() => parseOrThrow(TrainSpecSchema, { ...spec, registry: PLACEHOLDER_REGISTRY, workers, gpusPerWorker }, "")));
   if (typeof args.dataset?.uri === "string" && !args.dataset.uri.startsWith("s3://")) {
     problems.push(problem("dataset.uri", "is not reachable from a pod", args.dataset.uri, "Use an s3:// URI (upload the data first; file:// works only with `mlops train` on one machine)."));
+  }
+  if (typeof args.registryKmsKeyArn === "string" && !parseKmsKeyArn(args.registryKmsKeyArn)) {
+    problems.push(problem("registryKmsKeyArn", "is not a KMS key ARN", args.registryKmsKeyArn, KMS_KEY_ARN_FIX));
   }
 
   let pool: NormalizedPool | undefined;

@@ -4,7 +4,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { renderTrainSpec } from "../../src/spec/train.js";
 import { irsaRole } from "./eks.js";
-import { s3AccessPolicy, type S3Location } from "./iam.js";
+import { registryKmsKeyArn } from "../model-registry/kms.js";
+import { KMS_KEY_ARN_FIX, parseKmsKeyArn, s3AccessPolicy, type KmsKeyGrant, type S3Location } from "./iam.js";
 import type { TrainingJobArgs } from "./job-args.js";
 import {
   buildTrainingJobManifests,
@@ -128,7 +129,7 @@ export class TrainingJob extends pulumi.ComponentResource {
 
   /**
    * On EKS, a role only this job's ServiceAccount can assume, reaching only the dataset (read) and the
-   * registry and checkpoint prefixes (read/write).
+   * registry and checkpoint prefixes (read/write), and the registry's KMS key, if any, through S3.
    */
   private createRole(
     name: string,
@@ -140,13 +141,18 @@ export class TrainingJob extends pulumi.ComponentResource {
     if (!ctx.irsa || args.serviceAccountRoleArn !== undefined) return {};
     const irsa = ctx.irsa;
     const role = irsaRole(this, `${name}-role`, { providerArn: irsa.providerArn, issuer: irsa.issuer }, job.namespace, job.serviceAccountName, irsa.tags, args.transform?.role);
-    const policy = registryUri.apply((uri) => {
+    const policy = pulumi.all([registryUri, registryKmsKeyArn(args.registry, args.registryKmsKeyArn)]).apply(([uri, kmsKeyArn]) => {
       const locations: S3Location[] = [
         { uri, access: "readwrite" },
         { uri: job.spec.dataset.uri, access: "read" },
       ];
       if (job.spec.checkpoint?.uri) locations.push({ uri: job.spec.checkpoint.uri, access: "readwrite" });
-      return JSON.stringify(s3AccessPolicy(locations));
+      if (kmsKeyArn && !parseKmsKeyArn(kmsKeyArn)) {
+        throw new pulumi.ResourceError(`addTrainingJob(${JSON.stringify(job.name)}): the registry's KMS key ${JSON.stringify(kmsKeyArn)} is not a key ARN. ${KMS_KEY_ARN_FIX}`, this);
+      }
+      // The default checkpoint prefix is inside the registry, so the registry's key covers it too.
+      const kmsKeys: KmsKeyGrant[] = kmsKeyArn ? [{ arn: kmsKeyArn, access: "readwrite" }] : [];
+      return JSON.stringify(s3AccessPolicy(locations, kmsKeys));
     });
     const rolePolicy = new aws.iam.RolePolicy(`${name}-s3`, { role: role.id, policy }, { parent: this });
     return { role, rolePolicy };

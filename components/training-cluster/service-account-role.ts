@@ -8,7 +8,7 @@ import { z } from "zod";
 import { parseOrThrow } from "../../src/errors.js";
 import type { ServiceAccountRoleArgs } from "../shared/service-account-role.js";
 import { irsaRole } from "./eks.js";
-import { parseS3Uri, s3AccessPolicy, type PolicyDocument } from "./iam.js";
+import { KMS_KEY_ARN_FIX, parseKmsKeyArn, parseS3Uri, s3AccessPolicy, type PolicyDocument } from "./iam.js";
 
 /** The cluster's OIDC provider and the tags its roles carry. */
 export interface IrsaIssuer {
@@ -28,12 +28,18 @@ export interface NormalizedServiceAccountRole {
   readonly serviceAccount: string;
   readonly read: readonly pulumi.Input<string>[];
   readonly write: readonly pulumi.Input<string>[];
+  readonly kmsKeyArns: readonly pulumi.Input<string | undefined>[];
 }
 
 const S3_URI = /^s3:\/\/[^/]+/;
 const S3_URI_MESSAGE = "must be an s3:// URI: s3://bucket or s3://bucket/prefix";
 const isDeferred = (v: unknown) => pulumi.Output.isInstance(v) || v instanceof Promise;
 const location = z.union([z.string().regex(S3_URI, S3_URI_MESSAGE), z.custom<pulumi.Input<string>>(isDeferred, S3_URI_MESSAGE)]);
+const KMS_KEY_MESSAGE = `must be a KMS key ARN. ${KMS_KEY_ARN_FIX}`;
+const kmsKey = z.union([
+  z.string().refine((s) => parseKmsKeyArn(s) !== undefined, KMS_KEY_MESSAGE),
+  z.custom<pulumi.Input<string | undefined>>(isDeferred, KMS_KEY_MESSAGE),
+]);
 
 const ServiceAccountRoleSchema = z
   .object({
@@ -45,6 +51,7 @@ const ServiceAccountRoleSchema = z
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a ServiceAccount name (lowercase letters, digits, '-' and '.')"),
     read: z.array(location).optional(),
     write: z.array(location).optional(),
+    kmsKeyArns: z.array(kmsKey).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -57,7 +64,7 @@ const ServiceAccountRoleSchema = z
 /** Checks the plain args (one MlopsError listing every problem) and applies the defaults. */
 export function normalizeServiceAccountRole(args: ServiceAccountRoleArgs, context: string): NormalizedServiceAccountRole {
   const valid = parseOrThrow(ServiceAccountRoleSchema, args, "args", context);
-  return { namespace: valid.namespace, serviceAccount: valid.serviceAccount, read: valid.read ?? [], write: valid.write ?? [] };
+  return { namespace: valid.namespace, serviceAccount: valid.serviceAccount, read: valid.read ?? [], write: valid.write ?? [], kmsKeyArns: valid.kmsKeyArns ?? [] };
 }
 
 /** The resolved locations that are not `s3://` URIs (a local registry, a typo). */
@@ -65,9 +72,16 @@ export function nonS3Locations(uris: readonly string[]): string[] {
   return uris.filter((u) => typeof u !== "string" || !S3_URI.test(u) || parseS3Uri(u) === undefined);
 }
 
-/** Least-privilege access: `read` locations read-only, `write` locations read and write. */
-export function serviceAccountRolePolicy(read: readonly string[], write: readonly string[]): PolicyDocument {
-  return s3AccessPolicy([...read.map((uri) => ({ uri, access: "read" as const })), ...write.map((uri) => ({ uri, access: "readwrite" as const }))]);
+/**
+ * Least-privilege access: `read` locations read-only, `write` locations read and write; the KMS keys
+ * through S3 only, to decrypt, and to encrypt too when there is something to write.
+ */
+export function serviceAccountRolePolicy(read: readonly string[], write: readonly string[], kmsKeyArns: readonly string[] = []): PolicyDocument {
+  const keyAccess = write.length > 0 ? ("readwrite" as const) : ("read" as const);
+  return s3AccessPolicy(
+    [...read.map((uri) => ({ uri, access: "read" as const })), ...write.map((uri) => ({ uri, access: "readwrite" as const }))],
+    kmsKeyArns.map((arn) => ({ arn, access: keyAccess })),
+  );
 }
 
 /**
@@ -88,7 +102,7 @@ export function createServiceAccountRole(
   const moreOpts = Object.keys(rest).length > 0 ? (_a: aws.iam.RoleArgs, o: pulumi.CustomResourceOptions) => void Object.assign(o, rest) : undefined;
   const role = irsaRole(parent, `${name}-role`, irsa, args.namespace, args.serviceAccount, tags, moreOpts);
 
-  const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write])]).apply(([read, write]) => {
+  const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...args.kmsKeyArns])]).apply(([read, write, keys]) => {
     const bad = nonS3Locations([...read, ...write]);
     if (bad.length > 0) {
       throw new pulumi.ResourceError(
@@ -97,7 +111,12 @@ export function createServiceAccountRole(
         parent,
       );
     }
-    return JSON.stringify(serviceAccountRolePolicy(read, write));
+    const kmsKeyArns = keys.filter((k): k is string => k !== undefined && k !== "");
+    const badKeys = kmsKeyArns.filter((k) => parseKmsKeyArn(k) === undefined);
+    if (badKeys.length > 0) {
+      throw new pulumi.ResourceError(`${context}: kmsKeyArns ${badKeys.map((k) => JSON.stringify(k)).join(", ")} ${KMS_KEY_MESSAGE}`, parent);
+    }
+    return JSON.stringify(serviceAccountRolePolicy(read, write, kmsKeyArns));
   });
   const rolePolicy = new aws.iam.RolePolicy(`${name}-s3`, { role: role.id, policy }, { ...rest, parent });
   return { role, rolePolicy };

@@ -94,6 +94,23 @@ describe("on an EKS TrainingCluster", () => {
     expect(actions.sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
   });
 
+  test("may decrypt with a ModelRegistry's KMS key, only through S3, and nothing more", async () => {
+    const key = "arn:aws:kms:us-east-1:123456789012:key/models";
+    const registry = new registryMod.ModelRegistry(`models${++n}`, { storage: { s3: { kmsKeyArn: key } } });
+    await make(cluster(), { registry });
+    const statements = JSON.parse(onlyOne(endpointPolicies()).inputs.policy).Statement as { Action: string[] }[];
+    expect(statements.filter((s) => s.Action.some((a) => a.startsWith("kms:")))).toEqual([
+      { Sid: "KmsRead", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key], Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } } },
+    ]);
+  });
+
+  test("uses registryKmsKeyArn for a registry given as an s3:// URI", async () => {
+    const key = "arn:aws:kms:us-east-1:123456789012:key/team";
+    await make(cluster(), { registryKmsKeyArn: key });
+    const statements = JSON.parse(onlyOne(endpointPolicies()).inputs.policy).Statement as { Action: string[]; Resource: unknown }[];
+    expect(statements.filter((s) => s.Action.includes("kms:Decrypt")).map((s) => s.Resource)).toEqual([[key]]);
+  });
+
   test("annotates the ServiceAccount with the role's ARN", async () => {
     const { physical } = await make(cluster());
     expect(serviceAccount(physical).metadata.annotations).toEqual({ [IRSA]: onlyOne(endpointRoles()).state.arn });

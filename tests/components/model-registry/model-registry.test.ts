@@ -63,6 +63,17 @@ describe("ModelRegistry on a new S3 bucket", () => {
     ).toBe(true);
   });
 
+  test("outputs the KMS key given, for roles that reach the registry", async () => {
+    const key = "arn:aws:kms:us-east-1:123456789012:key/abc";
+    const r = new mod.ModelRegistry(unique("models"), { storage: { s3: { kmsKeyArn: key } } });
+    expect(await outputOf(r.kmsKeyArn)).toBe(key);
+  });
+
+  test("outputs no KMS key by default", async () => {
+    const r = new mod.ModelRegistry(unique("models"));
+    expect(await outputOf(r.kmsKeyArn)).toBeUndefined();
+  });
+
   test("blocks all public access", async () => {
     new mod.ModelRegistry(unique("models"));
     await waitForResources();

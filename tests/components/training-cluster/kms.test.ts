@@ -1,0 +1,133 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { kmsAccessStatements, s3AccessPolicy } from "../../../components/training-cluster/iam.js";
+import { MlopsError } from "../../../src/errors.js";
+import { byType, reset, setupMocks, waitForResources, type RecordedResource } from "../../helpers/pulumi-mocks.js";
+
+type ClusterMod = typeof import("../../../components/training-cluster/index.js");
+let mod: ClusterMod;
+let registryMod: typeof import("../../../components/model-registry/index.js");
+let n = 0;
+
+beforeAll(async () => {
+  await setupMocks({ stack: "dev" });
+  mod = await import("../../../components/training-cluster/index.js");
+  registryMod = await import("../../../components/model-registry/index.js");
+});
+beforeEach(() => reset());
+
+const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/other";
+const VIA_S3 = { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } };
+type Statement = { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: unknown };
+const kmsStatements = (policy: string): Statement[] =>
+  (JSON.parse(policy).Statement as Statement[]).filter((s) => s.Action.some((a) => a.startsWith("kms:")));
+
+describe("kmsAccessStatements", () => {
+  test("lets a read-only key decrypt, only through S3 in the key's region", () => {
+    expect(kmsAccessStatements([{ arn: KEY, access: "read" }])).toEqual([
+      { Sid: "KmsRead", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY], Condition: VIA_S3 },
+    ]);
+  });
+
+  test("lets a read/write key decrypt and generate data keys, only through S3", () => {
+    expect(kmsAccessStatements([{ arn: KEY, access: "readwrite" }])).toEqual([
+      { Sid: "KmsReadWrite", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [KEY], Condition: VIA_S3 },
+    ]);
+  });
+
+  test("grants a key given both ways once, read/write", () => {
+    const statements = kmsAccessStatements([
+      { arn: KEY, access: "read" },
+      { arn: KEY, access: "readwrite" },
+      { arn: OTHER_KEY, access: "read" },
+    ]);
+    expect(statements.map((s) => [s.Sid, s.Resource])).toEqual([
+      ["KmsRead", [OTHER_KEY]],
+      ["KmsReadWrite", [KEY]],
+    ]);
+  });
+
+  test("uses the China partition's S3 endpoint for a China key", () => {
+    const [statement] = kmsAccessStatements([{ arn: "arn:aws-cn:kms:cn-north-1:123456789012:key/k", access: "read" }]);
+    expect(statement!.Condition).toEqual({ StringEquals: { "kms:ViaService": "s3.cn-north-1.amazonaws.com.cn" } });
+  });
+
+  test("fails when a key is given by alias, naming the fix", () => {
+    expect(() => kmsAccessStatements([{ arn: "arn:aws:kms:eu-west-1:123456789012:alias/models", access: "read" }])).toThrow(
+      /kmsKeyArn: is not a KMS key ARN; received "arn:aws:kms:eu-west-1:123456789012:alias\/models"\. Give the key's ARN/,
+    );
+  });
+
+  test("adds no KMS statement to an S3 policy by default", () => {
+    const policy = s3AccessPolicy([{ uri: "s3://models/reg", access: "readwrite" }]);
+    expect(kmsStatements(JSON.stringify(policy))).toEqual([]);
+  });
+});
+
+function eksCluster() {
+  return new mod.TrainingCluster(`k${++n}`, { eks: { version: "1.31", subnetIds: ["subnet-a"] }, nodePools: [] });
+}
+const jobArgs = {
+  model: "fraud",
+  dataset: { uri: "s3://data/fraud/train.parquet", label: "is_fraud" },
+  trainer: { builtin: "logistic-regression" as const },
+  gpusPerWorker: 0,
+};
+/** The one inline policy of the job's role (`<cluster>-<job>-s3`). */
+function jobPolicy(): string {
+  const policies = byType("aws:iam/rolePolicy:RolePolicy").filter((r: RecordedResource) => r.name.endsWith("-train-s3"));
+  expect(policies).toHaveLength(1);
+  return policies[0]!.inputs.policy as string;
+}
+
+describe("a training job's role", () => {
+  test("gets no KMS statement for a registry without a KMS key", async () => {
+    const registry = new registryMod.ModelRegistry(`models${++n}`);
+    eksCluster().addTrainingJob("train", { ...jobArgs, registry });
+    await waitForResources();
+    expect(kmsStatements(jobPolicy())).toEqual([]);
+  });
+
+  test("may decrypt and generate data keys with a ModelRegistry's KMS key, only through S3", async () => {
+    const registry = new registryMod.ModelRegistry(`models${++n}`, { storage: { s3: { kmsKeyArn: KEY } } });
+    eksCluster().addTrainingJob("train", { ...jobArgs, registry });
+    await waitForResources();
+    expect(kmsStatements(jobPolicy())).toEqual([
+      expect.objectContaining({ Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [KEY], Condition: VIA_S3 }),
+    ]);
+  });
+
+  test("uses registryKmsKeyArn for a registry given as an s3:// URI", async () => {
+    eksCluster().addTrainingJob("train", { ...jobArgs, registry: "s3://models/reg", registryKmsKeyArn: pulumi.output(KEY) });
+    await waitForResources();
+    expect(kmsStatements(jobPolicy())).toEqual([expect.objectContaining({ Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [KEY] })]);
+  });
+
+  test("fails when registryKmsKeyArn is not a key ARN", () => {
+    expect(() => eksCluster().addTrainingJob("train", { ...jobArgs, registry: "s3://models/reg", registryKmsKeyArn: "alias/models" })).toThrow(
+      /registryKmsKeyArn: is not a KMS key ARN; received "alias\/models"/,
+    );
+  });
+});
+
+describe("addServiceAccountRole with kmsKeyArns", () => {
+  const roleArgs = { namespace: "batch", serviceAccount: "scorer", read: ["s3://models/reg"] };
+  const saPolicy = () => byType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name.endsWith("-scorer-s3"))!.inputs.policy as string;
+
+  test("lets a role that only reads decrypt, nothing more", async () => {
+    eksCluster().addServiceAccountRole("scorer", { ...roleArgs, kmsKeyArns: [KEY] });
+    await waitForResources();
+    expect(kmsStatements(saPolicy())).toEqual([expect.objectContaining({ Action: ["kms:Decrypt"], Resource: [KEY], Condition: VIA_S3 })]);
+  });
+
+  test("skips a key that resolves to undefined", async () => {
+    eksCluster().addServiceAccountRole("scorer", { ...roleArgs, kmsKeyArns: [pulumi.output<string | undefined>(undefined)] });
+    await waitForResources();
+    expect(kmsStatements(saPolicy())).toEqual([]);
+  });
+
+  test("fails when a key is not a key ARN", () => {
+    expect(() => eksCluster().addServiceAccountRole("scorer", { ...roleArgs, kmsKeyArns: ["alias/models"] })).toThrow(MlopsError);
+  });
+});
