@@ -103,6 +103,19 @@ export interface TeamArgs {
   readonly cpuQuota?: string;
   /** Memory quota (`requests.memory`), e.g. `"512Gi"`. @default - no memory quota (Kueue: "8Ti") */
   readonly memoryQuota?: string;
+  /**
+   * Kueue only: the team's GPU quota on each node pool (its ClusterQueue's `nominalQuota` per flavor).
+   * Keys are pool names; values are non-negative integers that must add up to `gpuQuota`, because the
+   * namespace ResourceQuota caps the team's total at `gpuQuota` whatever Kueue admits. A pool left out
+   * gets 0. A job asking for more GPUs than its pool's share is never admitted, so give big jobs' pools
+   * enough here.
+   *
+   * @example { a100: 16, l4: 0 }
+   * @default - `gpuQuota` split across the pools in proportion to their GPU capacity (EKS: `max ×
+   * gpusPerNode`; kubeconfig pools, whose size is unknown: equally), each share rounded down and the
+   * GPUs left over given one each to the largest fractional parts (ties: the earlier pool)
+   */
+  readonly gpuQuotaByPool?: Record<string, number>;
 }
 
 /**
@@ -134,8 +147,9 @@ export interface TrainingClusterArgs {
   /** NVIDIA DCGM exporter for GPU metrics (Helm chart `dcgm-exporter`). @default false */
   readonly dcgmExporter?: boolean | { readonly chartVersion?: string };
   /**
-   * Kueue (Helm) with a ResourceFlavor per node pool, a ClusterQueue per team (cohort `mlops`, GPU quota
-   * per flavor = the team's `gpuQuota`) and a LocalQueue in each team's namespace.
+   * Kueue (Helm) with a ResourceFlavor per node pool, a ClusterQueue per team (GPU quota per flavor from
+   * the team's `gpuQuotaByPool`, adding up to its `gpuQuota`; no cohort, so no borrowing past the namespace
+   * ResourceQuota) and a LocalQueue in each team's namespace.
    * @default - no Kueue
    */
   readonly kueue?: { readonly chartVersion?: string; readonly teams?: readonly string[] };
@@ -194,6 +208,7 @@ const TeamSchema = z
     gpuQuota: z.number().int().min(0),
     cpuQuota: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 64 or 500m").optional(),
     memoryQuota: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 512Gi").optional(),
+    gpuQuotaByPool: z.record(z.string(), z.number().int().min(0)).optional(),
   })
   .strict();
 

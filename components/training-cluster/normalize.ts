@@ -8,6 +8,7 @@ import {
   type TeamArgs,
   type TrainingClusterArgs,
 } from "./args.js";
+import { gpuQuotaByPoolProblems, resolveGpuQuotaByPool } from "./gpu-quota.js";
 
 /** Every default of TrainingCluster, in one place (the JSDoc in args.ts states the same values). */
 export const CLUSTER_DEFAULTS = {
@@ -40,7 +41,6 @@ export const DEFAULT_TRAINING_NAMESPACE = "mlops-training";
 /** Namespace of the GPU node agents (device plugin, DCGM exporter): the one Pod Security exception. */
 export const GPU_SYSTEM_NAMESPACE = "mlops-gpu-system";
 export const KUEUE_NAMESPACE = "kueue-system";
-export const KUEUE_COHORT = "mlops";
 export const PRIORITY_TRAINING = "mlops-training";
 export const PRIORITY_SERVING = "mlops-serving";
 
@@ -94,6 +94,8 @@ export interface NormalizedTeam {
   readonly gpuQuota: number;
   readonly cpuQuota?: string;
   readonly memoryQuota?: string;
+  /** The team's GPU quota on every pool, in pool order; the values add up to `gpuQuota`. */
+  readonly gpuQuotaByPool: Readonly<Record<string, number>>;
 }
 
 export interface NormalizedCluster {
@@ -146,7 +148,10 @@ export function normalizeClusterArgs(args: TrainingClusterArgs, context = "Train
       },
     } satisfies NormalizedPool;
   });
-  const teams: NormalizedTeam[] = (args.teams ?? []).map((t: TeamArgs) => ({ ...t }));
+  const teams: NormalizedTeam[] = (args.teams ?? []).map((t: TeamArgs) => ({
+    ...t,
+    gpuQuotaByPool: resolveGpuQuotaByPool(t.gpuQuota, t.gpuQuotaByPool, pools),
+  }));
   const dcgm = args.dcgmExporter;
   return {
     eks,
@@ -233,6 +238,7 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
     out.push(problem("eks.systemNodes.min", `is greater than max (${sys.max})`, sys.min, "Set min at most max."));
   }
   const teams = Array.isArray(a.teams) ? a.teams : [];
+  const poolNames = pools.filter((p) => p && typeof p === "object" && typeof p.name === "string").map((p) => p.name);
   const teamNames = new Set<string>();
   teams.forEach((t, i) => {
     if (t && teamNames.has(t.name)) out.push(problem(`teams[${i}].name`, "repeats another team's name", t.name, "Give every team a distinct name."));
@@ -240,6 +246,7 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
     if (t?.name === DEFAULT_TRAINING_NAMESPACE || t?.name === GPU_SYSTEM_NAMESPACE || t?.name === KUEUE_NAMESPACE || t?.name?.startsWith("kube-")) {
       out.push(problem(`teams[${i}].name`, "is a namespace this package or Kubernetes reserves", t.name, "Pick another team name."));
     }
+    if (t && typeof t === "object") out.push(...gpuQuotaByPoolProblems(`teams[${i}]`, t, poolNames));
   });
   if (a.kueue) {
     const kteams = a.kueue.teams ?? [...teamNames];

@@ -4,7 +4,6 @@ import { tolerationsFor } from "./node-pools.js";
 import {
   CLUSTER_DEFAULTS,
   GPU_RESOURCE,
-  KUEUE_COHORT,
   PRIORITY_SERVING,
   PRIORITY_TRAINING,
   type NormalizedPool,
@@ -109,8 +108,10 @@ export function resourceFlavorManifest(pool: NormalizedPool, owner: LabelContext
 }
 
 /**
- * One ClusterQueue per team, all in one cohort so idle quota can be borrowed. Every pool is a flavor
- * with the team's GPU quota (the namespace ResourceQuota caps the team's total across flavors).
+ * One ClusterQueue per team. Each pool is a flavor whose GPU quota is the team's share on that pool
+ * (`gpuQuotaByPool`, adding up to `gpuQuota`), so Kueue never admits more GPUs than the namespace
+ * ResourceQuota lets the team's pods request. No cohort: borrowing another team's idle quota would again
+ * admit workloads whose pods the ResourceQuota refuses.
  * cpu and memory are covered too: Kueue leaves a workload inadmissible if it requests an uncovered resource.
  */
 export function clusterQueueManifest(team: NormalizedTeam, pools: readonly NormalizedPool[], owner: LabelContext): Manifest {
@@ -119,10 +120,9 @@ export function clusterQueueManifest(team: NormalizedTeam, pools: readonly Norma
     kind: "ClusterQueue",
     metadata: { name: team.name, labels: clusterLabels(owner, "kueue") },
     spec: {
-      cohort: KUEUE_COHORT,
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": team.name } },
       queueingStrategy: "BestEffortFIFO",
-      preemption: { reclaimWithinCohort: "Any", withinClusterQueue: "LowerPriority" },
+      preemption: { withinClusterQueue: "LowerPriority" },
       resourceGroups: [
         {
           coveredResources: ["cpu", "memory", GPU_RESOURCE],
@@ -131,7 +131,7 @@ export function clusterQueueManifest(team: NormalizedTeam, pools: readonly Norma
             resources: [
               { name: "cpu", nominalQuota: team.cpuQuota ?? CLUSTER_DEFAULTS.kueueCpuQuota },
               { name: "memory", nominalQuota: team.memoryQuota ?? CLUSTER_DEFAULTS.kueueMemoryQuota },
-              { name: GPU_RESOURCE, nominalQuota: team.gpuQuota },
+              { name: GPU_RESOURCE, nominalQuota: team.gpuQuotaByPool[p.name] ?? 0 },
             ],
           })),
         },

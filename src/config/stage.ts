@@ -53,7 +53,16 @@ export const StageConfigSchema = z
           )
           .optional(),
         teams: z
-          .array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/), gpuQuota: z.number().int().min(0) }).strict())
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, "must be lowercase letters, digits and '-'"),
+                gpuQuota: z.number().int().min(0),
+                /** Per-pool split of gpuQuota for Kueue (must sum to gpuQuota). */
+                gpuQuotaByPool: z.record(z.string(), z.number().int().min(0)).optional(),
+              })
+              .strict(),
+          )
           .optional(),
       })
       .strict()

@@ -87,7 +87,7 @@ describe("tenancy", () => {
     expect((serving as any).value).toBeGreaterThan((training as any).value);
   });
 
-  test("gives each team's ClusterQueue its GPU quota on every pool flavor", () => {
+  test("gives a one-pool team's ClusterQueue flavor the whole GPU quota and the default cpu and memory", () => {
     const cq = clusterQueueManifest(cfg.teams[0]!, cfg.pools, owner) as any;
     expect(cq.spec.resourceGroups[0].flavors[0]).toEqual({
       name: "a100",
