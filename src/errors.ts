@@ -116,3 +116,11 @@ export class NotFoundError extends MlopsError {
     super(message);
   }
 }
+
+/** For `.catch(…)`: a NotFoundError becomes `fallback` (e.g. "no versions yet"); any other error is rethrown. */
+export function ifNotFound<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (err instanceof NotFoundError) return fallback;
+    throw err;
+  };
+}

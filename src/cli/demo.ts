@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { MlopsError } from "../errors.js";
+import { MlopsError, ifNotFound } from "../errors.js";
 import { createLogger, silentLogger } from "../log.js";
 import { Registry, defaultRegistryUri } from "../registry/index.js";
 import { parseEndpointSpec } from "../spec/endpoint.js";
@@ -40,7 +40,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
 
   // 1. The reference model, exported from scikit-learn by examples/breast-cancer/make_model.py.
   const artifact = await readFile(join(example, "model.onnx"));
-  const aliases = await registry.aliases(MODEL).catch(() => ({}) as Record<string, number>);
+  const aliases = await registry.aliases(MODEL).catch(ifNotFound({} as Record<string, number>));
   let champion: number;
   if (aliases.champion === undefined) {
     const mv = await registry.register(MODEL, artifact, {

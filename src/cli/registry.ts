@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { MlopsError } from "../errors.js";
+import { MlopsError, ifNotFound } from "../errors.js";
 import { Registry, defaultRegistryUri } from "../registry/index.js";
 import { intFlag, keyValues, numericKeyValues, parse, positionals } from "./args.js";
 
@@ -113,7 +113,9 @@ async function promote(argv: string[], out: (s: string) => void): Promise<number
   const target = await Registry.open(values.to);
   const mv = await source.resolve(ref!);
   const promotedFrom = `${source.uri}#${mv.name}:${mv.version}`;
-  const existing = (await target.list(mv.name).catch(() => [])).find((v) => v.digest === mv.digest);
+  // A model the target registry has never seen is the usual first promotion, not an error.
+  const inTarget = await target.list(mv.name).catch(ifNotFound([]));
+  const existing = inTarget.find((v) => v.digest === mv.digest);
   const result =
     existing ??
     (await target.register(mv.name, await source.readArtifact(mv), {

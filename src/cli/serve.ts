@@ -1,5 +1,6 @@
 import { ENDPOINT_DEFAULTS, endpointSpecFromEnv, parseEndpointSpec, ENDPOINT_SPEC_ENV } from "../spec/endpoint.js";
 import { MlopsError } from "../errors.js";
+import { parseModelRef } from "../spec/model-ref.js";
 import { defaultRegistryUri } from "../registry/index.js";
 import { createLogger } from "../log.js";
 import { intFlag, numberFlag, parse, positionals } from "./args.js";
@@ -46,7 +47,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
   }
   const spec = parseEndpointSpec(
     {
-      name: values.name ?? values.model.split(/[@:]/)[0]!.replace(/[^a-z0-9-]/g, "-"),
+      // Endpoint names are DNS-label-like; model names may also hold "." and "_".
+      name: values.name ?? parseModelRef(values.model, "--model").name.replace(/[._]/g, "-"),
       model: values.model,
       registry: values.registry ?? defaultRegistryUri(),
       server: {

@@ -15,7 +15,8 @@ export const ONNX_DEFAULT_OPSET = 15;
 /** Element types this writer can declare on graph inputs/outputs and store in initializers. */
 export type OnnxElemType = "float" | "double" | "int64" | "int32" | "bool" | "string";
 
-const ELEM_TYPE: Record<OnnxElemType, number> = {
+/** TensorProto.DataType code of each element type (what a `Cast` node's `to` attribute takes). */
+export const ONNX_ELEM_TYPE: Readonly<Record<OnnxElemType, number>> = {
   float: onnx.TensorProto.DataType.FLOAT,
   double: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
@@ -130,7 +131,7 @@ function valueInfo(v: OnnxValueInfo): ValueInfoMessage {
     docString: v.docString ?? "",
     type: {
       tensorType: {
-        elemType: ELEM_TYPE[v.elemType],
+        elemType: ONNX_ELEM_TYPE[v.elemType],
         shape: { dim: v.shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
       },
     },
@@ -162,7 +163,7 @@ function tensor(t: OnnxInitializer): TensorMessage {
       for (let i = 0; i < count; i++) raw.writeInt32LE(t.data[i]!, i * 4);
       break;
   }
-  return { name: t.name, dataType: ELEM_TYPE[t.elemType], dims: [...t.dims], rawData: raw };
+  return { name: t.name, dataType: ONNX_ELEM_TYPE[t.elemType], dims: [...t.dims], rawData: raw };
 }
 
 function attribute(name: string, v: OnnxAttributeValue): AttributeMessage {

@@ -79,14 +79,13 @@ export class Registry {
     const o = parseOrThrow(registerOptionsSchema, opts, "options", `Cannot register model "${name}"`);
     const signature = readOnnxSignature(artifact, `Model "${name}" artifact`);
     const hex = createHash("sha256").update(artifact).digest("hex");
-    const blobKey = `blobs/sha256/${hex}`;
     // Content-addressed: an existing blob already holds these exact bytes.
-    await this.store.putIfAbsent(blobKey, artifact);
+    await this.store.putIfAbsent(blobKey(hex), artifact);
 
     const base = {
       name,
       digest: `sha256:${hex}`,
-      uri: this.store.uriOf(blobKey),
+      uri: this.store.uriOf(blobKey(hex)),
       format: "onnx" as const,
       sizeBytes: artifact.length,
       metrics: o.metrics ?? {},
@@ -212,7 +211,7 @@ export class Registry {
   async readArtifact(mv: ModelVersion): Promise<Buffer> {
     const hex = /^sha256:([0-9a-f]{64})$/.exec(mv.digest)?.[1];
     if (!hex) throw new Error(`Model "${mv.name}" version ${mv.version} has a malformed digest ${JSON.stringify(mv.digest)}.`);
-    const bytes = await this.store.get(`blobs/sha256/${hex}`);
+    const bytes = await this.store.get(blobKey(hex));
     if (!bytes) {
       throw new NotFoundError(`Model "${mv.name}" version ${mv.version}: artifact ${mv.digest} is missing from ${this.uri}.`);
     }
@@ -277,6 +276,10 @@ function checkAlias(alias: string): string {
     throw MlopsError.of("alias", "is not a valid alias", alias, 'Use 1-63 lowercase letters, digits, ".", "_" and "-", starting with a letter (e.g. "champion").');
   }
   return alias;
+}
+
+function blobKey(hex: string): string {
+  return `blobs/sha256/${hex}`;
 }
 
 function versionKey(name: string, version: number): string {

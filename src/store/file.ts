@@ -33,15 +33,7 @@ export class FileStore implements ObjectStore {
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
-    const final = this.pathOf(key);
-    const tmp = await this.tempBeside(final);
-    try {
-      await fs.writeFile(tmp, body);
-      await fs.rename(tmp, final);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await this.replace(key, (tmp) => fs.writeFile(tmp, body));
   }
 
   async putIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
@@ -86,15 +78,7 @@ export class FileStore implements ObjectStore {
   }
 
   async putFile(key: string, localPath: string): Promise<void> {
-    const final = this.pathOf(key);
-    const tmp = await this.tempBeside(final);
-    try {
-      await fs.copyFile(localPath, tmp);
-      await fs.rename(tmp, final);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await this.replace(key, (tmp) => fs.copyFile(localPath, tmp));
   }
 
   async getFile(key: string, localPath: string): Promise<void> {
@@ -110,6 +94,19 @@ export class FileStore implements ObjectStore {
 
   private pathOf(key: string): string {
     return path.join(this.root, checkKey(key));
+  }
+
+  /** Writes a temp file beside the object with `write`, then renames it into place (atomic replace). */
+  private async replace(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    const final = this.pathOf(key);
+    const tmp = await this.tempBeside(final);
+    try {
+      await write(tmp);
+      await fs.rename(tmp, final);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   private async tempBeside(final: string): Promise<string> {
