@@ -2,8 +2,6 @@
 // and make sure every one of them dies with the runner (normal end, error, Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { freePort } from "../../src/net.js";
-export { freePort };
 
 /** A started child; `output` keeps its last lines for error messages. */
 export interface Child {
@@ -80,7 +78,6 @@ export function installCleanup(): void {
     });
   }
 }
-
 
 /** Throws when something already listens on `port` (so a stale server is never measured by mistake). */
 export async function assertPortFree(port: number): Promise<void> {

@@ -49,7 +49,7 @@ export function ratio(bar: Bar): number | undefined {
   return k(bar.num!, n) / k(bar.den!, d);
 }
 
-/** True when the run measured cleanly: every server answered and wrk saw no errors. */
+/** What kept the run from measuring cleanly (a server that failed, wrk errors); empty when clean. */
 export function failures(rows: readonly Measured[]): string[] {
   const out: string[] = [];
   for (const m of rows) {

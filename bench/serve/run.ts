@@ -14,7 +14,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { assertPortFree, freePort, installCleanup, runToEnd, startChild, stopChild, waitReady, type Child } from "./procs.js";
+import { freePort } from "../../src/net.js";
+import { assertPortFree, installCleanup, runToEnd, startChild, stopChild, waitReady, type Child } from "./procs.js";
 import { failures, median, renderReport, type Bar, type Measured } from "./report.js";
 import { runWrk, writePostScript } from "./wrk.js";
 

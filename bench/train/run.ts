@@ -41,7 +41,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-
 /**
  * A realistic, non-separable table: 20 features driven by 5 shared latent factors (so columns correlate,
  * some strongly), on scales from 0.01 to 100 with offsets, labels drawn from a logistic model of the

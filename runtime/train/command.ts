@@ -9,6 +9,11 @@ import { parseProgressLine, type Progress } from "./progress.js";
 /** How many of a failed trainer's last output lines the error carries. */
 export const TAIL_LINES = 20;
 
+/** `; its last N lines:` and the lines, or `; it printed nothing`: the end of a trainer error message. */
+export function describeTail(tail: readonly string[]): string {
+  return tail.length ? `; its last ${tail.length} lines:\n${tail.map((l) => `  | ${l}`).join("\n")}` : "; it printed nothing";
+}
+
 /** A trainer program failed: its exit code (or signal) and the last lines it printed. */
 export class TrainerError extends MlopsError {
   constructor(
@@ -166,7 +171,6 @@ interface Outcome {
 function failure(opts: RunTrainerOptions, rank: number, result: Outcome, tail: readonly string[]): TrainerError {
   const who = opts.workers > 1 ? `trainer rank ${rank}` : "trainer";
   const cmd = opts.trainer.command.join(" ");
-  const lastLines = tail.length ? `; its last ${tail.length} lines:\n${tail.map((l) => `  | ${l}`).join("\n")}` : "; it printed nothing";
   let what: string;
   if (result.code === "ENOENT") {
     what = `${who} could not start: ${JSON.stringify(opts.trainer.command[0])} was not found. Fix trainer.command (received ${JSON.stringify(cmd)})`;
@@ -177,5 +181,5 @@ function failure(opts: RunTrainerOptions, rank: number, result: Outcome, tail: r
   } else {
     what = `${who} was killed by ${result.signal ?? "a signal"} (${cmd})`;
   }
-  return new TrainerError(`${what}${lastLines}`, result.exitCode, tail, result.signal);
+  return new TrainerError(`${what}${describeTail(tail)}`, result.exitCode, tail, result.signal);
 }

@@ -51,14 +51,14 @@ export function datasetFormat(uri: string, format?: "csv" | "parquet"): "csv" | 
 }
 
 /** Local path of a `file://` URI: `file:///abs/path`, or `file://rel/path` relative to `cwd`. */
-export function localPathOf(uri: string, cwd = process.cwd()): string {
+function localPathOf(uri: string, cwd = process.cwd()): string {
   if (uri.startsWith("file:///")) return fileURLToPath(uri);
   const rest = uri.slice("file://".length);
   return isAbsolute(rest) ? rest : resolve(cwd, rest);
 }
 
 /** Brings the dataset to a local file in `dir`: `s3://` objects are copied through the object store. */
-export async function fetchDataset(uri: string, dir: string, cwd?: string): Promise<string> {
+async function fetchDataset(uri: string, dir: string, cwd?: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   if (uri.startsWith("s3://")) {
     const key = posix.basename(uri);
@@ -86,7 +86,7 @@ export async function sha256File(path: string): Promise<string> {
   return `sha256:${hash.digest("hex")}`;
 }
 
-export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**

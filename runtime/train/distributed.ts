@@ -1,6 +1,3 @@
-import { freePort } from "../../src/net.js";
-export { freePort };
-
 /** Where one worker sits in a distributed run. */
 export interface DistributedOptions {
   /** Worker processes (pods on Kubernetes). */

@@ -37,7 +37,8 @@ export async function trainFromEnv(env: NodeJS.ProcessEnv = process.env, opts: O
 
   const controller = new AbortController();
   const stop = () => controller.abort();
-  opts.signal?.addEventListener("abort", stop, { once: true });
+  if (opts.signal?.aborted) stop();
+  else opts.signal?.addEventListener("abort", stop, { once: true });
   // `on`, not `once`: execa's exit cleanup (signal-exit) re-raises a signal that no other listener
   // handles, and a `once` listener is already gone by the time it looks.
   process.on("SIGTERM", stop);

@@ -1,11 +1,5 @@
 import { HIGHER_IS_BETTER, type MetricName, type TrainSpec } from "../../src/spec/train.js";
 
-/** Metrics the runtime computes itself, per task. */
-export const TASK_METRICS: Record<TrainSpec["task"], readonly MetricName[]> = {
-  classification: ["auc", "accuracy", "logLoss"],
-  regression: ["rmse", "mae"],
-};
-
 /** The metric `mustBeat` compares when `compareOn` is not set. */
 export function defaultCompareOn(task: TrainSpec["task"]): MetricName {
   return task === "classification" ? "auc" : "rmse";

@@ -1,10 +1,10 @@
-export { runTraining, newRunId, absoluteUri, findRun, type TrainOptions, type TrainResult } from "./job.js";
+export { runTraining, newRunId, findRun, type TrainOptions, type TrainResult } from "./job.js";
 export { trainFromEnv } from "./env.js";
-export { distributedEnv, freePort, type DistributedOptions } from "./distributed.js";
+export { distributedEnv, type DistributedOptions } from "./distributed.js";
 export { trainerEnv, paramEnvName, TrainerError, TrainingAbortedError, TAIL_LINES, type TrainerPaths } from "./command.js";
 export { CheckpointSync, defaultCheckpointUri } from "./checkpoint.js";
 export { loadDataset, datasetFormat, resolveColumns, sha256File, type Dataset, type Split } from "./dataset.js";
 export { holdoutMask, holdoutSize, seededRandom } from "./split.js";
 export { predict, computeMetrics, scoreModel } from "./evaluate.js";
-export { checkGate, defaultCompareOn, higherIsBetter, TASK_METRICS, type GateDecision, type GateInput } from "./gate.js";
+export { checkGate, defaultCompareOn, higherIsBetter, type GateDecision, type GateInput } from "./gate.js";
 export { parseProgressLine, ProgressReporter, defaultProgressMode, formatDuration, estimateSecondsLeft, type Progress, type ProgressMode } from "./progress.js";

@@ -3,16 +3,16 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
-import { NotFoundError } from "../../src/errors.js";
+import { ifNotFound } from "../../src/errors.js";
 import { createLogger, type Logger } from "../../src/log.js";
+import { freePort } from "../../src/net.js";
 import { Registry, type ModelVersion } from "../../src/registry/index.js";
 import type { TrainSpec } from "../../src/spec/train.js";
 import { openStore } from "../../src/store/index.js";
 import { trainBuiltin, type TrainerOutput } from "./builtin.js";
 import { CheckpointSync, defaultCheckpointUri } from "./checkpoint.js";
-import { runTrainerProcesses, TrainerError, TrainingAbortedError, trainerEnv } from "./command.js";
+import { describeTail, runTrainerProcesses, TrainerError, TrainingAbortedError, trainerEnv } from "./command.js";
 import { loadDataset, type Dataset } from "./dataset.js";
-import { freePort } from "./distributed.js";
 import { scoreModel } from "./evaluate.js";
 import { checkGate, defaultCompareOn } from "./gate.js";
 import { defaultProgressMode, ProgressReporter, type ProgressMode } from "./progress.js";
@@ -56,12 +56,6 @@ export function newRunId(name: string, now = new Date()): string {
   return `${name}-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
-/** `file://rel` made absolute against `cwd`, so every store opened for this run agrees on the folder. */
-export function absoluteUri(uri: string, cwd: string): string {
-  if (!uri.startsWith("file://") || uri.startsWith("file:///")) return uri;
-  return `file://${resolve(cwd, uri.slice("file://".length))}`;
-}
-
 /**
  * Runs one training job end to end: stage and split the dataset, train (built-in or command, locally
  * distributed when `workers > 1`), score the model on the holdout, apply the gate, and on a pass register
@@ -73,7 +67,8 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
   const runId = spec.runId ?? newRunId(spec.name);
   const cwd = opts.cwd ?? process.cwd();
   const log = (opts.logger ?? createLogger()).child({ job: spec.name, runId });
-  const registry = await Registry.open(absoluteUri(spec.registry, cwd));
+  // Opened against `cwd`: its normalized uri (`file:///abs/…`) is what every later store of this run uses.
+  const registry = new Registry(openStore(spec.registry, { cwd }));
   // Every rank checks: a rank that trained again alone would wait for peers that never come.
   const existing = await findRun(registry, spec.model, runId);
   if (existing) {
@@ -131,8 +126,9 @@ async function trainCommand(
   for (const r of ranks) await mkdir(outputDir(r), { recursive: true });
   await mkdir(checkpointDir, { recursive: true });
 
-  const checkpointUri = absoluteUri(spec.checkpoint.uri ?? defaultCheckpointUri(registryUri, spec.name, runId), cwd);
-  const sync = new CheckpointSync(openStore(checkpointUri, { cwd }), checkpointDir, log);
+  const checkpointStore = openStore(spec.checkpoint.uri ?? defaultCheckpointUri(registryUri, spec.name, runId), { cwd });
+  const checkpointUri = checkpointStore.uri;
+  const sync = new CheckpointSync(checkpointStore, checkpointDir, log);
   const restored = (await sync.restore()) > 0;
   if (!restored) log.info("no checkpoint for this run; starting fresh", { checkpoint: checkpointUri });
   // One writer per location: rank 0 uploads, every rank restores.
@@ -178,9 +174,8 @@ async function trainCommand(
   try {
     model = await readFile(join(dir, "model.onnx"));
   } catch {
-    const tail = lastLines.length ? `; its last ${lastLines.length} lines:\n${lastLines.map((l) => `  | ${l}`).join("\n")}` : "; it printed nothing";
     throw new TrainerError(
-      `trainer exited with code 0 but wrote no model: expected ${join(dir, "model.onnx")}. Write the ONNX model to $MLOPS_OUTPUT_DIR/model.onnx${tail}`,
+      `trainer exited with code 0 but wrote no model: expected ${join(dir, "model.onnx")}. Write the ONNX model to $MLOPS_OUTPUT_DIR/model.onnx${describeTail(lastLines)}`,
       0,
       lastLines,
     );
@@ -286,22 +281,14 @@ function registeredParams(spec: TrainSpec): Record<string, string> {
 
 /** The version registered by `runId`, if any. */
 export async function findRun(registry: Registry, model: string, runId: string): Promise<ModelVersion | undefined> {
-  try {
-    return (await registry.list(model)).find((v) => v.lineage.runId === runId);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
+  return (await registry.list(model).catch(ifNotFound(undefined)))?.find((v) => v.lineage.runId === runId);
 }
 
-async function resolveAlias(registry: Registry, model: string, alias: string): Promise<ModelVersion | undefined> {
-  try {
-    return await registry.resolve(`${model}@${alias}`);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
+function resolveAlias(registry: Registry, model: string, alias: string): Promise<ModelVersion | undefined> {
+  // A model or alias that does not exist yet is an answer here (first run, first model), not an error.
+  return registry.resolve(`${model}@${alias}`).catch(ifNotFound(undefined));
 }
+
 
 async function gitRevision(cwd: string): Promise<string | undefined> {
   const r = await execa("git", ["rev-parse", "HEAD"], { cwd, reject: false, timeout: 5000, stdin: "ignore" });

@@ -1,5 +1,5 @@
 import { MlopsError } from "../../src/errors.js";
-import { buildOnnxModel } from "../../src/onnx/build.js";
+import { buildOnnxModel, ONNX_ELEM_TYPE } from "../../src/onnx/build.js";
 import { choleskySolve, maxAbs } from "./linalg.js";
 import { scanTable } from "./standardize.js";
 
@@ -172,10 +172,6 @@ export interface LogRegOnnxOptions {
   readonly featureNames?: readonly string[];
 }
 
-/** TensorProto.DataType codes for the Cast nodes. */
-const FLOAT = 1;
-const DOUBLE = 11;
-
 /**
  * Exports the model as ONNX with the standardization inside the graph:
  * `input` FLOAT [batch, d] → Sub(mean) → Div(scale) → MatMul(coef) → Add(intercept) → Sigmoid →
@@ -204,13 +200,13 @@ export function logRegToOnnx(model: LogRegModel, opts: LogRegOnnxOptions = {}): 
       { name: "intercept", elemType: "double", dims: [1], data: [model.intercept] },
     ],
     nodes: [
-      { opType: "Cast", inputs: [input], outputs: ["input_double"], attributes: { to: DOUBLE } },
+      { opType: "Cast", inputs: [input], outputs: ["input_double"], attributes: { to: ONNX_ELEM_TYPE.double } },
       { opType: "Sub", inputs: ["input_double", "mean"], outputs: ["centered"] },
       { opType: "Div", inputs: ["centered", "scale"], outputs: ["standardized"] },
       { opType: "MatMul", inputs: ["standardized", "coef"], outputs: ["linear"] },
       { opType: "Add", inputs: ["linear", "intercept"], outputs: ["logit"] },
       { opType: "Sigmoid", inputs: ["logit"], outputs: ["probability_double"] },
-      { opType: "Cast", inputs: ["probability_double"], outputs: ["probability"], attributes: { to: FLOAT } },
+      { opType: "Cast", inputs: ["probability_double"], outputs: ["probability"], attributes: { to: ONNX_ELEM_TYPE.float } },
     ],
   });
 }
@@ -364,7 +360,6 @@ function newtonStep(H: Float64Array, grad: Float64Array, D: number): Float64Arra
   }
   throw new Error("logistic regression: Newton system stayed singular after ridge retries");
 }
-
 
 function validate(X: Float64Array, y: Float64Array | Uint8Array, n: number, d: number, opts: LogRegOptions): void {
   if (!Number.isInteger(n) || n < 2) throw MlopsError.of("rows", "logistic regression needs at least 2 rows", n, "Train on a larger dataset.");

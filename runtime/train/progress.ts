@@ -87,19 +87,17 @@ export class ProgressReporter {
   private first?: { step: number; atMs: number };
   private lastJsonAt = -Infinity;
   private drawn = false;
-  /** The first step reported: where a resumed trainer started. */
-  firstStep?: number;
-  last?: Progress;
 
   constructor(private readonly opts: ProgressReporterOptions) {}
 
+  /** The first step reported: where a resumed trainer started. */
+  get firstStep(): number | undefined {
+    return this.first?.step;
+  }
+
   update(p: Progress): void {
     const now = (this.opts.now ?? Date.now)();
-    if (!this.first) {
-      this.first = { step: p.step, atMs: now };
-      this.firstStep = p.step;
-    }
-    this.last = p;
+    this.first ??= { step: p.step, atMs: now };
     const left = estimateSecondsLeft(this.first, { step: p.step, atMs: now }, p.total);
     if (this.opts.mode === "tty") {
       const parts = [`step ${p.step}${p.total !== undefined ? `/${p.total}` : ""}`];

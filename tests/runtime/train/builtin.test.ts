@@ -2,15 +2,12 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Registry } from "../../../src/registry/index.js";
 import { runTraining } from "../../../runtime/train/index.js";
-import { captureLogger, specIn, tempDir, writeClassificationCsv } from "./helpers.js";
+import { captureLogger, dataDir, specIn } from "./helpers.js";
 
 describe("runTraining with the built-in trainer", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"));
-  });
+  beforeEach(async () => ({ dir, cleanup } = await dataDir()));
   afterEach(() => cleanup());
 
   it("registers the model with holdout metrics and moves the challenger alias by default", async () => {

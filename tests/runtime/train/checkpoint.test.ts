@@ -8,7 +8,7 @@ import { Registry } from "../../../src/registry/index.js";
 import { renderTrainSpec, TRAIN_SPEC_ENV } from "../../../src/spec/train.js";
 import { openStore } from "../../../src/store/index.js";
 import { CheckpointSync, runTraining, TrainingAbortedError } from "../../../runtime/train/index.js";
-import { captureLogger, PYTHON, specIn, tempDir, TRAINERS, writeClassificationCsv } from "./helpers.js";
+import { captureLogger, dataDir, PYTHON, specIn, tempDir, TRAINERS } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -34,10 +34,7 @@ async function storedStep(stateFile: string): Promise<number> {
 describe("checkpoint resume", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"), { rows: 500 });
-  });
+  beforeEach(async () => ({ dir, cleanup } = await dataDir({ rows: 500 })));
   afterEach(() => cleanup());
 
   const spec = (runId: string, steps = 30) =>

@@ -6,15 +6,12 @@ import { runTraining, TrainerError } from "../../../runtime/train/index.js";
 import { buildApp } from "../../../runtime/serve/app.js";
 import { parseEndpointSpec } from "../../../src/spec/endpoint.js";
 import { silentLogger } from "../../../src/log.js";
-import { captureLogger, PYTHON, specIn, tempDir, TRAINERS, writeClassificationCsv } from "./helpers.js";
+import { captureLogger, dataDir, PYTHON, specIn, TRAINERS } from "./helpers.js";
 
 describe("command trainer", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"));
-  });
+  beforeEach(async () => ({ dir, cleanup } = await dataDir()));
   afterEach(() => cleanup());
 
   const numpyTrainer = { command: [PYTHON, join(TRAINERS, "numpy_logreg.py")], params: { epochs: "150", learning_rate: "0.5" } };

@@ -4,17 +4,14 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { datasetFormat, loadDataset, sha256File } from "../../../runtime/train/dataset.js";
-import { specIn, tempDir, writeClassificationCsv } from "./helpers.js";
+import { dataDir, specIn, writeClassificationCsv } from "./helpers.js";
 
 const builtin = { builtin: "logistic-regression" as const };
 
 describe("loadDataset", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"), { rows: 500 });
-  });
+  beforeEach(async () => ({ dir, cleanup } = await dataDir({ rows: 500 })));
   afterEach(() => cleanup());
 
   it("uses every column but the label and the excluded ones as features by default", async () => {

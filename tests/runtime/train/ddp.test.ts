@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTraining, type TrainResult } from "../../../runtime/train/index.js";
-import { captureLogger, PYTHON, specIn, tempDir, TRAINERS, writeClassificationCsv } from "./helpers.js";
+import { captureLogger, dataDir, PYTHON, specIn, TRAINERS } from "./helpers.js";
 
 describe("distributed command trainer (torch.distributed, gloo on CPU)", () => {
   let dir: string;
@@ -9,8 +9,7 @@ describe("distributed command trainer (torch.distributed, gloo on CPU)", () => {
   let result: TrainResult;
   let records: Array<Record<string, unknown>>;
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"));
+    ({ dir, cleanup } = await dataDir());
     const capture = captureLogger();
     const spec = specIn(dir, {
       trainer: { command: [PYTHON, join(TRAINERS, "ddp.py")], params: { epochs: "100" }, timeoutSeconds: 120 },
@@ -44,9 +43,8 @@ describe("distributed command trainer (torch.distributed, gloo on CPU)", () => {
 
 describe("distributed command trainer failures", () => {
   it("fails when one rank fails, stopping the others and naming the rank", async () => {
-    const { dir, cleanup } = await tempDir();
+    const { dir, cleanup } = await dataDir({ rows: 200 });
     try {
-      await writeClassificationCsv(join(dir, "data.csv"), { rows: 200 });
       // Rank 0 would wait forever for a peer that is gone: the runtime must stop it.
       const script = "import os, sys, time\nif os.environ['RANK'] == '1':\n    print('rank 1 cannot reach the data', flush=True); sys.exit(4)\ntime.sleep(60)";
       const spec = specIn(dir, { trainer: { command: [PYTHON, "-c", script] }, workers: 2 });

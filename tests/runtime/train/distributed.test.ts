@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { distributedEnv, freePort } from "../../../runtime/train/distributed.js";
+import { distributedEnv } from "../../../runtime/train/distributed.js";
+import { freePort } from "../../../src/net.js";
 
 describe("distributedEnv", () => {
   it("sets the torch.distributed env:// variables for one worker", () => {

@@ -3,16 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/log.js";
 import { renderTrainSpec, TRAIN_SPEC_ENV, type TrainSpecInput } from "../../../src/spec/train.js";
-import { freePort, trainFromEnv } from "../../../runtime/train/index.js";
-import { captureLogger, PYTHON, tempDir, TRAINERS, writeClassificationCsv } from "./helpers.js";
+import { freePort } from "../../../src/net.js";
+import { trainFromEnv } from "../../../runtime/train/index.js";
+import { captureLogger, dataDir, PYTHON, TRAINERS } from "./helpers.js";
 
 describe("trainFromEnv", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let base: TrainSpecInput;
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"), { rows: 600 });
+    ({ dir, cleanup } = await dataDir({ rows: 600 }));
     base = {
       name: "fraud",
       registry: `file://${join(dir, "registry")}`,

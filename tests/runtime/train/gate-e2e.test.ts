@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NotFoundError } from "../../../src/errors.js";
 import { Registry } from "../../../src/registry/index.js";
 import { runTraining } from "../../../runtime/train/index.js";
-import { captureLogger, specIn, tempDir, writeClassificationCsv } from "./helpers.js";
+import { captureLogger, dataDir, specIn } from "./helpers.js";
 
 /** A heavily regularized model is worse on log loss than a lightly regularized one, on the same data. */
 const WEAK = { builtin: "logistic-regression" as const, l2: 1e5 };
@@ -15,8 +15,7 @@ describe("evaluation gate, end to end", () => {
   let registry: Registry;
   const opts = () => ({ logger: captureLogger().logger, progress: "none" as const });
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"));
+    ({ dir, cleanup } = await dataDir());
     registry = await Registry.open(`file://${join(dir, "registry")}`);
   });
   afterEach(() => cleanup());

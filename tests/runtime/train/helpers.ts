@@ -47,6 +47,13 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A temporary folder holding `data.csv` (see {@link writeClassificationCsv}), removed by the cleanup. */
+export async function dataDir(opts: DataOptions = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const temp = await tempDir();
+  await writeClassificationCsv(join(temp.dir, "data.csv"), opts);
+  return temp;
+}
+
 /** A JSON logger that keeps every line, for asserting on what the run logged. */
 export function captureLogger(): { logger: Logger; lines: string[]; records: () => Array<Record<string, unknown>> } {
   const lines: string[] = [];

@@ -7,7 +7,7 @@ import { Registry } from "../../../src/registry/index.js";
 import { openStore } from "../../../src/store/index.js";
 import { runTraining } from "../../../runtime/train/index.js";
 import { startS3, type TestS3 } from "../../helpers/s3.js";
-import { PYTHON, specIn, tempDir, TRAINERS, writeClassificationCsv } from "./helpers.js";
+import { dataDir, PYTHON, specIn, TRAINERS } from "./helpers.js";
 
 describe("training against an S3 object store", () => {
   let s3: TestS3;
@@ -18,8 +18,7 @@ describe("training against an S3 object store", () => {
     s3 = await startS3();
     // The runtime reads the S3 endpoint and credentials from its environment, as in a pod.
     Object.assign(process.env, s3.env);
-    ({ dir, cleanup } = await tempDir());
-    await writeClassificationCsv(join(dir, "data.csv"), { rows: 500 });
+    ({ dir, cleanup } = await dataDir({ rows: 500 }));
     await openStore(`s3://${s3.bucket}/datasets`).putFile("fraud/data.csv", join(dir, "data.csv"));
   });
   afterAll(async () => {
