@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, stat, symlink } from "node:fs/promises";
-import { basename, isAbsolute, join, posix, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, posix } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { MlopsError } from "../../src/errors.js";
 import type { TrainSpec } from "../../src/spec/train.js";
-import { openStore } from "../../src/store/index.js";
+import { filePath, openStore } from "../../src/store/index.js";
 import { holdoutMask } from "./split.js";
 
 /** One side of the split, features row-major. */
@@ -50,13 +49,6 @@ export function datasetFormat(uri: string, format?: "csv" | "parquet"): "csv" | 
   );
 }
 
-/** Local path of a `file://` URI: `file:///abs/path`, or `file://rel/path` relative to `cwd`. */
-function localPathOf(uri: string, cwd = process.cwd()): string {
-  if (uri.startsWith("file:///")) return fileURLToPath(uri);
-  const rest = uri.slice("file://".length);
-  return isAbsolute(rest) ? rest : resolve(cwd, rest);
-}
-
 /** Brings the dataset to a local file in `dir`: `s3://` objects are copied through the object store. */
 async function fetchDataset(uri: string, dir: string, cwd?: string): Promise<string> {
   await mkdir(dir, { recursive: true });
@@ -67,7 +59,7 @@ async function fetchDataset(uri: string, dir: string, cwd?: string): Promise<str
     await store.getFile(key, local);
     return local;
   }
-  const path = localPathOf(uri, cwd);
+  const path = filePath(uri, cwd);
   try {
     await stat(path);
   } catch {

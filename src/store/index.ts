@@ -49,7 +49,8 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): ObjectStore
   );
 }
 
-function filePath(uri: string, cwd: string): string {
+/** The local path of a `file://` URI: `file:///abs/path`, or `file://rel/path` resolved against `cwd`. */
+export function filePath(uri: string, cwd: string = process.cwd()): string {
   const rest = uri.slice("file://".length);
   if (rest === "") {
     throw MlopsError.of("store URI", "names no folder", uri, 'Write "file://<path>", e.g. "file://.mlops/registry" or "file:///var/lib/mlops".');
