@@ -223,7 +223,7 @@ export class ModelHolder {
   }
 
   private install(next: Active): void {
-    const prev = this.current as Active | undefined;
+    const prev = this.current;
     this.current = next;
     const mv = next.model.mv;
     this.metrics.info.set({ model: mv.name, version: next.model.versionString, digest: mv.digest }, 1);
@@ -241,7 +241,7 @@ export class ModelHolder {
   }
 
   /** Re-resolves the alias once; loads and swaps in a moved one. Failures keep the current model. */
-  async poll(): Promise<void> {
+  private async poll(): Promise<void> {
     try {
       const mv = await this.source.resolve(this.ref);
       const cur = this.current!.model.mv;

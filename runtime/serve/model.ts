@@ -1,6 +1,6 @@
 import ort from "onnxruntime-node";
 import type { ModelVersion } from "../../src/registry/types.js";
-import { oipDatatype, type TensorSpec, type TypedArray } from "./tensor.js";
+import { DATATYPES, oipDatatype, type TensorSpec, type TypedArray } from "./tensor.js";
 
 /** Output tensors of one run, by name. */
 export type RunOutputs = Record<string, { readonly data: TypedArray | unknown; readonly dims: readonly number[] }>;
@@ -33,7 +33,6 @@ export class LoadedModel {
   private constructor(
     readonly mv: ModelVersion,
     private readonly session: ort.InferenceSession,
-    readonly loadSeconds: number,
   ) {
     this.versionString = String(mv.version);
     this.inputs = session.inputMetadata.map(describe);
@@ -46,7 +45,6 @@ export class LoadedModel {
 
   /** Creates the onnxruntime session from the artifact bytes; throws MlopsError-worthy messages as Error. */
   static async load(mv: ModelVersion, artifact: Buffer): Promise<LoadedModel> {
-    const started = performance.now();
     const session = await ort.InferenceSession.create(artifact, {
       // One request's work is small; parallelism comes from concurrent runs and batching.
       intraOpNumThreads: 1,
@@ -56,7 +54,7 @@ export class LoadedModel {
     for (const m of [...session.inputMetadata, ...session.outputMetadata]) {
       if (!m.isTensor) throw new Error(`model ${mv.name}:${mv.version}: ${m.name} is not a tensor; only tensor inputs and outputs can be served`);
     }
-    return new LoadedModel(mv, session, (performance.now() - started) / 1000);
+    return new LoadedModel(mv, session);
   }
 
   /** Runs the session once. */
@@ -102,21 +100,8 @@ function describe(m: ort.InferenceSession.ValueMetadata): TensorSpec {
   };
 }
 
-const OIP_TO_ORT: Record<string, ort.Tensor.Type> = {
-  FP32: "float32",
-  FP64: "float64",
-  INT8: "int8",
-  UINT8: "uint8",
-  INT16: "int16",
-  UINT16: "uint16",
-  INT32: "int32",
-  UINT32: "uint32",
-  INT64: "int64",
-  BOOL: "bool",
-};
-
 function ortType(datatype: string): ort.Tensor.Type {
-  const t = OIP_TO_ORT[datatype];
+  const t = DATATYPES[datatype]?.ort;
   if (!t) throw new Error(`unsupported datatype ${datatype}`);
   return t;
 }

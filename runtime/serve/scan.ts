@@ -5,24 +5,18 @@
  *    "outputs": [{"name": "…"}], "parameters": {…}}
  *
  * `JSON.parse` builds a JS array of boxed numbers that is then copied into a typed array; this reads the
- * numbers into a reused buffer in one pass. Parsing was the largest share of the server's CPU in the
- * benchmark, ahead of onnxruntime (see bench/README.md). It is only a shortcut: it accepts nothing that `JSON.parse` would reject, it
+ * numbers into a reused buffer in one pass (scan-numbers.ts). Parsing was the largest share of the
+ * server's CPU in the benchmark, ahead of onnxruntime (see bench/README.md). This file walks the JSON
+ * structure, strings and keys. It is only a shortcut: it accepts nothing that `JSON.parse` would reject, it
  * returns the values `JSON.parse` would give, and for anything it does not fully recognise (a value
  * that is not a number in `data`, raw non-ASCII in a string it reads, a duplicate key, nesting deeper
  * than {@link MAX_DEPTH}, invalid JSON, …) it returns undefined and the caller parses the text with
  * `JSON.parse` as before, so every error message comes from one place.
  */
 import type { Buffer } from "node:buffer";
+import { GIVE_UP, MAX_DEPTH, readData, readNumber, type Cursor, type ScannedData } from "./scan-numbers.js";
 
-/** The numbers of one input's `data`, flattened in row-major order. */
-export class ScannedData {
-  constructor(
-    /** A view into a buffer the next scan reuses: copy out before scanning again. */
-    readonly values: Float64Array,
-    /** Array nesting of `data`: 1 for a flat array, 2 for an array of rows, … */
-    readonly depth: number,
-  ) {}
-}
+export { MAX_DEPTH };
 
 /** One element of `inputs`; a key the body does not have is undefined, as with `JSON.parse`. */
 export interface ScannedInput {
@@ -39,15 +33,6 @@ export interface ScannedBody {
   outputs?: { name?: string }[];
 }
 
-/** Deeper nesting is left to `JSON.parse`. */
-export const MAX_DEPTH = 32;
-
-// Exact powers of ten: m × 10^e and m / 10^e are correctly rounded for m ≤ 2^53 and e ≤ 22 (Clinger's
-// fast path), so they equal what JSON.parse gives. Everything else goes through Number().
-const POW10 = Array.from({ length: 23 }, (_, e) => Number(`1e${e}`));
-const MAX_EXACT = 2 ** 53;
-const SCRATCH_KEEP = 1 << 16;
-
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const COLON = 0x3a;
@@ -56,17 +41,9 @@ const CLOSE_ARRAY = 0x5d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const BACKSLASH = 0x5c;
-const MINUS = 0x2d;
-
-/** Thrown inside the scanner to give up; never leaves this module. */
-const GIVE_UP = new Error("not the fast path");
-
-let scratch = new Float64Array(1024);
 
 /** Reads an infer request body; undefined means "use JSON.parse" (see the module comment). */
 export function scanInferBody(body: Buffer): ScannedBody | undefined {
-  // One large request must not pin its buffer forever.
-  if (scratch.length > SCRATCH_KEEP) scratch = new Float64Array(1024);
   try {
     return new Scanner(body).body();
   } catch {
@@ -74,12 +51,12 @@ export function scanInferBody(body: Buffer): ScannedBody | undefined {
   }
 }
 
-class Scanner {
-  private i = 0;
-  private n = 0;
-  private readonly end: number;
+class Scanner implements Cursor {
+  i = 0;
+  n = 0;
+  readonly end: number;
 
-  constructor(private readonly b: Buffer) {
+  constructor(readonly b: Buffer) {
     this.end = b.length;
   }
 
@@ -106,8 +83,8 @@ class Scanner {
       if (Object.hasOwn(out, key)) throw GIVE_UP;
       if (key === "name") out.name = this.string();
       else if (key === "datatype") out.datatype = this.string();
-      else if (key === "shape") out.shape = this.array(() => this.number());
-      else if (key === "data") out.data = this.data();
+      else if (key === "shape") out.shape = this.array(() => readNumber(this));
+      else if (key === "data") out.data = readData(this);
       else this.skip(2);
     });
     return out;
@@ -159,139 +136,6 @@ class Scanner {
       if (c !== COMMA) throw GIVE_UP;
       this.ws();
     }
-  }
-
-  /**
-   * `data`: numbers in arrays nested up to MAX_DEPTH, read into the scratch buffer. The hot loop of the
-   * whole server, so it keeps its position in locals and reads plain decimals inline; exponents and
-   * anything else unusual go through {@link number}.
-   */
-  private data(): ScannedData {
-    const b = this.b;
-    const start = this.n;
-    let n = start;
-    let buf = scratch;
-    let i = this.i;
-    if (b[i] !== OPEN_ARRAY) throw GIVE_UP;
-    i++;
-    let depth = 1;
-    let deepest = 1;
-    let afterComma = false;
-    for (;;) {
-      let c = b[i];
-      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
-      if (c === OPEN_ARRAY) {
-        if (++depth > MAX_DEPTH) throw GIVE_UP;
-        if (depth > deepest) deepest = depth;
-        i++;
-        afterComma = false;
-        continue;
-      }
-      if (c === CLOSE_ARRAY) {
-        if (afterComma) throw GIVE_UP;
-        i++;
-        depth--;
-      } else {
-        const first = i;
-        const neg = c === MINUS;
-        if (neg) c = b[++i];
-        let m = 0;
-        if (c === 0x30) c = b[++i];
-        else if (c >= 0x31 && c <= 0x39) {
-          do {
-            m = m * 10 + (c - 0x30);
-            c = b[++i];
-          } while (c >= 0x30 && c <= 0x39);
-        } else throw GIVE_UP;
-        let exp = 0;
-        if (c === 0x2e) {
-          const point = i;
-          c = b[++i];
-          while (c >= 0x30 && c <= 0x39) {
-            m = m * 10 + (c - 0x30);
-            c = b[++i];
-          }
-          exp = point + 1 - i;
-          if (exp === 0) throw GIVE_UP;
-        }
-        let v: number;
-        if (c === 0x65 || c === 0x45 || m > MAX_EXACT || exp < -22) {
-          this.i = first;
-          v = this.number();
-          i = this.i;
-        } else {
-          v = exp < 0 ? m / POW10[-exp]! : m;
-          if (neg) v = -v;
-        }
-        if (n === buf.length) scratch = buf = grow(buf);
-        buf[n++] = v;
-      }
-      // After a value: `,` and the next one, or `]` closing one or more arrays.
-      for (;;) {
-        if (depth === 0) {
-          this.i = i;
-          this.n = n;
-          return new ScannedData(buf.subarray(start, n), deepest);
-        }
-        let d = b[i++];
-        while (d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) d = b[i++];
-        if (d === COMMA) {
-          afterComma = true;
-          break;
-        }
-        if (d !== CLOSE_ARRAY) throw GIVE_UP;
-        depth--;
-      }
-    }
-  }
-
-  /** A JSON number, strictly by the grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-  private number(): number {
-    const b = this.b;
-    const end = this.end;
-    const start = this.i;
-    let i = start;
-    const neg = b[i] === MINUS;
-    if (neg) i++;
-    let c = b[i]!;
-    let m = 0;
-    if (c === 0x30) i++;
-    else if (c >= 0x31 && c <= 0x39) {
-      while (i < end && (c = b[i]!) >= 0x30 && c <= 0x39) {
-        m = m * 10 + (c - 0x30);
-        i++;
-      }
-    } else throw GIVE_UP;
-    let exp = 0;
-    if (b[i] === 0x2e) {
-      const first = ++i;
-      while (i < end && (c = b[i]!) >= 0x30 && c <= 0x39) {
-        m = m * 10 + (c - 0x30);
-        i++;
-      }
-      if (i === first) throw GIVE_UP;
-      exp = first - i;
-    }
-    if ((b[i]! | 0x20) === 0x65) {
-      i++;
-      let eneg = false;
-      if (b[i] === 0x2b || b[i] === MINUS) eneg = b[i++] === MINUS;
-      const first = i;
-      let e = 0;
-      while (i < end && (c = b[i]!) >= 0x30 && c <= 0x39) {
-        if (e < 1e6) e = e * 10 + (c - 0x30);
-        i++;
-      }
-      if (i === first) throw GIVE_UP;
-      exp += eneg ? -e : e;
-    }
-    this.i = i;
-    if (m <= MAX_EXACT && exp >= -22 && exp <= 22) {
-      const v = exp < 0 ? m / POW10[-exp]! : exp > 0 ? m * POW10[exp]! : m;
-      return neg ? -v : v;
-    }
-    // Too many digits or too far an exponent for exact arithmetic: let V8 round it, as JSON.parse does.
-    return Number(this.b.toString("latin1", start, i));
   }
 
   /** A key: the common ones compared by bytes, anything with escapes decoded the way JSON.parse would. */
@@ -364,7 +208,7 @@ class Scanner {
     else if (c === 0x74) this.literal("true");
     else if (c === 0x66) this.literal("false");
     else if (c === 0x6e) this.literal("null");
-    else this.number();
+    else readNumber(this);
   }
 
   private literal(word: string): void {
@@ -394,12 +238,6 @@ function sameText(b: Buffer, start: number, len: number, text: string): boolean 
 
 /** `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`: the escapes JSON has besides `\uXXXX`. */
 const SIMPLE_ESCAPES: readonly number[] = [QUOTE, BACKSLASH, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74];
-
-function grow(buf: Float64Array): Float64Array<ArrayBuffer> {
-  const bigger = new Float64Array(buf.length * 2);
-  bigger.set(buf);
-  return bigger;
-}
 
 function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);

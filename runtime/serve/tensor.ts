@@ -3,7 +3,8 @@
  * protocol asks for (datatype, shape against the graph, shape × data length, element types), and output
  * encoding straight to JSON text.
  */
-import { ScannedData } from "./scan.js";
+import type ort from "onnxruntime-node";
+import { ScannedData } from "./scan-numbers.js";
 
 /** A request input failed validation: becomes a 400 with this message. */
 export class BadRequest extends Error {
@@ -28,7 +29,7 @@ export type TypedArray =
 
 interface DatatypeInfo {
   /** onnxruntime's tensor type name. */
-  readonly ort: string;
+  readonly ort: ort.Tensor.Type;
   /** A zeroed array of n elements, for one request's input. */
   readonly make: (n: number) => TypedArray;
   readonly kind: "float" | "int" | "int64" | "bool";
@@ -58,8 +59,8 @@ function carve<T>(Type: { new (b: ArrayBuffer, offset: number, length: number): 
   return view;
 }
 
-const INT = (ort: string, make: (n: number) => TypedArray, min: number, max: number): DatatypeInfo => ({
-  ort,
+const INT = (type: ort.Tensor.Type, make: (n: number) => TypedArray, min: number, max: number): DatatypeInfo => ({
+  ort: type,
   make,
   kind: "int",
   min,

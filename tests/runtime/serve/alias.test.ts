@@ -1,24 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../../runtime/serve/app.js";
 import type { ModelSource } from "../../../runtime/serve/holder.js";
-import { fixture, infer, inferBody, rows, spec, tempRegistry } from "./helpers.js";
+import { fixture, infer, inferBody, rows, sleep, spec, tempRegistry, waitFor } from "./helpers.js";
 
 const POLL = 0.05;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function twoVersions() {
   const t = await tempRegistry();
   await t.registry.register("logistic", await fixture("logistic"), { alias: "champion" });
   await t.registry.register("logistic", await fixture("logistic_v2"));
   return t;
-}
-
-async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await sleep(20);
-  }
 }
 
 describe("alias following", () => {

@@ -73,6 +73,17 @@ export function infer(app: ServeApp, model: string, body: string | object, versi
   return app.inject({ method: "POST", url, body, headers: { "content-type": "application/json" } });
 }
 
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 20 ms until it holds; throws after `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("timed out waiting");
+    await sleep(20);
+  }
+}
+
 /** Value of one Prometheus sample from the exposition text, or undefined. */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split("\n")) {

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, request, Agent } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request, Agent } from "node:http";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { fixture, inferBody, rows, tempRegistry } from "./helpers.js";
+import { freePort } from "../../../src/net.js";
+import { fixture, inferBody, rows, sleep, tempRegistry } from "./helpers.js";
 
 const CHILD = fileURLToPath(new URL("./child-server.ts", import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Outcome {
   status?: number;
@@ -126,15 +125,7 @@ describe("SIGTERM under load", () => {
   });
 });
 
-/** A port that was free a moment ago (the spec's port must be 1-65535, so the env path cannot say 0). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
+// The env path takes its port from the spec, which must be 1-65535: a port that was free a moment ago.
 describe("container boot from the environment", () => {
   it("serves from MLOPS_ENDPOINT_SPEC with the token from MLOPS_AUTH_TOKEN and exits 0 on SIGTERM", async () => {
     const t = await tempRegistry();

@@ -8,18 +8,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../../src/log.js";
 import type { ModelSource } from "../../../runtime/serve/holder.js";
 import { startServer, type RunningServer, type StartOptions } from "../../../runtime/serve/main.js";
-import { fixture, inferBody, rows, sample, spec, tempRegistry } from "./helpers.js";
+import { fixture, inferBody, rows, sample, sleep, spec, tempRegistry, waitFor } from "./helpers.js";
 
 const FAST_RETRY = { initialDelayMs: 20, maxDelayMs: 80 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}
 
 interface Logged {
   level: string;
