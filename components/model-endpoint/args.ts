@@ -5,6 +5,7 @@ import { z } from "zod";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import type { Transform } from "../shared/transform.js";
+import { dnsLabelSchema, inputString } from "../shared/validate.js";
 import type { ModelRegistry } from "../model-registry/index.js";
 
 /** Horizontal scaling on CPU. */
@@ -119,9 +120,8 @@ export interface ModelEndpointArgs {
   readonly transform?: ModelEndpointTransforms;
 }
 
-const isInput = (v: unknown) => typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise;
-const input = z.custom<pulumi.Input<string>>(isInput, "must be a string or an Output<string>");
-const k8sName = z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', starting with a letter");
+const input = inputString();
+const k8sName = dnsLabelSchema;
 const labelMap = z.record(z.string(), z.string());
 
 const registry = z.union([

@@ -90,7 +90,8 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     const t = args.transform ?? {};
 
     const provider = resolveProvider(args.kubernetes, name, this);
-    const createdProvider = "kubeconfig" in args.kubernetes ? provider : undefined;
+    // A cluster object carries a kubeconfig too, but resolveProvider reuses its provider: only a new one is ours.
+    const createdProvider = "provider" in args.kubernetes && args.kubernetes.provider === provider ? undefined : provider;
     const childOpts: pulumi.CustomResourceOptions = { parent: this, provider };
     const create = <A extends object, R>(
       Ctor: new (n: string, a: A, o: pulumi.CustomResourceOptions) => R,
@@ -115,7 +116,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       namespaceName = args.namespace.metadata.name;
     }
 
-    const image = runtimeImage(name, { ...(args.image ? { image: args.image } : {}), ...(args.imageRepository ? { imageRepository: args.imageRepository } : {}) }, this, t.image ? (a) => applyTransform(t.image, `${name}-image`, a, {})[0] : undefined);
+    const image = runtimeImage(name, { ...(args.image ? { image: args.image } : {}), ...(args.imageRepository ? { imageRepository: args.imageRepository } : {}) }, this, t.image);
     const registryUri = typeof args.registry === "string" ? pulumi.output(args.registry) : args.registry.uri;
     const specJson = registryUri.apply((uri) => {
       if (uri.startsWith("file://")) {

@@ -5,6 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_TOKEN_ENV, ENDPOINT_SPEC_ENV, SERVE_PATHS } from "../../src/spec/endpoint.js";
+import { IRSA_ANNOTATION } from "../shared/constants.js";
 import {
   CONTAINER_PORT,
   CONTAINER_PORT_NAME,
@@ -22,8 +23,7 @@ import {
 export const AUTH_SECRET_KEY = "token";
 /** The container's name in the pod. */
 export const CONTAINER_NAME = "server";
-/** IRSA: the ServiceAccount annotation EKS reads to hand pods an IAM role. */
-export const IRSA_ANNOTATION = "eks.amazonaws.com/role-arn";
+export { IRSA_ANNOTATION };
 
 export interface ManifestContext {
   /** Object names (`${project}-${stage}-${name}`). */

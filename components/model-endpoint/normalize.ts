@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
+import { GPU_RESOURCE, RUNTIME_UID } from "../shared/constants.js";
 import type { ModelEndpointArgs } from "./args.js";
 
 /** Fewest pods in a dev stage (one pod is enough to try things) and elsewhere (survives a node loss). */
@@ -18,13 +19,12 @@ export const CONTAINER_PORT = ENDPOINT_DEFAULTS.port;
 export const CONTAINER_PORT_NAME = "http";
 /** The Service port clients use. */
 export const SERVICE_PORT = 80;
-/** Non-root user the runtime image declares (runtime/Dockerfile). */
-export const RUNTIME_UID = 10001;
+export { RUNTIME_UID };
 /** Seconds the kubelet waits beyond the runtime's own drain before SIGKILL. */
 export const TERMINATION_MARGIN_SECONDS = 10;
 /** Size of the writable /tmp (the root filesystem is read-only). */
 export const TMP_SIZE_LIMIT = "256Mi";
-export const GPU_RESOURCE = "nvidia.com/gpu";
+export { GPU_RESOURCE };
 
 /** Stages whose defaults are sized for trying things out. */
 export function isDevStage(stage: string): boolean {

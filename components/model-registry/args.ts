@@ -1,6 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Transform } from "../shared/transform.js";
+import { inputString } from "../shared/validate.js";
 import type * as aws from "@pulumi/aws";
 
 /** A new private S3 bucket made by the component. */
@@ -68,10 +69,7 @@ const prefix = z
   .string()
   .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "must be a plain key prefix (letters, digits, '/', '-', '_', '.')")
   .refine((s) => !s.startsWith("/"), "must not start with '/'");
-const input = z.custom<pulumi.Input<string>>(
-  (v) => typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise,
-  "must be a string or an Output<string>",
-);
+const input = inputString();
 
 export const ModelRegistryArgsSchema = z
   .object({

@@ -2,8 +2,8 @@ import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { runtimeImage } from "../shared/image.js";
-import { applyTransform, type Transform } from "../shared/transform.js";
-import { validateArgs } from "../shared/validate.js";
+import type { Transform } from "../shared/transform.js";
+import { inputString, validateArgs } from "../shared/validate.js";
 
 export interface RuntimeImageArgs {
   /**
@@ -18,7 +18,7 @@ export interface RuntimeImageArgs {
 
 const ArgsSchema = z
   .object({
-    imageRepository: z.custom<pulumi.Input<string>>((v) => typeof v === "string" || pulumi.Output.isInstance(v), "must be a repository URL string or Output").optional(),
+    imageRepository: inputString("must be a repository URL string or Output").optional(),
     registry: z.unknown().optional(),
     transform: z.object({ image: z.function().optional() }).strict().optional(),
   })
@@ -47,7 +47,6 @@ export class RuntimeImage extends pulumi.ComponentResource {
   constructor(name: string, args: RuntimeImageArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
     super(RuntimeImage.TYPE, name, {}, opts);
     validateArgs(ArgsSchema, args, "RuntimeImage", name);
-    const transform = args.transform?.image;
     const built = runtimeImage(
       name,
       {
@@ -55,7 +54,7 @@ export class RuntimeImage extends pulumi.ComponentResource {
         ...(args.registry !== undefined ? { registry: args.registry } : {}),
       },
       this,
-      transform ? (a) => applyTransform(transform, `${name}-image`, a, {})[0] : undefined,
+      args.transform?.image,
     );
     this.ref = built.ref;
     this.image = built.resource;

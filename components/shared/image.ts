@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyTransform, type Transform } from "./transform.js";
 
 /** The image repository used when none is given (the image is then built but not pushed). */
 export const LOCAL_RUNTIME_IMAGE = "pulumi-mlops-runtime";
@@ -42,19 +43,18 @@ export function runtimeImage(
   name: string,
   args: RuntimeImageArgs,
   parent: pulumi.Resource,
-  transform?: (a: docker.ImageArgs) => docker.ImageArgs,
+  transform?: Transform<docker.ImageArgs>,
 ): { ref: pulumi.Output<string>; resource?: docker.Image } {
   if (args.image) return { ref: pulumi.output(args.image) };
   const root = packageRoot();
   const repository = args.imageRepository ?? LOCAL_RUNTIME_IMAGE;
-  let imageArgs: docker.ImageArgs = {
+  const imageArgs: docker.ImageArgs = {
     imageName: pulumi.interpolate`${repository}:${packageVersion(root)}`,
     build: { context: root, dockerfile: join(root, "runtime", "Dockerfile"), platform: RUNTIME_PLATFORM },
     skipPush: args.imageRepository === undefined,
     ...(args.registry ? { registry: args.registry } : {}),
   };
-  if (transform) imageArgs = transform(imageArgs);
-  const resource = new docker.Image(`${name}-image`, imageArgs, { parent });
+  const resource = new docker.Image(`${name}-image`, ...applyTransform(transform, `${name}-image`, imageArgs, { parent }));
   // A pushed image is pinned by digest so that a rebuild rolls the Deployment out.
   const ref = args.imageRepository
     ? pulumi.all([resource.repoDigest, resource.imageName]).apply(([digest, image]) => digest || image)

@@ -5,3 +5,5 @@ export { KubernetesTargetSchema, resolveProvider, type KubernetesTarget } from "
 export { runtimeImage, packageRoot, LOCAL_RUNTIME_IMAGE, RUNTIME_PLATFORM, type RuntimeImageArgs } from "./image.js";
 export { physicalName, dnsLabel, labelValue, recommendedLabels, selectorLabels, LABEL } from "../../src/naming.js";
 export { isServiceAccountRoleHost, type ServiceAccountRoleArgs, type ServiceAccountRoleHost } from "./service-account-role.js";
+export { GPU_RESOURCE, IRSA_ANNOTATION, RUNTIME_UID } from "./constants.js";
+export { isInput, isDeferred, inputString, dnsLabelSchema, DNS_LABEL, QUANTITY } from "./validate.js";

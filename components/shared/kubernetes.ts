@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { isInput } from "./validate.js";
 
 /**
  * Which cluster a component deploys to: a provider you made, a kubeconfig, or any object exposing a
@@ -14,8 +15,6 @@ export type KubernetesTarget =
   | { readonly provider: k8s.Provider }
   | { readonly kubeconfig: pulumi.Input<string> }
   | { readonly provider: k8s.Provider; readonly [key: string]: unknown };
-
-const isInput = (v: unknown) => typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise;
 
 /**
  * Zod schema for {@link KubernetesTarget}. Exactly one of `provider` and `kubeconfig`: with both, which

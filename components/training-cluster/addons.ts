@@ -4,10 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { Transform } from "../shared/transform.js";
+import { GPU_RESOURCE, IRSA_ANNOTATION } from "../shared/constants.js";
+import { applyTransform, type Transform } from "../shared/transform.js";
 import { anyPoolAffinity } from "./node-pools.js";
-import { GPU_RESOURCE, type NormalizedPool } from "./normalize.js";
-import { applyTransform } from "../shared/transform.js";
+import type { NormalizedPool } from "./normalize.js";
 
 export interface ChartRef {
   readonly chart: string;
@@ -30,19 +30,23 @@ export function gpuAgentTolerations(pools: readonly NormalizedPool[]): { key: st
   return [...seen.values()];
 }
 
+/** Where a GPU node agent runs: on every pool's nodes, tolerating their taints. */
+function gpuAgentPlacement(pools: readonly NormalizedPool[]): Record<string, unknown> {
+  const affinity = anyPoolAffinity(pools);
+  return { tolerations: gpuAgentTolerations(pools), ...(affinity ? { affinity } : {}) };
+}
+
 /**
  * Device plugin values. The chart's own default affinity wants Node Feature Discovery labels; EKS GPU
  * AMIs have none, so the pods are pinned to the pools' labels instead.
  */
 export function devicePluginValues(pools: readonly NormalizedPool[]): Record<string, unknown> {
-  const affinity = anyPoolAffinity(pools);
-  return { tolerations: gpuAgentTolerations(pools), ...(affinity ? { affinity } : {}) };
+  return gpuAgentPlacement(pools);
 }
 
 /** DCGM exporter values: on the GPU nodes only; no ServiceMonitor (its CRD may not exist yet). */
 export function dcgmExporterValues(pools: readonly NormalizedPool[]): Record<string, unknown> {
-  const affinity = anyPoolAffinity(pools);
-  return { tolerations: gpuAgentTolerations(pools), ...(affinity ? { affinity } : {}), serviceMonitor: { enabled: false } };
+  return { ...gpuAgentPlacement(pools), serviceMonitor: { enabled: false } };
 }
 
 export const CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler";
@@ -64,7 +68,7 @@ export function clusterAutoscalerValues(o: {
       serviceAccount: {
         create: true,
         name: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
-        annotations: { "eks.amazonaws.com/role-arn": o.roleArn },
+        annotations: { [IRSA_ANNOTATION]: o.roleArn },
       },
     },
     extraArgs: {

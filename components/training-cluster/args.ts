@@ -1,10 +1,9 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import { z } from "zod";
-
 import type { Transform } from "../shared/transform.js";
-export type { Transform };
+import { dnsLabelSchema, isDeferred, isInput, QUANTITY } from "../shared/validate.js";
 
 /** A Kubernetes node taint. */
 export interface NodeTaint {
@@ -164,13 +163,9 @@ export interface TrainingClusterArgs {
 
 // ---------------------------------------------------------------- validation
 
-const isInput = (v: unknown): boolean =>
-  typeof v === "string" || pulumi.Output.isInstance(v) || v instanceof Promise;
-
-const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9]+$/;
 
 const labels = z.record(
   z.string().regex(LABEL_KEY, "must be a Kubernetes label key such as example.com/tier"),
@@ -192,8 +187,8 @@ export const NodePoolSchema = z
     gpuType: z.string().regex(LABEL_VALUE, "must be a label value such as nvidia-a100").min(1).optional(),
     labels: labels.optional(),
     taints: z.array(TaintSchema).optional(),
-    instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an EC2 instance type such as p4d.24xlarge").optional(),
-    instanceTypes: z.array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an EC2 instance type such as g5.xlarge")).min(1).optional(),
+    instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type such as p4d.24xlarge").optional(),
+    instanceTypes: z.array(z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type such as g5.xlarge")).min(1).optional(),
     min: z.number().int().min(0).optional(),
     max: z.number().int().min(1).max(1000).optional(),
     spot: z.boolean().optional(),
@@ -204,7 +199,7 @@ export const NodePoolSchema = z
 
 const TeamSchema = z
   .object({
-    name: z.string().regex(DNS_LABEL, "must be a DNS label: lowercase letters, digits and '-', starting with a letter"),
+    name: dnsLabelSchema,
     gpuQuota: z.number().int().min(0),
     cpuQuota: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 64 or 500m").optional(),
     memoryQuota: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 512Gi").optional(),
@@ -218,12 +213,12 @@ const EksSchema = z
   .object({
     version: z.string().regex(/^1\.[0-9]{2}$/, 'must be a Kubernetes minor version such as "1.31"'),
     subnetIds: z.custom<unknown>(
-      (v) => (Array.isArray(v) ? v.length > 0 && v.every(isInput) : pulumi.Output.isInstance(v) || v instanceof Promise),
+      (v) => (Array.isArray(v) ? v.length > 0 && v.every(isInput) : isDeferred(v)),
       "must list at least one subnet id (private subnets in two or more availability zones)",
     ),
     systemNodes: z
       .object({
-        instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an EC2 instance type such as m6i.large").optional(),
+        instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type such as m6i.large").optional(),
         min: z.number().int().min(1).optional(),
         max: z.number().int().min(1).max(100).optional(),
       })

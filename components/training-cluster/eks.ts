@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { Transform } from "../shared/transform.js";
+import { applyTransform, type Transform } from "../shared/transform.js";
 import type { TrainingClusterArgs } from "./args.js";
 import { irsaTrustPolicy, serviceTrustPolicy } from "./iam.js";
 import { eksTaints, scaleFromZeroTags } from "./node-pools.js";
 import { CLUSTER_DEFAULTS, type NormalizedEks, type NormalizedPool } from "./normalize.js";
-import { applyTransform } from "../shared/transform.js";
 
 const NODE_POLICIES = {
   worker: "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -176,17 +175,16 @@ export function eksKubeconfig(c: { clusterName: string; endpoint: string; caData
 
 /** Creates an IAM role that only the named ServiceAccount can assume, through the cluster's OIDC provider. */
 export function irsaRole(
-  parent: pulumi.Resource,
   name: string,
   oidc: { providerArn: pulumi.Input<string>; issuer: pulumi.Input<string> },
   namespace: string,
   serviceAccount: string,
-  tags: Record<string, string> = {},
+  tags: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
   transform?: Transform<aws.iam.RoleArgs>,
 ): aws.iam.Role {
   const assumeRolePolicy = pulumi
     .all([oidc.providerArn, oidc.issuer])
     .apply(([arn, issuer]) => JSON.stringify(irsaTrustPolicy(arn, issuer, namespace, serviceAccount)));
-  const [args, opts] = applyTransform<aws.iam.RoleArgs>(transform, name, { assumeRolePolicy, tags }, { parent });
-  return new aws.iam.Role(name, args, opts);
+  return new aws.iam.Role(name, ...applyTransform<aws.iam.RoleArgs>(transform, name, { assumeRolePolicy, tags }, { ...opts }));
 }

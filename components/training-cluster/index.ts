@@ -101,14 +101,17 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
     this.kubeconfig = eks ? eks.kubeconfig : pulumi.secret(pulumi.output(cfg.kubeconfig!));
     // Add-ons and jobs deploy through this provider; on EKS they also wait for the system nodes.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
+    const systemNodes: pulumi.Resource[] = eks ? [eks.systemNodeGroup] : [];
     const k8sOpts = (dependsOn: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({
       parent: this,
       provider: this.provider,
-      dependsOn: [...(eks ? [eks.systemNodeGroup] : []), ...dependsOn],
+      dependsOn: [...systemNodes, ...dependsOn],
     });
+    // Service-account roles (the autoscaler's, jobs', addServiceAccountRole's) trust the cluster's OIDC provider.
+    const irsa = eks ? { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer, tags: { ...cfg.eks!.tags, "mlops.dev/cluster": clusterName } } : undefined;
 
     const { namespaces, resourceQuotas, priorityClasses } = this.createTenancy(name, owner, cfg, args, k8sOpts);
-    const releases = this.createAddons(name, clusterName, cfg, eks, namespaces, args, k8sOpts);
+    const releases = this.createAddons(name, clusterName, cfg, eks, irsa, namespaces, args, systemNodes);
     const kueue = this.createKueue(name, owner, cfg, namespaces, releases.kueue, k8sOpts);
 
     this.nodePoolNames = pulumi.output(cfg.pools.map((p) => p.name));
@@ -120,8 +123,8 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
       teams: cfg.teams.map((t) => t.name),
       kueueTeams: cfg.kueue ? cfg.kueue.teams : [],
       provider: this.provider,
-      ...(eks ? { irsa: { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer, tags: { ...cfg.eks!.tags, "mlops.dev/cluster": clusterName } } } : {}),
-      dependsOn: [...Object.values(namespaces), ...priorityClasses, ...kueue, ...(eks ? [eks.systemNodeGroup] : [])],
+      ...(irsa ? { irsa } : {}),
+      dependsOn: [...Object.values(namespaces), ...priorityClasses, ...kueue, ...systemNodes],
     };
     this._nodes = {
       ...(eks ? { eks } : {}),
@@ -206,12 +209,13 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
     clusterName: string,
     cfg: NormalizedCluster,
     eks: EksResources | undefined,
+    irsa: TrainingJobContext["irsa"],
     namespaces: Record<string, k8s.core.v1.Namespace>,
     args: TrainingClusterArgs,
-    k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions,
+    systemNodes: readonly pulumi.Resource[],
   ) {
     const common = { provider: this.provider, transform: args.transform?.release };
-    const deps = (...extra: pulumi.Resource[]) => (k8sOpts(extra).dependsOn as pulumi.Resource[]);
+    const deps = (...extra: pulumi.Resource[]) => [...systemNodes, ...extra];
     const gpuNs = namespaces[GPU_SYSTEM_NAMESPACE];
     const devicePlugin = cfg.devicePlugin
       ? createRelease(this, `${name}-device-plugin`, {
@@ -236,16 +240,9 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
 
     let clusterAutoscaler: k8s.helm.v3.Release | undefined;
     let clusterAutoscalerRole: aws.iam.Role | undefined;
-    if (eks && cfg.eks?.clusterAutoscaler) {
+    if (eks && irsa && cfg.eks?.clusterAutoscaler) {
       const ca = cfg.eks.clusterAutoscaler;
-      clusterAutoscalerRole = irsaRole(
-        this,
-        `${name}-autoscaler-role`,
-        { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer },
-        "kube-system",
-        CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
-        { ...cfg.eks.tags, "mlops.dev/cluster": clusterName },
-      );
+      clusterAutoscalerRole = irsaRole(`${name}-autoscaler-role`, irsa, "kube-system", CLUSTER_AUTOSCALER_SERVICE_ACCOUNT, irsa.tags, { parent: this });
       const policy = new aws.iam.RolePolicy(
         `${name}-autoscaler-policy`,
         { role: clusterAutoscalerRole.id, policy: JSON.stringify(clusterAutoscalerPolicy(clusterName)) },
@@ -311,7 +308,8 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
 }
 
 
-export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType, Transform } from "./args.js";
+export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType } from "./args.js";
+export type { Transform } from "../shared/transform.js";
 export type { TrainingJobArgs } from "./job-args.js";
 export { TrainingJob, type TrainingJobContext, type TrainingJobNodes } from "./job.js";
 export {

@@ -2,7 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import type { TrainSpecInput } from "../../src/spec/train.js";
-import type { Transform } from "./args.js";
+import { RUNTIME_UID } from "../shared/constants.js";
+import type { Transform } from "../shared/transform.js";
 
 /** Every default of `addTrainingJob`, in one place (the JSDoc below states the same values). */
 export const JOB_DEFAULTS = {
@@ -23,8 +24,8 @@ export const JOB_DEFAULTS = {
   historyLimit: 3,
   /** Arguments to the runtime image's entrypoint (`node dist/src/cli/main.js`): `mlops train`. */
   args: ["train"] as readonly string[],
-  /** The non-root user the runtime image runs as (runtime/Dockerfile: USER 10001). */
-  runAsUser: 10001,
+  /** The non-root user the runtime image runs as. */
+  runAsUser: RUNTIME_UID,
 } as const;
 
 /**

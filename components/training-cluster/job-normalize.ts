@@ -1,10 +1,11 @@
 /** Validation and defaults of `addTrainingJob` args against the cluster they run on (pure). */
 import type * as pulumi from "@pulumi/pulumi";
-import { MlopsError, parseOrThrow, problem } from "../../src/errors.js";
+import { problem } from "../../src/errors.js";
 import { TRAIN_DEFAULTS, TRAIN_SPEC_ENV, TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
 import { JOB_DEFAULTS, type TrainingJobArgs } from "./job-args.js";
 import { KMS_KEY_ARN_FIX, parseKmsKeyArn } from "./iam.js";
-import { DEFAULT_TRAINING_NAMESPACE, schemaProblems, type NormalizedPool } from "./normalize.js";
+import { DEFAULT_TRAINING_NAMESPACE, type NormalizedPool } from "./normalize.js";
+import { QUANTITY, schemaProblems, throwProblems } from "../shared/validate.js";
 
 /** What a job needs to know about its cluster. */
 export interface JobClusterView {
@@ -45,7 +46,6 @@ const RESERVED_ENV = new Set([
   "RANK", "NODE_RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "NPROC_PER_NODE", "JOB_COMPLETION_INDEX", "HOME", "TMPDIR",
 ]);
 
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 /** Hostnames `<job>-<suffix>-<index>` must fit in 63 characters. */
 const MAX_NAME = 40;
@@ -76,7 +76,7 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
   const workers = args.workers ?? JOB_DEFAULTS.workers;
   const defaultGpus = cluster.pools.length > 0 ? JOB_DEFAULTS.gpusPerWorker : 0;
   const gpusPerWorker = args.gpusPerWorker ?? defaultGpus;
-  problems.push(...schemaProblems(() => parseOrThrow(TrainSpecSchema, { ...spec, registry: PLACEHOLDER_REGISTRY, workers, gpusPerWorker }, "")));
+  problems.push(...schemaProblems(TrainSpecSchema, { ...spec, registry: PLACEHOLDER_REGISTRY, workers, gpusPerWorker }));
   if (typeof args.dataset?.uri === "string" && !args.dataset.uri.startsWith("s3://")) {
     problems.push(problem("dataset.uri", "is not reachable from a pod", args.dataset.uri, "Use an s3:// URI (upload the data first; file:// works only with `mlops train` on one machine)."));
   }
@@ -120,9 +120,7 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
       problems.push(problem(`env.${k}`, "is not an environment variable this job may set", k, `Use a name of letters, digits and '_' other than ${[...RESERVED_ENV].join(", ")}.`));
     }
   }
-  if (problems.length > 0) {
-    throw new MlopsError(`${ctx}: ${problems.length} invalid value${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`, problems);
-  }
+  throwProblems(ctx, problems);
 
   const r = args.resources ?? {};
   const queued = args.team !== undefined && cluster.kueueTeams.includes(args.team);

@@ -140,7 +140,7 @@ export class TrainingJob extends pulumi.ComponentResource {
   ): { role?: aws.iam.Role; rolePolicy?: aws.iam.RolePolicy } {
     if (!ctx.irsa || args.serviceAccountRoleArn !== undefined) return {};
     const irsa = ctx.irsa;
-    const role = irsaRole(this, `${name}-role`, { providerArn: irsa.providerArn, issuer: irsa.issuer }, job.namespace, job.serviceAccountName, irsa.tags, args.transform?.role);
+    const role = irsaRole(`${name}-role`, irsa, job.namespace, job.serviceAccountName, irsa.tags, { parent: this }, args.transform?.role);
     const policy = pulumi.all([registryUri, registryKmsKeyArn(args.registry, args.registryKmsKeyArn)]).apply(([uri, kmsKeyArn]) => {
       const locations: S3Location[] = [
         { uri, access: "readwrite" },

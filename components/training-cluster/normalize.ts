@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { MlopsError, parseOrThrow, problem } from "../../src/errors.js";
+import { problem } from "../../src/errors.js";
+import { GPU_RESOURCE } from "../shared/constants.js";
+import { schemaProblems, throwProblems } from "../shared/validate.js";
 import {
   TrainingClusterArgsSchema,
   type EksArgs,
@@ -28,8 +30,7 @@ export const CLUSTER_DEFAULTS = {
   kueueMemoryQuota: "8Ti",
 } as const;
 
-/** The extended resource the NVIDIA device plugin advertises. */
-export const GPU_RESOURCE = "nvidia.com/gpu";
+export { GPU_RESOURCE };
 /** The taint every EKS GPU group gets, so only pods that ask for GPUs land there. */
 export const GPU_TAINT: NodeTaint = { key: GPU_RESOURCE, value: "true", effect: "NoSchedule" };
 export const POOL_LABEL = "mlops.dev/node-pool";
@@ -115,12 +116,7 @@ const EKS_ONLY_POOL_FIELDS = ["instanceType", "instanceTypes", "min", "max", "sp
  * MlopsError listing every problem found, each with the value received and the fix.
  */
 export function normalizeClusterArgs(args: TrainingClusterArgs, context = "TrainingCluster"): NormalizedCluster {
-  const problems: string[] = [];
-  problems.push(...schemaProblems(() => parseOrThrow(TrainingClusterArgsSchema, args, "")));
-  problems.push(...crossFieldProblems(args));
-  if (problems.length > 0) {
-    throw new MlopsError(`${context}: ${problems.length} invalid value${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`, problems);
-  }
+  throwProblems(context, [...schemaProblems(TrainingClusterArgsSchema, args), ...crossFieldProblems(args)]);
   const eks = args.eks ? normalizeEks(args.eks) : undefined;
   const pools = (args.nodePools ?? []).map((p) => {
     const base = { name: p.name, gpusPerNode: p.gpusPerNode };
@@ -257,15 +253,4 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
     if (pools.length === 0) out.push(problem("kueue", "has no node pool to make a flavor of", a.kueue, "Add nodePools, or leave kueue out."));
   }
   return out;
-}
-
-/** The problems a schema parse reports (parseOrThrow words them with value and fix), so they can be merged with others. */
-export function schemaProblems(parse: () => unknown): string[] {
-  try {
-    parse();
-    return [];
-  } catch (e) {
-    if (e instanceof MlopsError) return [...e.problems];
-    throw e;
-  }
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { parseOrThrow } from "../../src/errors.js";
 import type { ServiceAccountRoleArgs } from "../shared/service-account-role.js";
+import { isDeferred } from "../shared/validate.js";
 import { irsaRole } from "./eks.js";
 import { KMS_KEY_ARN_FIX, parseKmsKeyArn, parseS3Uri, s3AccessPolicy, type PolicyDocument } from "./iam.js";
 
@@ -31,10 +32,11 @@ export interface NormalizedServiceAccountRole {
   readonly kmsKeyArns: readonly pulumi.Input<string | undefined>[];
 }
 
-const S3_URI = /^s3:\/\/[^/]+/;
 const S3_URI_MESSAGE = "must be an s3:// URI: s3://bucket or s3://bucket/prefix";
-const isDeferred = (v: unknown) => pulumi.Output.isInstance(v) || v instanceof Promise;
-const location = z.union([z.string().regex(S3_URI, S3_URI_MESSAGE), z.custom<pulumi.Input<string>>(isDeferred, S3_URI_MESSAGE)]);
+const location = z.union([
+  z.string().refine((s) => parseS3Uri(s) !== undefined, S3_URI_MESSAGE),
+  z.custom<pulumi.Input<string>>(isDeferred, S3_URI_MESSAGE),
+]);
 const KMS_KEY_MESSAGE = `must be a KMS key ARN. ${KMS_KEY_ARN_FIX}`;
 const kmsKey = z.union([
   z.string().refine((s) => parseKmsKeyArn(s) !== undefined, KMS_KEY_MESSAGE),
@@ -69,7 +71,7 @@ export function normalizeServiceAccountRole(args: ServiceAccountRoleArgs, contex
 
 /** The resolved locations that are not `s3://` URIs (a local registry, a typo). */
 export function nonS3Locations(uris: readonly string[]): string[] {
-  return uris.filter((u) => typeof u !== "string" || !S3_URI.test(u) || parseS3Uri(u) === undefined);
+  return uris.filter((u) => typeof u !== "string" || parseS3Uri(u) === undefined);
 }
 
 /**
@@ -95,12 +97,9 @@ export function createServiceAccountRole(
   opts: pulumi.CustomResourceOptions & { readonly parent: pulumi.Resource },
   context: string,
 ): ServiceAccountRoleResources {
-  const { parent, ...rest } = opts;
+  const { parent } = opts;
   const tags = { ...irsa.tags, "mlops.dev/service-account": `${args.namespace}/${args.serviceAccount}` };
-  // irsaRole takes only a parent; the caller's other options ride in through its transform hook, which
-  // may edit the options in place.
-  const moreOpts = Object.keys(rest).length > 0 ? (_a: aws.iam.RoleArgs, o: pulumi.CustomResourceOptions) => void Object.assign(o, rest) : undefined;
-  const role = irsaRole(parent, `${name}-role`, irsa, args.namespace, args.serviceAccount, tags, moreOpts);
+  const role = irsaRole(`${name}-role`, irsa, args.namespace, args.serviceAccount, tags, opts);
 
   const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...args.kmsKeyArns])]).apply(([read, write, keys]) => {
     const bad = nonS3Locations([...read, ...write]);
@@ -118,6 +117,6 @@ export function createServiceAccountRole(
     }
     return JSON.stringify(serviceAccountRolePolicy(read, write, kmsKeyArns));
   });
-  const rolePolicy = new aws.iam.RolePolicy(`${name}-s3`, { role: role.id, policy }, { ...rest, parent });
+  const rolePolicy = new aws.iam.RolePolicy(`${name}-s3`, { role: role.id, policy }, opts);
   return { role, rolePolicy };
 }

@@ -8,6 +8,7 @@ import { renderTrainSpec, TRAIN_SPEC_ENV, type TrainSpecInput } from "../../src/
 import { JOB_DEFAULTS, type TrainingJobArgs } from "./job-args.js";
 import { normalizeTrainingJob, type JobClusterView, type NormalizedTrainingJob } from "./job-normalize.js";
 import { nodeSelectorFor, tolerationsFor } from "./node-pools.js";
+import { IRSA_ANNOTATION } from "../shared/constants.js";
 import { GPU_RESOURCE, PRIORITY_TRAINING } from "./normalize.js";
 import { QUEUE_LABEL } from "./tenancy.js";
 
@@ -97,7 +98,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
     kind: "ServiceAccount",
     metadata: {
       ...meta(plan.serviceAccountName),
-      ...(plan.serviceAccountRoleArn !== undefined ? { annotations: { "eks.amazonaws.com/role-arn": plan.serviceAccountRoleArn } } : {}),
+      ...(plan.serviceAccountRoleArn !== undefined ? { annotations: { [IRSA_ANNOTATION]: plan.serviceAccountRoleArn } } : {}),
     },
     // IRSA mounts its own projected token; the Kubernetes API token is not needed.
     automountServiceAccountToken: false,

@@ -116,6 +116,12 @@ describe("on an EKS TrainingCluster", () => {
     expect(serviceAccount(physical).metadata.annotations).toEqual({ [IRSA]: onlyOne(endpointRoles()).state.arn });
   });
 
+  test("deploys through the cluster's provider and lists no provider of its own among its nodes", async () => {
+    const { endpoint } = await make(cluster("eks", "shared"));
+    expect(findResource("kubernetes:apps/v1:Deployment").provider).toMatch(/pulumi:providers:kubernetes::shared-k8s::/);
+    expect(endpoint.nodes.provider).toBeUndefined();
+  });
+
   test("keeps the role among the endpoint's nodes, as its child", async () => {
     const { endpoint } = await make(cluster());
     const role = onlyOne(endpointRoles());
