@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import YAML from "yaml";
 import { MlopsError } from "../errors.js";
 import { parse, positionals } from "./args.js";
+import { mockCall, mockOutputs } from "./mock-cloud.js";
 
 const USAGE = "mlops synth [--stack <stage>] --out <dir> [--project-dir <dir>]";
 const MASK = "[secret]";
@@ -119,38 +120,13 @@ async function readStackConfig(dir: string, project: string, stack: string): Pro
   return { values, secretKeys };
 }
 
-/** Outputs the mocks give back: inputs plus the few computed fields programs read. Deterministic. */
+/** Outputs the mocks give back: inputs, the cloud's computed fields, a name for Kubernetes objects. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const state: Record<string, unknown> = { ...inputs };
+  const state: Record<string, unknown> = { ...inputs, ...mockOutputs(type, name, inputs) };
   if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm")) {
-    const metadata = { ...((inputs.metadata as Record<string, unknown>) ?? {}) };
-    metadata.name ??= name;
-    state.metadata = metadata;
+    state.metadata = { name, ...((inputs.metadata as Record<string, unknown>) ?? {}) };
   }
-  if (type.startsWith("aws:")) {
-    state.arn ??= `arn:aws:mock:us-east-1:123456789012:${name}`;
-    if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") state.bucket ??= name;
-    if (type === "aws:eks/cluster:Cluster") {
-      state.endpoint ??= `https://${name}.eks.mock`;
-      state.certificateAuthority ??= { data: "bW9jaw==" };
-      state.identities ??= [{ oidcs: [{ issuer: `https://oidc.eks.mock/id/${name}` }] }];
-    }
-    if (type === "aws:eks/nodeGroup:NodeGroup") state.resources ??= [{ autoscalingGroups: [{ name: `${name}-asg` }] }];
-    if (type === "aws:ecr/repository:Repository") {
-      state.registryId ??= "123456789012";
-      state.repositoryUrl ??= `123456789012.dkr.ecr.us-east-1.amazonaws.com/${name}`;
-    }
-  }
-  if (type.startsWith("docker:")) state.repoDigest ??= `${String(inputs.imageName ?? name)}@sha256:${"0".repeat(64)}`;
   return state;
-}
-
-function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  if (token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
-  if (token === "aws:index/getRegion:getRegion") return { name: "us-east-1", region: "us-east-1" };
-  if (token === "aws:index/getPartition:getPartition") return { partition: "aws", dnsSuffix: "amazonaws.com" };
-  if (token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") return { userName: "AWS", password: "mock-token", proxyEndpoint: "https://mock.ecr" };
-  return { ...inputs };
 }
 
 function isSecret(v: unknown): boolean {
