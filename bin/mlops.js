@@ -7,12 +7,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const compiled = join(root, "dist", "src", "cli", "main.js");
+const compiled = join(root, "dist", "cli", "main.js");
 const installed = root.split(/[\\/]/).includes("node_modules");
-if (existsSync(compiled) && (installed || !existsSync(join(root, "src", "cli", "main.ts")))) {
+if (existsSync(compiled) && (installed || !existsSync(join(root, "cli", "main.ts")))) {
   await import(pathToFileURL(compiled).href);
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  await import(pathToFileURL(join(root, "src", "cli", "main.ts")).href);
+  await import(pathToFileURL(join(root, "cli", "main.ts")).href);
 }

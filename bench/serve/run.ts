@@ -147,7 +147,7 @@ async function register(name: string, file: string, registry: string): Promise<v
 }
 
 function cliMissing(): string | undefined {
-  const need = ["bin/mlops.js", "src/cli/main.ts", "runtime/serve/main.ts"].filter((p) => !existsSync(join(ROOT, p)));
+  const need = ["bin/mlops.js", "cli/main.ts", "runtime/serve/main.ts"].filter((p) => !existsSync(join(ROOT, p)));
   return need.length ? `mlops serve is not available yet (missing ${need.join(", ")})` : undefined;
 }
 

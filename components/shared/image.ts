@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot, packageVersion } from "../../src/package.js";
 import { applyTransform, type Transform } from "./transform.js";
 
 /** The image repository used when none is given (the image is then built but not pushed). */
@@ -19,19 +19,11 @@ export interface RuntimeImageArgs {
   readonly registry?: pulumi.Input<{ server: pulumi.Input<string>; username?: pulumi.Input<string>; password?: pulumi.Input<string> }>;
 }
 
-/** The package root (where runtime/Dockerfile is), from this file's location in the source or in dist/. */
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = dirname(from);
-  for (;;) {
-    if (existsSync(join(dir, "runtime", "Dockerfile")) && existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`runtime/Dockerfile not found above ${from}`);
-    dir = up;
-  }
-}
-
-function packageVersion(root: string): string {
-  return (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+/** The runtime image's build context: the package root, which holds runtime/Dockerfile. */
+export function dockerContext(): string {
+  const root = packageRoot();
+  if (!existsSync(join(root, "runtime", "Dockerfile"))) throw new Error(`runtime/Dockerfile is missing from the package at ${root}`);
+  return root;
 }
 
 /**
@@ -46,10 +38,10 @@ export function runtimeImage(
   transform?: Transform<docker.ImageArgs>,
 ): { ref: pulumi.Output<string>; resource?: docker.Image } {
   if (args.image) return { ref: pulumi.output(args.image) };
-  const root = packageRoot();
+  const root = dockerContext();
   const repository = args.imageRepository ?? LOCAL_RUNTIME_IMAGE;
   const imageArgs: docker.ImageArgs = {
-    imageName: pulumi.interpolate`${repository}:${packageVersion(root)}`,
+    imageName: pulumi.interpolate`${repository}:${packageVersion()}`,
     build: { context: root, dockerfile: join(root, "runtime", "Dockerfile"), platform: RUNTIME_PLATFORM },
     skipPush: args.imageRepository === undefined,
     ...(args.registry ? { registry: args.registry } : {}),

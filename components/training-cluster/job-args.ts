@@ -22,7 +22,7 @@ export const JOB_DEFAULTS = {
   /** A missed schedule is skipped after this long rather than run late. */
   startingDeadlineSeconds: 3600,
   historyLimit: 3,
-  /** Arguments to the runtime image's entrypoint (`node dist/src/cli/main.js`): `mlops train`. */
+  /** Arguments to the runtime image's entrypoint (`node dist/cli/main.js`): `mlops train`. */
   args: ["train"] as readonly string[],
   /** The non-root user the runtime image runs as. */
   runAsUser: RUNTIME_UID,

@@ -27,7 +27,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks.js";
-import { mockCall, mockOutputs, mockSuffix } from "../../src/cli/mock-cloud.js";
+import { mockCall, mockOutputs, mockSuffix } from "../../cli/mock-cloud.js";
 
 /** One registered resource, as the engine would have received it. */
 export interface RecordedResource {

@@ -1,9 +1,10 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import YAML from "yaml";
-import { MlopsError } from "../errors.js";
+import { MlopsError } from "../src/errors.js";
+import { packageRoot } from "../src/package.js";
 import { parse, positionals } from "./args.js";
 import { mockCall, mockOutputs } from "./mock-cloud.js";
 
@@ -52,7 +53,7 @@ export async function synthCommand(argv: string[], out: (s: string) => void): Pr
 
 function defaultProjectDir(): string {
   if (existsSync(resolve("Pulumi.yaml"))) return process.cwd();
-  return join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  return packageRoot();
 }
 
 /** Runs the Pulumi program of `projectDir` for `stack` under mocks; returns the rendered files. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { mlops } from "../../helpers/cli.js";
+import { mlops } from "../helpers/cli.js";
 
 describe("mlops spec", () => {
   it("schema train prints a JSON Schema that requires the dataset and the trainer", async () => {

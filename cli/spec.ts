@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import YAML from "yaml";
-import { MlopsError } from "../errors.js";
-import { EndpointSpecSchema, parseEndpointSpec } from "../spec/endpoint.js";
-import { TrainSpecSchema, parseTrainSpec } from "../spec/train.js";
+import { MlopsError } from "../src/errors.js";
+import { EndpointSpecSchema, parseEndpointSpec } from "../src/spec/endpoint.js";
+import { TrainSpecSchema, parseTrainSpec } from "../src/spec/train.js";
 import { parse, positionals } from "./args.js";
 
 const USAGE = "mlops spec schema <train|endpoint> | mlops spec validate <train|endpoint> <file.yaml|json>";

@@ -3,7 +3,7 @@
  * The `mlops` command. Dispatches to the runtime jobs (serve, train) and, for the commands that need
  * Pulumi (synth), loads the Pulumi side lazily, so the runtime image never loads @pulumi/*.
  */
-import { MlopsError } from "../errors.js";
+import { MlopsError } from "../src/errors.js";
 
 const HELP = `mlops: production machine learning on Pulumi
 

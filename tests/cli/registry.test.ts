@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXAMPLE_MODEL, mlops } from "../../helpers/cli.js";
+import { EXAMPLE_MODEL, mlops } from "../helpers/cli.js";
 
 let dir: string;
 let registry: string;

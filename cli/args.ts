@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { MlopsError } from "../errors.js";
+import { MlopsError } from "../src/errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

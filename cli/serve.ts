@@ -1,8 +1,8 @@
-import { ENDPOINT_DEFAULTS, endpointSpecFromEnv, parseEndpointSpec, ENDPOINT_SPEC_ENV } from "../spec/endpoint.js";
-import { MlopsError } from "../errors.js";
-import { parseModelRef } from "../spec/model-ref.js";
-import { defaultRegistryUri } from "../registry/index.js";
-import { createLogger } from "../log.js";
+import { ENDPOINT_DEFAULTS, endpointSpecFromEnv, parseEndpointSpec, ENDPOINT_SPEC_ENV } from "../src/spec/endpoint.js";
+import { MlopsError } from "../src/errors.js";
+import { parseModelRef } from "../src/spec/model-ref.js";
+import { defaultRegistryUri } from "../src/registry/index.js";
+import { createLogger } from "../src/log.js";
 import { intFlag, numberFlag, parse, positionals } from "./args.js";
 
 const USAGE =
@@ -14,7 +14,7 @@ const USAGE =
  * lives until SIGTERM/SIGINT, which drains and exits.
  */
 export async function serveCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const { runFromEnv, startServer } = await import("../../runtime/serve/main.js");
+  const { runFromEnv, startServer } = await import("../runtime/serve/main.js");
   if (argv.length === 0 && process.env[ENDPOINT_SPEC_ENV]) {
     endpointSpecFromEnv(); // fail fast, naming the bad field, before anything else starts
     await runFromEnv(process.env);

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVE_PATHS } from "../../../src/spec/endpoint.js";
-import { parseEndpointSpec } from "../../../src/spec/endpoint.js";
-import { parseTrainSpec } from "../../../src/spec/train.js";
-import { mlops } from "../../helpers/cli.js";
-import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../../helpers/k8s.js";
+import { SERVE_PATHS } from "../../src/spec/endpoint.js";
+import { parseEndpointSpec } from "../../src/spec/endpoint.js";
+import { parseTrainSpec } from "../../src/spec/train.js";
+import { mlops } from "../helpers/cli.js";
+import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../helpers/k8s.js";
 
 let dir: string;
 beforeAll(async () => {

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { Registry } from "../../../src/registry/index.js";
-import { mlops } from "../../helpers/cli.js";
+import { Registry } from "../../src/registry/index.js";
+import { mlops } from "../helpers/cli.js";
 
 it("the main job trains, gates, registers, serves, promotes and exits with --exit", async () => {
   const dir = await mkdtemp(join(tmpdir(), "mlops-demo-"));

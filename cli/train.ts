@@ -1,6 +1,6 @@
-import { MlopsError } from "../errors.js";
-import { createLogger } from "../log.js";
-import { TRAIN_SPEC_ENV, parseTrainSpec } from "../spec/train.js";
+import { MlopsError } from "../src/errors.js";
+import { createLogger } from "../src/log.js";
+import { TRAIN_SPEC_ENV, parseTrainSpec } from "../src/spec/train.js";
 import { parse, positionals } from "./args.js";
 import { readSpecFile } from "./spec.js";
 
@@ -11,7 +11,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void): Pr
   const { values, positionals: pos } = parse(argv, { spec: { type: "string" }, "run-id": { type: "string" } }, USAGE);
   positionals(pos, [], USAGE);
   const progress = process.stderr.isTTY ? "tty" : "json";
-  const runtime = await import("../../runtime/train/index.js");
+  const runtime = await import("../runtime/train/index.js");
   let run: (signal: AbortSignal) => Promise<Awaited<ReturnType<typeof runtime.runTraining>>>;
   if (values.spec) {
     let raw = await readSpecFile(values.spec);

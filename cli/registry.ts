@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { MlopsError, ifNotFound } from "../errors.js";
-import { Registry, defaultRegistryUri } from "../registry/index.js";
+import { MlopsError, ifNotFound } from "../src/errors.js";
+import { Registry, defaultRegistryUri } from "../src/registry/index.js";
 import { intFlag, keyValues, numericKeyValues, parse, positionals } from "./args.js";
 
 const USAGE = {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Registry } from "../../../src/registry/index.js";
-import { ROOT, mlops } from "../../helpers/cli.js";
+import { Registry } from "../../src/registry/index.js";
+import { ROOT, mlops } from "../helpers/cli.js";
 
 let dir: string;
 let registryUri: string;

@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { MlopsError, ifNotFound } from "../errors.js";
-import { createLogger, silentLogger } from "../log.js";
-import { Registry, defaultRegistryUri } from "../registry/index.js";
-import { parseEndpointSpec } from "../spec/endpoint.js";
-import { parseTrainSpec } from "../spec/train.js";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MlopsError, ifNotFound } from "../src/errors.js";
+import { createLogger, silentLogger } from "../src/log.js";
+import { Registry, defaultRegistryUri } from "../src/registry/index.js";
+import { parseEndpointSpec } from "../src/spec/endpoint.js";
+import { parseTrainSpec } from "../src/spec/train.js";
+import { packageRoot } from "../src/package.js";
 import { intFlag, parse, positionals } from "./args.js";
 
 const USAGE = "mlops demo [--exit] [--port N] [--registry <uri>]";
@@ -57,7 +57,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   }
 
   // 2. Train the built-in trainer on the example data; the runtime gates on its own holdout score.
-  const { runTraining } = await import("../../runtime/train/index.js");
+  const { runTraining } = await import("../runtime/train/index.js");
   const spec = parseTrainSpec({
     name: "breast-cancer-demo",
     registry: registry.uri,
@@ -80,7 +80,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   say(`   registered ${MODEL}:${trained.version.version} as challenger`);
 
   // 3. Serve the champion.
-  const { startServer } = await import("../../runtime/serve/main.js");
+  const { startServer } = await import("../runtime/serve/main.js");
   const port = intFlag(values.port, "port", 8080, 0, 65535);
   const endpoint = parseEndpointSpec({
     name: MODEL,
@@ -151,16 +151,6 @@ function step(n: number, what: string, detail: string): string {
 
 function fmt(v: number | undefined): string {
   return v === undefined ? "-" : v.toFixed(4);
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "examples", "breast-cancer", "model.onnx"))) {
-    const up = resolve(dir, "..");
-    if (up === dir) throw new Error("examples/breast-cancer not found above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
 }
 
 /** A few rows of the example data (features as numbers, label) to send as requests. */
