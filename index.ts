@@ -18,4 +18,3 @@ export {
   type EndpointSpecInput,
 } from "./src/spec/endpoint.js";
 export { TrainSpecSchema, parseTrainSpec, renderTrainSpec, TRAIN_SPEC_ENV, type TrainSpec, type TrainSpecInput } from "./src/spec/train.js";
-export { loadStageConfig, StageConfigSchema, STAGES, type Stage, type StageConfig } from "./src/config/stage.js";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { MlopsError, ifNotFound } from "../src/errors.js";
-import { Registry, defaultRegistryUri } from "../src/registry/index.js";
+import { MlopsError } from "../src/errors.js";
+import { Registry, defaultRegistryUri, promoteVersion } from "../src/registry/index.js";
 import { intFlag, keyValues, numericKeyValues, parse, positionals } from "./args.js";
 
 const USAGE = {
@@ -93,11 +93,7 @@ async function alias(argv: string[], out: (s: string) => void): Promise<number> 
   return 0;
 }
 
-/**
- * Copies a version into the next stage's registry (it gets that registry's next version number), keeping
- * its digest, metrics, params and lineage and recording where it came from; optionally moves an alias there.
- * Promoting the same digest twice is a no-op that reports the existing version.
- */
+/** `mlops registry promote`: {@link promoteVersion} between the registries at --from and --to. */
 async function promote(argv: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals: pos } = parse(
     argv,
@@ -111,21 +107,9 @@ async function promote(argv: string[], out: (s: string) => void): Promise<number
   }
   const source = await Registry.open(values.from);
   const target = await Registry.open(values.to);
-  const mv = await source.resolve(ref!);
-  const promotedFrom = `${source.uri}#${mv.name}:${mv.version}`;
-  // A model the target registry has never seen is the usual first promotion, not an error.
-  const inTarget = await target.list(mv.name).catch(ifNotFound([]));
-  const existing = inTarget.find((v) => v.digest === mv.digest);
-  const result =
-    existing ??
-    (await target.register(mv.name, await source.readArtifact(mv), {
-      metrics: { ...mv.metrics },
-      params: { ...mv.params },
-      lineage: { ...mv.lineage, promotedFrom },
-      ...(mv.description ? { description: mv.description } : {}),
-    }));
-  if (values.alias) await target.setAlias(mv.name, values.alias, result.version);
-  out(JSON.stringify({ name: result.name, version: result.version, digest: result.digest, uri: result.uri, from: promotedFrom, alias: values.alias ?? null, copied: !existing }));
+  const r = await promoteVersion(source, target, ref!, values.alias ? { alias: values.alias } : {});
+  const { name, version, digest, uri } = r.promoted;
+  out(JSON.stringify({ name, version, digest, uri, from: r.promotedFrom, alias: r.alias ?? null, copied: r.copied }));
   return 0;
 }
 

@@ -34,7 +34,7 @@ export async function trainCommand(argv: string[], out: (s: string) => void): Pr
   try {
     const result = await run(abort.signal);
     out(JSON.stringify(result));
-    if (!result.passed) {
+    if (result.status === "gate-failed") {
       process.stderr.write(`gate failed: ${result.reason ?? "see the metrics above"}; no alias moved\n`);
       return 3;
     }

@@ -10,15 +10,8 @@ export {
   type EndpointSpecArgs,
 } from "./model-endpoint/index.js";
 export type { KubernetesTarget } from "./shared/kubernetes.js";
+export { stageTier, STAGE_DEFAULTS, type StageTier } from "./shared/stage.js";
 export type { Transform } from "./shared/transform.js";
-export {
-  TrainingCluster,
-  TrainingJob,
-  type TrainingClusterArgs,
-  type GpuNodePoolArgs,
-  type EksArgs,
-  type TeamArgs,
-  type TrainingJobArgs,
-  type TrainingJobNodes,
-} from "./training-cluster/index.js";
+export { TrainingCluster, type TrainingClusterArgs, type TrainingClusterNodes, type GpuNodePoolArgs, type EksArgs, type TeamArgs } from "./training-cluster/index.js";
+export { TrainingJob, type TrainingJobArgs, type TrainingJobNodes } from "./training-job/index.js";
 export { RuntimeImage, type RuntimeImageArgs } from "./runtime-image/index.js";

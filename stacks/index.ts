@@ -9,14 +9,16 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ModelEndpoint, ModelRegistry, RuntimeImage, TrainingCluster, type TrainingClusterArgs } from "../components/index.js";
+import { ModelEndpoint, ModelRegistry, RuntimeImage, STAGE_DEFAULTS, stageTier, TrainingCluster, type TrainingClusterArgs } from "../components/index.js";
 import { MlopsError } from "../src/errors.js";
-import { STAGE_DEFAULTS, loadStageConfig, type StageConfig } from "../src/config/stage.js";
+import { USER_ENV } from "../src/spec/env.js";
+import { loadStageConfig, type StageConfig } from "./config.js";
 
 const stack = pulumi.getStack();
 // Validate everything before creating anything.
 const { stage, config } = loadStageConfig(stack, pulumi.runtime.allConfig(), pulumi.getProject());
-const defaults = STAGE_DEFAULTS[stage];
+// What the stage changes (replicas, protection) comes from the components' stage defaults.
+const defaults = STAGE_DEFAULTS[stageTier(stage)];
 
 const registry = new ModelRegistry("models", { storage: config.registry ?? { s3: {} } });
 
@@ -46,9 +48,9 @@ const endpoint = new ModelEndpoint("breast-cancer", {
   registry,
   model: config.endpoint.model,
   kubernetes: cluster,
-  replicas: config.endpoint.replicas ?? defaults.replicas,
-  ...(config.endpoint.cpu || config.endpoint.memoryMiB
-    ? { resources: { ...(config.endpoint.cpu ? { cpu: Number(config.endpoint.cpu) } : {}), ...(config.endpoint.memoryMiB ? { memoryMiB: config.endpoint.memoryMiB } : {}) } }
+  ...(config.endpoint.replicas ? { replicas: config.endpoint.replicas } : {}),
+  ...(config.endpoint.cpu || config.endpoint.memory
+    ? { resources: { ...(config.endpoint.cpu ? { cpu: config.endpoint.cpu } : {}), ...(config.endpoint.memory ? { memory: config.endpoint.memory } : {}) } }
     : {}),
   ...(config.endpoint.gpus ? { gpu: { count: config.endpoint.gpus } } : {}),
   ...(config.endpoint.maxBatchSize ? { batching: { maxBatchSize: config.endpoint.maxBatchSize } } : {}),
@@ -99,7 +101,7 @@ function buildRuntimeImage(c: StageConfig): pulumi.Output<string> {
 function ambientKubeconfig(): string {
   const path = process.env.KUBECONFIG?.split(":")[0] || join(homedir(), ".kube", "config");
   if (existsSync(path)) return readFileSync(path, "utf8");
-  if (process.env.MLOPS_SYNTH === "1") return "[synth: no cluster is contacted]";
+  if (process.env[USER_ENV.synth] === "1") return "[synth: no cluster is contacted]";
   throw new MlopsError(
     `stack "${stack}": no cluster to deploy to: the stage sets neither pulumi-mlops:cluster.eks nor pulumi-mlops:kubeconfig, and ${path} does not exist. ` +
       `Fix: pulumi config set --secret --stack ${stack} pulumi-mlops:kubeconfig "$(cat ~/.kube/config)", or add cluster.eks to stacks/Pulumi.${stack}.yaml.`,

@@ -5,25 +5,28 @@ import { z } from "zod";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import type { Transform } from "../shared/transform.js";
-import { dnsLabelSchema, inputString } from "../shared/validate.js";
+import { dnsLabelSchema, inputString, quantity } from "../shared/validate.js";
 import type { ModelRegistry } from "../model-registry/index.js";
 
 /** Horizontal scaling on CPU. */
 export interface ReplicasArgs {
-  /** Fewest pods. @default 1 in dev stages, 2 elsewhere */
+  /** Fewest pods. @default - by stage: 1 in dev, 2 in staging, 3 in prod (one per zone of a three-zone region) */
   readonly min?: number;
-  /** Most pods. @default 10 (and never less than `min`) */
+  /** Most pods. @default - by stage: 2 in dev, 4 in staging, 20 in prod (and never less than `min`) */
   readonly max?: number;
   /** Average CPU utilization (% of the request) the autoscaler aims for. @default 70 */
   readonly targetCpuUtilization?: number;
 }
 
-/** What each pod asks for; limits equal requests (Guaranteed QoS: steady latency, no CPU throttling surprises). */
+/**
+ * What each pod asks for, as Kubernetes quantities (like every Kubernetes size in this package); limits
+ * equal requests (Guaranteed QoS: steady latency, no CPU throttling surprises).
+ */
 export interface ResourcesArgs {
-  /** CPU cores (0.5 = 500m). @default 1 */
-  readonly cpu?: number;
-  /** Memory in MiB. @default 1024 */
-  readonly memoryMiB?: number;
+  /** CPU, e.g. `"1"`, `"500m"`. @default "1" */
+  readonly cpu?: string;
+  /** Memory, e.g. `"1Gi"`, `"512Mi"`. @default "1024Mi" */
+  readonly memory?: string;
 }
 
 export interface GpuArgs {
@@ -77,9 +80,9 @@ export interface ModelEndpointArgs {
   readonly image?: pulumi.Input<string>;
   /** Where to push the built image (ignored when `image` is given). @default - not pushed */
   readonly imageRepository?: string;
-  /** @default { min: 1 (dev) or 2, max: 10, targetCpuUtilization: 70 } */
+  /** @default - { min, max } by stage (dev 1–2, staging 2–4, prod 3–20), targetCpuUtilization: 70 */
   readonly replicas?: ReplicasArgs;
-  /** @default { cpu: 1, memoryMiB: 1024 } */
+  /** @default { cpu: "1", memory: "1024Mi" } */
   readonly resources?: ResourcesArgs;
   /** GPUs per pod. @default - none */
   readonly gpu?: GpuArgs;
@@ -156,7 +159,10 @@ export const ModelEndpointArgsSchema = z
       })
       .optional(),
     resources: z
-      .object({ cpu: z.number().min(0.01).max(256).optional(), memoryMiB: z.number().int().min(64).max(4 * 1024 * 1024).optional() })
+      .object({
+        cpu: quantity("CPU", 0.01, 256, '"1" or "500m"').optional(),
+        memory: quantity("memory", 64 * 2 ** 20, 4 * 2 ** 40, '"1Gi" or "512Mi"').optional(),
+      })
       .strict()
       .optional(),
     gpu: z

@@ -3,11 +3,11 @@ import type * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { parseOrThrow } from "../../src/errors.js";
 import { recommendedLabels, selectorLabels } from "../../src/naming.js";
 import { runtimeImage } from "../shared/image.js";
 import { resolveProvider } from "../shared/kubernetes.js";
-import { stackContext, stackPhysicalName } from "../shared/stack.js";
+import { stackContext, stackPhysicalName } from "../shared/stage.js";
+import { validateArgs } from "../shared/validate.js";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import { EndpointNameSchema, ModelEndpointArgsSchema, type ModelEndpointArgs } from "./args.js";
 import {
@@ -81,7 +81,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelEndpointArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(ModelEndpoint.TYPE, name, {}, opts);
-    parseOrThrow(Validated, { name, args }, "", `new ModelEndpoint("${name}")`);
+    validateArgs(Validated, { name, args }, { context: `new ModelEndpoint("${name}")`, prefix: "" });
     const { project, stage } = stackContext();
     const endpoint = normalizeEndpoint(args, stage);
     const physicalName = stackPhysicalName(name);
@@ -169,7 +169,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     };
     this.serviceName = service.metadata.name;
     this.namespace = namespaceName;
-    // SERVICE_PORT is 80, so the URL needs no port.
+    // The Service listens on port 80, so the URL needs no port.
     this.url = pulumi.interpolate`http://${service.metadata.name}.${namespaceName}.svc.cluster.local`;
     this.registerOutputs({ url: this.url, serviceName: this.serviceName, namespace: this.namespace });
   }

@@ -4,26 +4,17 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AUTH_TOKEN_ENV, ENDPOINT_SPEC_ENV, SERVE_PATHS } from "../../src/spec/endpoint.js";
-import { IRSA_ANNOTATION } from "../shared/constants.js";
-import {
-  CONTAINER_PORT,
-  CONTAINER_PORT_NAME,
-  GPU_RESOURCE,
-  RUNTIME_UID,
-  SERVICE_PORT,
-  TERMINATION_MARGIN_SECONDS,
-  TMP_SIZE_LIMIT,
-  cpuQuantity,
-  type NormalizedEndpoint,
-} from "./normalize.js";
-
+import { SPEC_ENV } from "../../src/spec/env.js";
+import { SERVE_PATHS } from "../../src/spec/endpoint.js";
+import { GPU_RESOURCE } from "../shared/constants.js";
+import { podSecurityLabels } from "../shared/pod-security.js";
+import { runtimePodTemplate, runtimeServiceAccount } from "../shared/workload.js";
+import { MODEL_ENDPOINT_DEFAULTS as D, type NormalizedEndpoint } from "./normalize.js";
 
 /** The key under which the auth Secret holds the token. */
 export const AUTH_SECRET_KEY = "token";
 /** The container's name in the pod. */
 export const CONTAINER_NAME = "server";
-export { IRSA_ANNOTATION };
 
 export interface ManifestContext {
   /** Object names (`${project}-${stage}-${name}`). */
@@ -46,30 +37,18 @@ export function authSecretName(ctx: Pick<ManifestContext, "physicalName">): stri
 
 /** A namespace that enforces Pod Security "restricted" on everything in it. */
 export function namespaceArgs(name: string, labels: Record<string, string>): k8s.core.v1.NamespaceArgs {
-  return {
-    metadata: {
-      name,
-      labels: {
-        ...labels,
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/warn": "restricted",
-      },
-    },
-  };
+  return { metadata: { name, labels: { ...labels, ...podSecurityLabels("restricted") } } };
 }
 
+/** The pods' own ServiceAccount (named like every other object), with the IAM role when there is one. */
 export function serviceAccountArgs(ctx: ManifestContext): k8s.core.v1.ServiceAccountArgs {
-  return {
-    metadata: {
-      name: ctx.physicalName,
-      namespace: ctx.namespace,
-      labels: ctx.labels,
-      ...(ctx.serviceAccountRoleArn !== undefined ? { annotations: { [IRSA_ANNOTATION]: ctx.serviceAccountRoleArn } } : {}),
-    },
-    // The server never calls the Kubernetes API: no token in the pod.
-    automountServiceAccountToken: false,
-  };
+  const { apiVersion: _v, kind: _k, ...args } = runtimeServiceAccount({
+    name: ctx.physicalName,
+    namespace: ctx.namespace,
+    labels: ctx.labels,
+    ...(ctx.serviceAccountRoleArn !== undefined ? { roleArn: ctx.serviceAccountRoleArn } : {}),
+  });
+  return args;
 }
 
 /** The bearer token, always stored as a Pulumi secret (even if given in plain). */
@@ -83,21 +62,47 @@ export function authSecretArgs(ctx: ManifestContext, token: pulumi.Input<string>
 
 export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
   const e = ctx.endpoint;
-  const memory = `${e.resources.memoryMiB}Mi`;
-  const cpu = cpuQuantity(e.resources.cpu);
+  const { cpu, memory } = e.resources;
   const gpu: Record<string, string> = e.gpu ? { [GPU_RESOURCE]: String(e.gpu.count) } : {};
-  const tolerations: k8s.types.input.core.v1.Toleration[] = e.gpu
-    ? [{ key: GPU_RESOURCE, operator: "Exists", effect: "NoSchedule" }, ...e.gpu.tolerations]
-    : [];
-  const env: k8s.types.input.core.v1.EnvVar[] = [{ name: ENDPOINT_SPEC_ENV, value: ctx.specJson }];
-  if (e.authEnabled) {
-    env.push({ name: AUTH_TOKEN_ENV, valueFrom: { secretKeyRef: { name: authSecretName(ctx), key: AUTH_SECRET_KEY } } });
-  }
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
-    httpGet: { path, port: CONTAINER_PORT_NAME },
+    httpGet: { path, port: D.containerPortName },
     periodSeconds,
     failureThreshold,
     timeoutSeconds: 2,
+  });
+  const template = runtimePodTemplate({
+    containerName: CONTAINER_NAME,
+    image: ctx.image,
+    command: ["serve"],
+    spec: { env: SPEC_ENV.endpointSpec, json: ctx.specJson },
+    env: e.authEnabled ? [{ name: SPEC_ENV.authToken, valueFrom: { secretKeyRef: { name: authSecretName(ctx), key: AUTH_SECRET_KEY } } }] : [],
+    ports: [{ name: D.containerPortName, containerPort: D.containerPort, protocol: "TCP" }],
+    resources: { requests: { cpu, memory, ...gpu }, limits: { cpu, memory, ...gpu } },
+    probes: {
+      startup: probe(SERVE_PATHS.live, 2, 60),
+      liveness: probe(SERVE_PATHS.live, 10, 3),
+      // Fails fast so a draining pod leaves the Service within seconds.
+      readiness: probe(SERVE_PATHS.ready, 2, 2),
+    },
+    volumes: [{ name: "tmp", mountPath: "/tmp", sizeLimit: D.tmpSizeLimit }],
+    serviceAccountName: ctx.physicalName,
+    labels: ctx.labels,
+    annotations: {
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": String(D.containerPort),
+      "prometheus.io/path": SERVE_PATHS.metrics,
+    },
+    // The runtime drains for drainSeconds after SIGTERM; the kubelet must not kill it before.
+    terminationGracePeriodSeconds: e.drainSeconds + D.terminationMarginSeconds,
+    podSpec: {
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },
+        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },
+      ],
+    },
+    ...(e.gpu
+      ? { nodeSelector: e.gpu.nodeSelector, tolerations: [{ key: GPU_RESOURCE, operator: "Exists", effect: "NoSchedule" }, ...e.gpu.tolerations] }
+      : {}),
   });
   return {
     metadata: { name: ctx.physicalName, namespace: ctx.namespace, labels: ctx.labels },
@@ -107,62 +112,7 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
       revisionHistoryLimit: 5,
       // Never below capacity during a rollout: a new pod must be ready before an old one goes.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
-      template: {
-        metadata: {
-          labels: ctx.labels,
-          annotations: {
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": String(CONTAINER_PORT),
-            "prometheus.io/path": SERVE_PATHS.metrics,
-          },
-        },
-        spec: {
-          serviceAccountName: ctx.physicalName,
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          // The runtime drains for drainSeconds after SIGTERM; the kubelet must not kill it before.
-          terminationGracePeriodSeconds: e.drainSeconds + TERMINATION_MARGIN_SECONDS,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: RUNTIME_UID,
-            runAsGroup: RUNTIME_UID,
-            fsGroup: RUNTIME_UID,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },
-            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },
-          ],
-          ...(e.gpu && Object.keys(e.gpu.nodeSelector).length > 0 ? { nodeSelector: e.gpu.nodeSelector } : {}),
-          ...(tolerations.length > 0 ? { tolerations } : {}),
-          containers: [
-            {
-              name: CONTAINER_NAME,
-              image: ctx.image,
-              imagePullPolicy: "IfNotPresent",
-              args: ["serve"],
-              ports: [{ name: CONTAINER_PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" }],
-              env,
-              resources: { requests: { cpu, memory, ...gpu }, limits: { cpu, memory, ...gpu } },
-              startupProbe: probe(SERVE_PATHS.live, 2, 60),
-              livenessProbe: probe(SERVE_PATHS.live, 10, 3),
-              // Fails fast so a draining pod leaves the Service within seconds.
-              readinessProbe: probe(SERVE_PATHS.ready, 2, 2),
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: RUNTIME_UID,
-                readOnlyRootFilesystem: true,
-                allowPrivilegeEscalation: false,
-                privileged: false,
-                capabilities: { drop: ["ALL"] },
-                seccompProfile: { type: "RuntimeDefault" },
-              },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-            },
-          ],
-          volumes: [{ name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
-        },
-      },
+      template,
     },
   };
 }
@@ -173,7 +123,7 @@ export function serviceArgs(ctx: ManifestContext): k8s.core.v1.ServiceArgs {
     spec: {
       type: "ClusterIP",
       selector: ctx.selector,
-      ports: [{ name: CONTAINER_PORT_NAME, port: SERVICE_PORT, targetPort: CONTAINER_PORT_NAME, protocol: "TCP", appProtocol: "http" }],
+      ports: [{ name: D.containerPortName, port: D.servicePort, targetPort: D.containerPortName, protocol: "TCP", appProtocol: "http" }],
     },
   };
 }
@@ -219,7 +169,7 @@ export function networkPolicyArgs(ctx: ManifestContext): k8s.networking.v1.Netwo
     spec: {
       podSelector: { matchLabels: ctx.selector },
       policyTypes: ["Ingress"],
-      ingress: [{ from, ports: [{ protocol: "TCP", port: CONTAINER_PORT }] }],
+      ingress: [{ from, ports: [{ protocol: "TCP", port: D.containerPort }] }],
     },
   };
 }

@@ -1,7 +1,7 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { registryKmsKeyArn } from "../model-registry/kms.js";
-import { isServiceAccountRoleHost } from "../shared/service-account-role.js";
+import { isServiceAccountRoleHost } from "../shared/irsa.js";
 import type { ModelEndpointArgs } from "./args.js";
 
 /** Suffix of the role's name on the cluster (`<cluster>-<endpoint>-endpoint-role`), apart from a training job's. */

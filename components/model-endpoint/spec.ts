@@ -1,5 +1,5 @@
 import { parseEndpointSpec, type EndpointSpec } from "../../src/spec/endpoint.js";
-import { CONTAINER_PORT, type NormalizedEndpoint } from "./normalize.js";
+import { MODEL_ENDPOINT_DEFAULTS, type NormalizedEndpoint } from "./normalize.js";
 
 /** What the spec is made from: the endpoint's name, the resolved registry URI and its settings. */
 export interface EndpointSpecArgs {
@@ -25,7 +25,7 @@ export function buildEndpointSpec(args: EndpointSpecArgs): EndpointSpec {
       model: e.model,
       registry: args.registryUri,
       // The Service reaches pods on every interface; the port is the one the container declares.
-      server: { host: "0.0.0.0", port: CONTAINER_PORT, drainSeconds: e.drainSeconds },
+      server: { host: "0.0.0.0", port: MODEL_ENDPOINT_DEFAULTS.containerPort, drainSeconds: e.drainSeconds },
       batching: { maxBatchSize: e.batching.maxBatchSize, maxBatchDelayMs: e.batching.maxBatchDelayMs },
       pollIntervalSeconds: e.pollIntervalSeconds,
       auth: { enabled: e.authEnabled },

@@ -1,12 +1,12 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BUCKET_PREFIX_MAX, DEFAULT_SSE_ALGORITHM } from "./normalize.js";
+import { MODEL_REGISTRY_DEFAULTS } from "./normalize.js";
 
 /** Args for the bucket itself: a given name, or a prefix from the physical name. */
 export function bucketArgs(opts: { physicalName: string; bucketName?: string; forceDestroy: boolean; tags: Record<string, string> }): aws.s3.BucketArgs {
   const naming = opts.bucketName
     ? { bucket: opts.bucketName }
-    : { bucketPrefix: `${opts.physicalName.slice(0, BUCKET_PREFIX_MAX - 1).replace(/[-.]+$/, "")}-` };
+    : { bucketPrefix: `${opts.physicalName.slice(0, MODEL_REGISTRY_DEFAULTS.bucketPrefixMax - 1).replace(/[-.]+$/, "")}-` };
   return { ...naming, forceDestroy: opts.forceDestroy, tags: opts.tags };
 }
 
@@ -22,7 +22,7 @@ export function encryptionArgs(bucket: pulumi.Input<string>, kmsKeyArn?: pulumi.
     rules: [
       kmsKeyArn !== undefined
         ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn }, bucketKeyEnabled: true }
-        : { applyServerSideEncryptionByDefault: { sseAlgorithm: DEFAULT_SSE_ALGORITHM } },
+        : { applyServerSideEncryptionByDefault: { sseAlgorithm: MODEL_REGISTRY_DEFAULTS.sseAlgorithm } },
     ],
   };
 }

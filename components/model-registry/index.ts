@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { stackContext, stackPhysicalName } from "../shared/stack.js";
+import { stackContext, stackPhysicalName } from "../shared/stage.js";
 import { applyTransform } from "../shared/transform.js";
 import { validateArgs } from "../shared/validate.js";
 import { ModelRegistryArgsSchema, type ModelRegistryArgs } from "./args.js";
@@ -49,7 +49,7 @@ export class ModelRegistry extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelRegistryArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
     super(ModelRegistry.TYPE, name, {}, opts);
-    const valid = validateArgs(ModelRegistryArgsSchema, args, "ModelRegistry", name) as ModelRegistryArgs;
+    const valid = validateArgs(ModelRegistryArgsSchema, args, { context: `new ModelRegistry("${name}")` }) as ModelRegistryArgs;
     const storage = normalizeStorage(valid);
 
     if (storage.kind === "s3") {
@@ -83,11 +83,11 @@ export class ModelRegistry extends pulumi.ComponentResource {
   }
 
   private createBucket(name: string, storage: Extract<NormalizedStorage, { kind: "s3" }>, args: ModelRegistryArgs): ModelRegistryNodes {
-    const { project, stage, isProd } = stackContext();
+    const { project, stage, defaults } = stackContext();
     const t = args.transform ?? {};
     const childOpts: pulumi.CustomResourceOptions = { parent: this };
     // Losing the registry loses every model's lineage: in prod it survives `destroy` and refuses deletion.
-    const statefulOpts: pulumi.CustomResourceOptions = isProd ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
+    const statefulOpts: pulumi.CustomResourceOptions = defaults.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
 
     const tags = { "mlops:project": project, "mlops:stage": stage, "mlops:component": "model-registry" };
     const bucket = new aws.s3.Bucket(

@@ -2,13 +2,16 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ModelRegistryArgs, S3StorageArgs } from "./args.js";
 
-/** The storage used when none is given: a new private S3 bucket. */
-export const DEFAULT_STORAGE: S3StorageArgs = { s3: {} };
-/** SSE algorithm without a KMS key. */
-export const DEFAULT_SSE_ALGORITHM = "AES256";
-/** S3 limits bucketPrefix to 37 characters (the provider appends a 26-character unique suffix). */
-export const BUCKET_PREFIX_MAX = 37;
-export const DEFAULT_FORCE_DESTROY = false;
+/** Every default of ModelRegistry, in one place (the JSDoc in args.ts states the same values). */
+export const MODEL_REGISTRY_DEFAULTS = {
+  /** The storage used when none is given: a new private S3 bucket. */
+  storage: { s3: {} } as S3StorageArgs,
+  /** SSE algorithm without a KMS key. */
+  sseAlgorithm: "AES256",
+  forceDestroy: false,
+  /** S3 limits bucketPrefix to 37 characters (the provider appends a 26-character unique suffix). */
+  bucketPrefixMax: 37,
+} as const;
 
 export type NormalizedStorage =
   | { kind: "s3"; bucketName?: string; forceDestroy: boolean; kmsKeyArn?: S3StorageArgs["s3"]["kmsKeyArn"]; prefix: string }
@@ -17,12 +20,12 @@ export type NormalizedStorage =
 
 /** Applies defaults; args are already validated. */
 export function normalizeStorage(args: ModelRegistryArgs, cwd: string = process.cwd()): NormalizedStorage {
-  const storage: NonNullable<ModelRegistryArgs["storage"]> = args.storage ?? DEFAULT_STORAGE;
+  const storage: NonNullable<ModelRegistryArgs["storage"]> = args.storage ?? MODEL_REGISTRY_DEFAULTS.storage;
   if ("s3" in storage) {
     return {
       kind: "s3",
       ...(storage.s3.bucketName ? { bucketName: storage.s3.bucketName } : {}),
-      forceDestroy: storage.s3.forceDestroy ?? DEFAULT_FORCE_DESTROY,
+      forceDestroy: storage.s3.forceDestroy ?? MODEL_REGISTRY_DEFAULTS.forceDestroy,
       ...(storage.s3.kmsKeyArn !== undefined ? { kmsKeyArn: storage.s3.kmsKeyArn } : {}),
       prefix: trimSlashes(storage.s3.prefix ?? ""),
     };

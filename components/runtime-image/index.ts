@@ -46,7 +46,7 @@ export class RuntimeImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: RuntimeImageArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
     super(RuntimeImage.TYPE, name, {}, opts);
-    validateArgs(ArgsSchema, args, "RuntimeImage", name);
+    validateArgs(ArgsSchema, args, { context: `new RuntimeImage("${name}")` });
     const built = runtimeImage(
       name,
       {

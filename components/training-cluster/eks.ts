@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import type { TrainingClusterArgs } from "./args.js";
-import { irsaTrustPolicy, serviceTrustPolicy } from "./iam.js";
+import { serviceTrustPolicy } from "./iam.js";
 import { eksTaints, scaleFromZeroTags } from "./node-pools.js";
 import { CLUSTER_DEFAULTS, type NormalizedEks, type NormalizedPool } from "./normalize.js";
 
@@ -173,18 +173,3 @@ export function eksKubeconfig(c: { clusterName: string; endpoint: string; caData
   });
 }
 
-/** Creates an IAM role that only the named ServiceAccount can assume, through the cluster's OIDC provider. */
-export function irsaRole(
-  name: string,
-  oidc: { providerArn: pulumi.Input<string>; issuer: pulumi.Input<string> },
-  namespace: string,
-  serviceAccount: string,
-  tags: Record<string, string>,
-  opts: pulumi.CustomResourceOptions,
-  transform?: Transform<aws.iam.RoleArgs>,
-): aws.iam.Role {
-  const assumeRolePolicy = pulumi
-    .all([oidc.providerArn, oidc.issuer])
-    .apply(([arn, issuer]) => JSON.stringify(irsaTrustPolicy(arn, issuer, namespace, serviceAccount)));
-  return new aws.iam.Role(name, ...applyTransform<aws.iam.RoleArgs>(transform, name, { assumeRolePolicy, tags }, { ...opts }));
-}

@@ -4,13 +4,20 @@
  * more and Kueue admits workloads whose pods the API server then refuses; less and GPUs sit idle.
  */
 import { problem } from "../../src/errors.js";
-import type { NormalizedPool } from "./normalize.js";
+
+/** What the split needs of a node pool (a NormalizedPool has it; structural, so that normalize.ts imports this file and not the reverse). */
+export interface QuotaPool {
+  readonly name: string;
+  readonly gpusPerNode: number;
+  /** EKS pools: their most nodes. */
+  readonly eks?: { readonly max: number };
+}
 
 /**
  * A pool's weight in the default split: its most GPUs (`max × gpusPerNode`) on EKS; 1 on kubeconfig
  * pools, whose size this package does not know.
  */
-function weightOf(pool: NormalizedPool): number {
+function weightOf(pool: QuotaPool): number {
   return pool.eks ? pool.eks.max * pool.gpusPerNode : 1;
 }
 
@@ -20,7 +27,7 @@ function weightOf(pool: NormalizedPool): number {
  * earlier pool wins a tie), so the parts sum to `gpuQuota` exactly. Keys follow pool order; no pools
  * gives `{}`.
  */
-export function splitGpuQuota(gpuQuota: number, pools: readonly NormalizedPool[]): Record<string, number> {
+export function splitGpuQuota(gpuQuota: number, pools: readonly QuotaPool[]): Record<string, number> {
   const weights = pools.map(weightOf);
   const total = weights.reduce((a, b) => a + b, 0);
   if (total === 0) return {};
@@ -40,7 +47,7 @@ export function splitGpuQuota(gpuQuota: number, pools: readonly NormalizedPool[]
 export function resolveGpuQuotaByPool(
   gpuQuota: number,
   given: Readonly<Record<string, number>> | undefined,
-  pools: readonly NormalizedPool[],
+  pools: readonly QuotaPool[],
 ): Record<string, number> {
   if (!given) return splitGpuQuota(gpuQuota, pools);
   return Object.fromEntries(pools.map((p) => [p.name, given[p.name] ?? 0]));

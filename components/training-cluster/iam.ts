@@ -1,40 +1,11 @@
-/** IAM policy documents, as plain data (pure; tested without Pulumi). */
-import { MlopsError } from "../../src/errors.js";
-
-export interface PolicyDocument {
-  readonly Version: "2012-10-17";
-  readonly Statement: readonly Record<string, unknown>[];
-}
+/** IAM policy documents of the cluster itself (pure; tested without Pulumi). */
+import type { PolicyDocument } from "../shared/iam-policy.js";
 
 /** Trust policy letting an AWS service (e.g. `eks.amazonaws.com`) assume the role. */
 export function serviceTrustPolicy(service: string): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-  };
-}
-
-/**
- * Trust policy for IAM Roles for Service Accounts: only the named ServiceAccount, through the cluster's
- * OIDC provider, with the STS audience.
- */
-export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string, namespace: string, serviceAccount: string): PolicyDocument {
-  const issuer = issuerUrl.replace(/^https:\/\//, "");
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Federated: oidcProviderArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
-            [`${issuer}:aud`]: "sts.amazonaws.com",
-          },
-        },
-      },
-    ],
   };
 }
 
@@ -70,121 +41,4 @@ export function clusterAutoscalerPolicy(clusterName: string): PolicyDocument {
       },
     ],
   };
-}
-
-export interface S3Location {
-  readonly uri: string;
-  readonly access: "read" | "readwrite";
-}
-
-/** `s3://bucket/a/b` → `{ bucket: "bucket", prefix: "a/b" }`; undefined for any other scheme. */
-export function parseS3Uri(uri: string): { bucket: string; prefix: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) return undefined;
-  return { bucket: m[1]!, prefix: m[2]!.replace(/\/+$/, "") };
-}
-
-/** A customer-managed KMS key that encrypts S3 objects the role reads (or reads and writes). */
-export interface KmsKeyGrant {
-  /** The key's ARN, `arn:<partition>:kms:<region>:<account>:key/<id>` (IAM matches keys by key ARN, not alias). */
-  readonly arn: string;
-  readonly access: "read" | "readwrite";
-}
-
-const KMS_KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
-/** The fix for a value that is not a KMS key ARN. */
-export const KMS_KEY_ARN_FIX = "Give the key's ARN, arn:aws:kms:<region>:<account>:key/<key-id> (IAM cannot grant a key by alias or id).";
-
-/** `{ partition, region }` of a KMS key ARN; undefined for a key id, an alias or anything else. */
-export function parseKmsKeyArn(arn: string): { partition: string; region: string } | undefined {
-  const m = KMS_KEY_ARN.exec(arn);
-  return m ? { partition: m[1]!, region: m[2]! } : undefined;
-}
-
-/** The `kms:ViaService` value of S3 in the key's region (SSE-KMS requires bucket and key in one region). */
-function s3ViaService(partition: string, region: string): string {
-  return `s3.${region}.${partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}`;
-}
-
-/**
- * Statements letting the role use SSE-KMS keys, only through S3 (`kms:ViaService`): `kms:Decrypt` to read;
- * to write also `kms:GenerateDataKey` (a PutObject, and a multipart upload, which also needs Decrypt to
- * complete). A key granted both ways is granted once, read/write. Throws an MlopsError for an ARN that
- * is not a key ARN.
- */
-export function kmsAccessStatements(keys: readonly KmsKeyGrant[]): Record<string, unknown>[] {
-  const byAccess = { read: new Set<string>(), readwrite: new Set<string>() };
-  const services = { read: new Set<string>(), readwrite: new Set<string>() };
-  for (const key of keys) {
-    const parsed = parseKmsKeyArn(key.arn);
-    if (!parsed) {
-      throw MlopsError.of("kmsKeyArn", "is not a KMS key ARN", key.arn, KMS_KEY_ARN_FIX);
-    }
-    byAccess[key.access].add(key.arn);
-    services[key.access].add(s3ViaService(parsed.partition, parsed.region));
-  }
-  for (const k of byAccess.readwrite) byAccess.read.delete(k);
-  const statements: Record<string, unknown>[] = [];
-  const push = (sid: string, access: "read" | "readwrite", actions: string[]) => {
-    if (byAccess[access].size === 0) return;
-    const via = [...services[access]].sort();
-    statements.push({
-      Sid: sid,
-      Effect: "Allow",
-      Action: actions,
-      Resource: [...byAccess[access]].sort(),
-      Condition: { StringEquals: { "kms:ViaService": via.length === 1 ? via[0] : via } },
-    });
-  };
-  push("KmsRead", "read", ["kms:Decrypt"]);
-  push("KmsReadWrite", "readwrite", ["kms:Decrypt", "kms:GenerateDataKey"]);
-  return statements;
-}
-
-/**
- * Least-privilege S3 access to exactly these locations: objects under each prefix (read, or read and
- * write), and listing restricted to those prefixes. Locations that are not `s3://` are ignored.
- * A location may be a single object (a dataset file) or a folder: both `<prefix>` and `<prefix>/*` match.
- * With `kmsKeys` (buckets encrypted with customer-managed keys) it adds {@link kmsAccessStatements}.
- */
-export function s3AccessPolicy(locations: readonly S3Location[], kmsKeys: readonly KmsKeyGrant[] = []): PolicyDocument {
-  const objects = { read: new Set<string>(), readwrite: new Set<string>() };
-  const listing = new Map<string, Set<string>>();
-  for (const loc of locations) {
-    const s3 = parseS3Uri(loc.uri);
-    if (!s3) continue;
-    const base = `arn:aws:s3:::${s3.bucket}`;
-    const keys = s3.prefix ? [`${base}/${s3.prefix}`, `${base}/${s3.prefix}/*`] : [`${base}/*`];
-    for (const k of keys) objects[loc.access].add(k);
-    const prefixes = listing.get(s3.bucket) ?? new Set<string>();
-    if (s3.prefix) {
-      prefixes.add(s3.prefix);
-      prefixes.add(`${s3.prefix}/*`);
-    } else prefixes.add("*");
-    listing.set(s3.bucket, prefixes);
-  }
-  for (const k of objects.readwrite) objects.read.delete(k);
-  const statements: Record<string, unknown>[] = [];
-  if (objects.read.size > 0) {
-    statements.push({ Sid: "Read", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...objects.read].sort() });
-  }
-  if (objects.readwrite.size > 0) {
-    statements.push({
-      Sid: "ReadWrite",
-      Effect: "Allow",
-      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-      Resource: [...objects.readwrite].sort(),
-    });
-  }
-  for (const [bucket, prefixes] of [...listing.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    statements.push({
-      Sid: `List${statements.length}`,
-      Effect: "Allow",
-      Action: ["s3:ListBucket"],
-      Resource: `arn:aws:s3:::${bucket}`,
-      ...(prefixes.has("*") ? {} : { Condition: { StringLike: { "s3:prefix": [...prefixes].sort() } } }),
-    });
-  }
-  statements.push(...kmsAccessStatements(kmsKeys));
-  return { Version: "2012-10-17", Statement: statements };
 }

@@ -10,10 +10,11 @@ import {
   devicePluginValues,
 } from "./addons.js";
 import type { TrainingClusterArgs } from "./args.js";
-import { createEks, irsaRole, SYSTEM_NODE_SELECTOR, type EksResources } from "./eks.js";
+import { createEks, SYSTEM_NODE_SELECTOR, type EksResources } from "./eks.js";
 import { clusterAutoscalerPolicy } from "./iam.js";
-import { TrainingJob, type TrainingJobContext, type TrainingJobHost } from "./job.js";
-import type { TrainingJobArgs } from "./job-args.js";
+import { TrainingJob } from "../training-job/index.js";
+import type { TrainingJobArgs } from "../training-job/args.js";
+import type { TrainingJobContext } from "../training-job/normalize.js";
 import {
   DEFAULT_TRAINING_NAMESPACE,
   GPU_SYSTEM_NAMESPACE,
@@ -32,9 +33,8 @@ import {
   type Manifest,
 } from "./tenancy.js";
 import { applyTransform } from "../shared/transform.js";
-import { stackContext, stackPhysicalName } from "../shared/stack.js";
-import type { ServiceAccountRoleArgs, ServiceAccountRoleHost } from "../shared/service-account-role.js";
-import { createServiceAccountRole, normalizeServiceAccountRole } from "./service-account-role.js";
+import { stackContext, stackPhysicalName } from "../shared/stage.js";
+import { createServiceAccountRole, irsaRole, normalizeServiceAccountRole, type IrsaIssuer, type ServiceAccountRoleArgs, type ServiceAccountRoleHost } from "../shared/irsa.js";
 
 export interface TrainingClusterNodes {
   /** EKS resources (cluster, roles, OIDC provider, node groups, ASG tags); absent with `kubeconfig`. */
@@ -73,7 +73,7 @@ export interface TrainingClusterNodes {
  * cluster.addTrainingJob("fraud", { registry, model: "fraud", dataset, trainer: { command: ["torchrun", "train.py"] },
  *                                   workers: 4, team: "fraud", schedule: "0 3 * * *" });
  */
-export class TrainingCluster extends pulumi.ComponentResource implements TrainingJobHost, ServiceAccountRoleHost {
+export class TrainingCluster extends pulumi.ComponentResource implements ServiceAccountRoleHost {
   static readonly TYPE = "mlops:training:TrainingCluster";
 
   /** Kubeconfig of the cluster (secret). On EKS it authenticates with `aws eks get-token`. */
@@ -84,8 +84,8 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
   readonly nodePoolNames: pulumi.Output<string[]>;
   /** The EKS cluster's name; undefined with `kubeconfig`. */
   readonly clusterName: pulumi.Output<string | undefined>;
-  /** What jobs added to this cluster need (provider, pools, teams, OIDC). For TrainingJob; not for users. */
-  readonly jobContext: TrainingJobContext;
+  /** What jobs added to this cluster are handed (provider, pools, teams, OIDC issuer). */
+  private readonly jobContext: TrainingJobContext;
   private readonly _nodes: TrainingClusterNodes;
   private readonly logicalName: string;
 
@@ -108,7 +108,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
       dependsOn: [...systemNodes, ...dependsOn],
     });
     // Service-account roles (the autoscaler's, jobs', addServiceAccountRole's) trust the cluster's OIDC provider.
-    const irsa = eks ? { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer, tags: { ...cfg.eks!.tags, "mlops.dev/cluster": clusterName } } : undefined;
+    const irsa: IrsaIssuer | undefined = eks ? { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer, tags: { ...cfg.eks!.tags, "mlops.dev/cluster": clusterName } } : undefined;
 
     const { namespaces, resourceQuotas, priorityClasses } = this.createTenancy(name, owner, cfg, args, k8sOpts);
     const releases = this.createAddons(name, clusterName, cfg, eks, irsa, namespaces, args, systemNodes);
@@ -154,7 +154,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
    * export const retrain = train.runOnDemandCommand;
    */
   addTrainingJob(name: string, args: TrainingJobArgs, opts: pulumi.ComponentResourceOptions = {}): TrainingJob {
-    return new TrainingJob(`${this.logicalName}-${name}`, { ...args, cluster: this, jobName: name }, { ...opts, parent: this });
+    return new TrainingJob(`${this.logicalName}-${name}`, name, args, this.jobContext, { ...opts, parent: this });
   }
 
   /**
@@ -177,7 +177,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
     const valid = normalizeServiceAccountRole(args, context);
     const irsa = this.jobContext.irsa;
     if (!irsa) return undefined;
-    return createServiceAccountRole(`${this.logicalName}-${name}`, irsa, valid, { ...opts, parent: opts.parent ?? this }, context).role;
+    return createServiceAccountRole({ name: `${this.logicalName}-${name}`, irsa, access: valid, context, opts: { ...opts, parent: opts.parent ?? this } }).role;
   }
 
   private createTenancy(name: string, owner: LabelContext, cfg: NormalizedCluster, args: TrainingClusterArgs, k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions) {
@@ -209,7 +209,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
     clusterName: string,
     cfg: NormalizedCluster,
     eks: EksResources | undefined,
-    irsa: TrainingJobContext["irsa"],
+    irsa: IrsaIssuer | undefined,
     namespaces: Record<string, k8s.core.v1.Namespace>,
     args: TrainingClusterArgs,
     systemNodes: readonly pulumi.Resource[],
@@ -309,29 +309,6 @@ export class TrainingCluster extends pulumi.ComponentResource implements Trainin
 
 
 export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType } from "./args.js";
-export type { Transform } from "../shared/transform.js";
-export type { TrainingJobArgs } from "./job-args.js";
-export { TrainingJob, type TrainingJobContext, type TrainingJobNodes } from "./job.js";
-export {
-  buildTrainingJobManifests,
-  buildTrainSpec,
-  normalizeTrainingJob,
-  distributedEnvVars,
-  renderTrainingJob,
-  resolvePodEnv,
-  type JobClusterView,
-  type TrainingJobPlan,
-  type TrainingJobManifests,
-} from "./training-job.js";
+export { TrainingClusterArgsSchema } from "./args.js";
 export { normalizeClusterArgs, CLUSTER_DEFAULTS, GPU_SYSTEM_NAMESPACE, DEFAULT_TRAINING_NAMESPACE, PRIORITY_TRAINING, PRIORITY_SERVING } from "./normalize.js";
-export { JOB_DEFAULTS } from "./job-args.js";
 export { scaleFromZeroTags } from "./node-pools.js";
-export {
-  createServiceAccountRole,
-  normalizeServiceAccountRole,
-  serviceAccountRolePolicy,
-  nonS3Locations,
-  type NormalizedServiceAccountRole,
-  type ServiceAccountRoleResources,
-} from "./service-account-role.js";
-export type { ServiceAccountRoleArgs } from "../shared/service-account-role.js";

@@ -3,6 +3,10 @@
  * `buildApp` loads the model (or starts loading it in the background, answering 503 until it is in) and
  * returns a request handler plus `inject` for in-process tests; main.ts puts it on a socket.
  *
+ * This file is the plumbing: dispatch (path and method to a handler), auth, writing replies, and the
+ * 500 for a bug. What each route answers lives in routes/, one file per route group: health.ts (probes
+ * and metadata), infer.ts, metrics.ts.
+ *
  * Auth: when a token is configured, the model routes (`/v2/models/…`) and server metadata (`/v2`) need
  * `Authorization: Bearer <token>`; the health probes and `/metrics` stay open, because kubelet probes and
  * Prometheus scrapes carry no token and those paths reveal nothing about the model's inputs or outputs.
@@ -14,12 +18,13 @@ import type { Registry as PromRegistry } from "prom-client";
 import type { EndpointSpec } from "../../src/spec/endpoint.js";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { silentLogger, type Logger } from "../../src/log.js";
-import { ModelHolder, type Active, type HolderOptions, type ModelSource } from "./holder.js";
+import { ModelHolder, type HolderOptions, type ModelSource, type ServingVersion } from "./holder.js";
 import type { RetryOptions } from "./load-retry.js";
 import { createMetrics } from "./metrics.js";
-import { inferResponse, parseInferRequest, type InferCall } from "./protocol.js";
-import { BadRequest } from "./tensor.js";
-import { SERVER_NAME, SERVER_VERSION } from "./version.js";
+import * as health from "./routes/health.js";
+import { infer } from "./routes/infer.js";
+import { scrape } from "./routes/metrics.js";
+import { errorReply, notAllowed, type Reply, type RouteContext } from "./routes/reply.js";
 
 export interface ServeAppDeps {
   readonly spec: EndpointSpec;
@@ -74,27 +79,14 @@ export interface ServeApp {
   close(): Promise<void>;
 }
 
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly headers?: Record<string, string>;
-}
-
 /** An infer request that passed routing and auth, waiting for its body. */
 interface InferTarget {
   readonly infer: true;
-  readonly active: Active;
+  readonly serving: ServingVersion;
 }
 
 const JSON_TYPE = "application/json";
 const MODELS_PREFIX = "/v2/models/";
-const READY_OK: Reply = { status: 200, body: '{"ready":true}' };
-const READY_NO: Reply = { status: 503, body: '{"ready":false}' };
-const LIVE: Reply = { status: 200, body: '{"live":true}' };
-
-function error(status: number, message: string, headers?: Record<string, string>): Reply {
-  return { status, body: JSON.stringify({ error: message }), headers };
-}
 
 /** Returns the app serving the model named by `spec.model`, once it is loaded unless `firstLoad` is `"background"`. */
 export async function buildApp(deps: ServeAppDeps): Promise<ServeApp> {
@@ -113,23 +105,23 @@ export async function buildApp(deps: ServeAppDeps): Promise<ServeApp> {
   return new App(holder, metrics.registry, spec.server.maxBodyBytes, deps.authToken);
 }
 
-class App implements ServeApp {
-  private draining = false;
+/** The app; also the {@link RouteContext} its route handlers read. */
+class App implements ServeApp, RouteContext {
+  draining = false;
   private readonly expectedAuth: Buffer | undefined;
-  private readonly serverMetadata = JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
 
   constructor(
-    private readonly holder: ModelHolder,
+    readonly holder: ModelHolder,
     readonly metrics: PromRegistry,
-    private readonly maxBodyBytes: number,
+    readonly maxBodyBytes: number,
     authToken: string | undefined,
   ) {
     this.expectedAuth = authToken ? Buffer.from(`Bearer ${authToken}`) : undefined;
   }
 
   get ready(): boolean {
-    return !this.draining && this.holder.active !== undefined;
+    return !this.draining && this.holder.serving !== undefined;
   }
 
   get loaded(): Promise<void> {
@@ -137,7 +129,7 @@ class App implements ServeApp {
   }
 
   notLoadedReason(): string | undefined {
-    return this.holder.active === undefined ? this.holder.notLoadedReason().message : undefined;
+    return this.holder.serving === undefined ? this.holder.notLoadedReason().message : undefined;
   }
 
   startDraining(): void {
@@ -154,56 +146,19 @@ class App implements ServeApp {
       this.dispatch(req, res);
     } catch (e) {
       // A bug, not bad input (that is a 4xx above): answer rather than let it take the process down.
-      if (!res.headersSent) this.send(res, error(500, `internal error: ${(e as Error).message}`));
+      if (!res.headersSent) this.send(res, errorReply(500, `internal error: ${(e as Error).message}`));
     }
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const target = this.route(req.method ?? "GET", req.url ?? "/", req.headers.authorization);
-    if (!("infer" in target)) {
-      if ("then" in target) {
-        target.then((r) => this.send(res, r), (e: unknown) => this.send(res, error(500, (e as Error).message)));
-      } else this.send(res, target);
-      return;
-    }
-    const declared = Number(req.headers["content-length"]);
-    if (declared > this.maxBodyBytes) {
-      this.finishInfer(res, target.active, this.tooLarge(declared), started);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > this.maxBodyBytes) {
-        if (!res.headersSent) this.finishInfer(res, target.active, this.tooLarge(size), started);
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (size > this.maxBodyBytes) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.infer(res, target.active, body, started);
-    });
-    req.on("error", () => {});
+    if ("infer" in target) infer(this, req, res, target.serving, started);
+    else if ("then" in target) target.then((r) => this.send(res, r), (e: unknown) => this.send(res, errorReply(500, (e as Error).message)));
+    else this.send(res, target);
   }
 
-  private tooLarge(size: number): Reply {
-    return error(413, `request body is ${size} bytes or more; the limit is ${this.maxBodyBytes} bytes (spec.server.maxBodyBytes). Send fewer rows per request.`, {
-      connection: "close",
-    });
-  }
-
-  private finishInfer(res: ServerResponse, active: Active, reply: Reply, started: number): void {
-    this.send(res, reply);
-    active.countStatus(reply.status);
-    active.observeDuration((performance.now() - started) / 1000);
-  }
-
-  private send(res: ServerResponse, reply: Reply): void {
+  send(res: ServerResponse, reply: Reply): void {
     const headers: Record<string, string | number> = {
       "content-type": JSON_TYPE,
       "content-length": Buffer.byteLength(reply.body),
@@ -218,26 +173,21 @@ class App implements ServeApp {
   private route(method: string, url: string, authorization: string | undefined): Reply | Promise<Reply> | InferTarget {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    if (path === SERVE_PATHS.live) return method === "GET" ? LIVE : notAllowed("GET");
-    if (path === SERVE_PATHS.ready) {
-      if (method !== "GET") return notAllowed("GET");
-      return this.draining ? READY_NO : this.holder.active === undefined ? this.notLoaded({ ready: false }) : READY_OK;
-    }
-    if (path === SERVE_PATHS.metrics) {
-      if (method !== "GET") return notAllowed("GET");
-      return this.metrics.metrics().then((body) => ({ status: 200, body, headers: { "content-type": this.metrics.contentType } }));
-    }
+    if (path === SERVE_PATHS.live) return method === "GET" ? health.live() : notAllowed("GET");
+    if (path === SERVE_PATHS.ready) return method === "GET" ? health.ready(this) : notAllowed("GET");
+    if (path === SERVE_PATHS.metrics) return method === "GET" ? scrape(this) : notAllowed("GET");
     if (path === "/v2") {
       if (method !== "GET") return notAllowed("GET");
-      return this.authorized(authorization) ? { status: 200, body: this.serverMetadata } : unauthorized();
+      return this.authorized(authorization) ? health.serverMetadata() : unauthorized();
     }
     if (!path.startsWith(MODELS_PREFIX)) {
-      return error(404, `no such path: ${path}; this server answers /v2, /v2/health/live, /v2/health/ready, /v2/models/{model}[/versions/{version}][/ready|/infer] and /metrics`);
+      return errorReply(404, `no such path: ${path}; this server answers /v2, /v2/health/live, /v2/health/ready, /v2/models/{model}[/versions/{version}][/ready|/infer] and /metrics`);
     }
     if (!this.authorized(authorization)) return unauthorized();
     return this.routeModel(method, path);
   }
 
+  /** `/v2/models/{model}[/versions/{version}][/ready|/infer]`, checked against the version being served. */
   private routeModel(method: string, path: string): Reply | InferTarget {
     const parts = path.slice(MODELS_PREFIX.length).split("/");
     const name = safeDecode(parts[0]!);
@@ -249,32 +199,22 @@ class App implements ServeApp {
     }
     const action = parts.length === i ? "" : parts.length === i + 1 ? parts[i] : undefined;
     if (action !== "" && action !== "ready" && action !== "infer") {
-      return error(404, `no such path: ${path}; model paths are /v2/models/{model}[/versions/{version}][/ready|/infer]`);
+      return errorReply(404, `no such path: ${path}; model paths are /v2/models/{model}[/versions/{version}][/ready|/infer]`);
     }
     const want = action === "infer" ? "POST" : "GET";
     if (method !== want) return notAllowed(want);
     if (name !== this.holder.name) {
-      return error(404, `model ${JSON.stringify(name)} is not served here; this server serves ${JSON.stringify(this.holder.name)}`);
+      return errorReply(404, `model ${JSON.stringify(name)} is not served here; this server serves ${JSON.stringify(this.holder.name)}`);
     }
-    const active = this.holder.active;
-    if (active === undefined) return this.notLoaded(action === "ready" ? { name, ready: false } : {});
-    const model = active.model;
-    if (version !== undefined && version !== model.versionString) {
-      return error(404, `version ${JSON.stringify(version)} of model "${this.holder.name}" is not loaded; this server has version ${model.versionString} loaded (drop /versions/… to use whichever version is loaded)`);
+    const serving = this.holder.serving;
+    if (serving === undefined) return health.notLoaded(this, action === "ready" ? { name, ready: false } : {});
+    const loadedVersion = serving.model.versionString;
+    if (version !== undefined && version !== loadedVersion) {
+      return errorReply(404, `version ${JSON.stringify(version)} of model "${this.holder.name}" is not loaded; this server has version ${loadedVersion} loaded (drop /versions/… to use whichever version is loaded)`);
     }
-    if (action === "infer") return { infer: true, active };
-    if (action === "ready") {
-      return this.draining
-        ? { status: 503, body: JSON.stringify({ name: model.mv.name, ready: false }) }
-        : { status: 200, body: JSON.stringify({ name: model.mv.name, ready: true }) };
-    }
-    return { status: 200, body: active.metadata };
-  }
-
-  /** 503 until the first version is loaded: which model, why not yet, when the next attempt is. */
-  private notLoaded(fields: Record<string, unknown>): Reply {
-    const { message, retryAfterSeconds } = this.holder.notLoadedReason();
-    return { status: 503, body: JSON.stringify({ ...fields, error: message }), headers: { "retry-after": String(retryAfterSeconds) } };
+    if (action === "infer") return { infer: true, serving };
+    if (action === "ready") return health.modelReady(this, serving);
+    return health.modelMetadata(serving);
   }
 
   private authorized(header: string | undefined): boolean {
@@ -282,29 +222,6 @@ class App implements ServeApp {
     if (!want) return true;
     if (header === undefined || Buffer.byteLength(header) !== want.length) return false;
     return timingSafeEqual(Buffer.from(header), want);
-  }
-
-  /** Parses, checks and runs one infer request, then answers it. */
-  private infer(res: ServerResponse, active: Active, body: Buffer, started: number): void {
-    const model = active.model;
-    let call: InferCall;
-    try {
-      call = parseInferRequest(body, model);
-    } catch (e) {
-      this.finishInfer(res, active, failure(e), started);
-      return;
-    }
-    model.acquire();
-    active.batcher.submit(call.feeds, call.rows, (err, out) => {
-      let reply: Reply;
-      try {
-        reply = err === undefined ? { status: 200, body: inferResponse(model, call, out!) } : failure(err);
-      } catch (e) {
-        reply = error(500, `internal error: ${(e as Error).message}`);
-      }
-      model.release();
-      this.finishInfer(res, active, reply, started);
-    });
   }
 
   inject(opts: InjectOptions): Promise<InjectResponse> {
@@ -333,20 +250,8 @@ class App implements ServeApp {
   }
 }
 
-/** The answer to an infer request that failed. */
-function failure(e: unknown): Reply {
-  if (e instanceof BadRequest) return error(e.status, e.message);
-  // Inputs passed every check against the graph, so what onnxruntime still rejects depends on the
-  // values (an index out of range, say): the caller's to fix, so a 400 rather than a 500.
-  return error(400, `the model could not run on this input: ${(e as Error).message}`);
-}
-
-function notAllowed(allow: string): Reply {
-  return error(405, `method not allowed here; use ${allow}`, { allow });
-}
-
 function unauthorized(): Reply {
-  return error(401, "missing or wrong bearer token; send the header 'Authorization: Bearer <token>'", {
+  return errorReply(401, "missing or wrong bearer token; send the header 'Authorization: Bearer <token>'", {
     "www-authenticate": 'Bearer realm="mlops"',
   });
 }

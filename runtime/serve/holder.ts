@@ -22,8 +22,11 @@ export interface ModelSource {
   readArtifact(mv: ModelVersion): Promise<Buffer>;
 }
 
-/** Everything one request needs, swapped as one object so a request never sees a half-switched model. */
-export interface Active {
+/**
+ * The version being served and everything one request needs from it, swapped as one object so a request
+ * never sees a half-switched model.
+ */
+export interface ServingVersion {
   readonly model: LoadedModel;
   readonly batcher: Batcher;
   /** Model metadata JSON, written once per load. */
@@ -51,11 +54,11 @@ export interface HolderOptions {
  * the background and swapped in with one assignment. Requests already holding the old one finish on it;
  * its session is freed when the last of them is done.
  *
- * Until the first version is loaded `active` is undefined; `start` retries the first load with capped
+ * Until the first version is loaded `serving` is undefined; `start` retries the first load with capped
  * exponential back-off, counting and logging each failure, and `notLoadedReason()` says why for the 503s.
  */
 export class ModelHolder {
-  private current: Active | undefined;
+  private current: ServingVersion | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   readonly ref: ModelRef;
@@ -70,17 +73,20 @@ export class ModelHolder {
   private lastFailure: { reason: LoadFailureReason; message: string } | undefined;
   private nextTryAt = 0;
 
-  private constructor(
-    private readonly source: ModelSource,
-    refString: string,
-    private readonly batching: BatchOptions,
-    private readonly metrics: ServeMetrics,
-    private readonly logger: Logger,
-    private readonly pollSeconds: number,
-    retry: RetryOptions | undefined,
-  ) {
-    this.ref = parseModelRef(refString);
-    this.retry = normalizeRetry(retry);
+  private readonly source: ModelSource;
+  private readonly batching: BatchOptions;
+  private readonly metrics: ServeMetrics;
+  private readonly logger: Logger;
+  private readonly pollSeconds: number;
+
+  private constructor(opts: HolderOptions) {
+    this.source = opts.source;
+    this.batching = opts.batching;
+    this.metrics = opts.metrics;
+    this.logger = opts.logger;
+    this.pollSeconds = opts.pollIntervalSeconds;
+    this.ref = parseModelRef(opts.ref);
+    this.retry = normalizeRetry(opts.retry);
     this.loaded = new Promise<void>((resolve, reject) => {
       this.markLoaded = resolve;
       this.markAbandoned = reject;
@@ -91,13 +97,9 @@ export class ModelHolder {
     for (const reason of LOAD_FAILURE_REASONS) this.metrics.loadFailures.inc({ model: this.ref.name, reason }, 0);
   }
 
-  private static create(o: HolderOptions): ModelHolder {
-    return new ModelHolder(o.source, o.ref, o.batching, o.metrics, o.logger, o.pollIntervalSeconds, o.retry);
-  }
-
   /** Loads the first version once and resolves with it in place; rejects with the load's error. */
   static async open(opts: HolderOptions): Promise<ModelHolder> {
-    const h = ModelHolder.create(opts);
+    const h = new ModelHolder(opts);
     try {
       h.install(await h.loadRef());
     } catch (e) {
@@ -112,13 +114,13 @@ export class ModelHolder {
 
   /** Returns at once; loads the first version in the background, retrying until it loads or `close()`. */
   static start(opts: HolderOptions): ModelHolder {
-    const h = ModelHolder.create(opts);
+    const h = new ModelHolder(opts);
     void h.attemptFirstLoad();
     return h;
   }
 
-  /** The model being served; undefined until the first version is loaded. */
-  get active(): Active | undefined {
+  /** The version being served; undefined until the first version is loaded. */
+  get serving(): ServingVersion | undefined {
     return this.current;
   }
 
@@ -180,19 +182,19 @@ export class ModelHolder {
     return reason;
   }
 
-  private async loadRef(): Promise<Active> {
+  private async loadRef(): Promise<ServingVersion> {
     return this.load(await this.source.resolve(this.ref));
   }
 
-  private async load(mv: ModelVersion): Promise<Active> {
-    const started = performance.now();
+  private async load(mv: ModelVersion): Promise<ServingVersion> {
+    const endLoadTimer = this.metrics.loadDuration.startTimer({ model: mv.name });
     const bytes = await this.source.readArtifact(mv);
     const model = await LoadedModel.load(mv, bytes).catch((e: unknown) => {
       throw new ArtifactRejected(`onnxruntime cannot load ${mv.name}:${mv.version} (${mv.digest}): ${(e as Error).message}`, { cause: e });
     });
-    const seconds = (performance.now() - started) / 1000;
     const labels = { model: mv.name, version: model.versionString };
-    this.metrics.loadDuration.set(labels, seconds);
+    // Set only for a version that loaded: a failed load is counted in loadFailures instead.
+    const seconds = endLoadTimer({ version: model.versionString });
     this.logger.info("model loaded", {
       model: mv.name,
       version: mv.version,
@@ -222,7 +224,7 @@ export class ModelHolder {
     };
   }
 
-  private install(next: Active): void {
+  private install(next: ServingVersion): void {
     const prev = this.current;
     this.current = next;
     const mv = next.model.mv;

@@ -2,6 +2,7 @@ import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { MlopsError } from "../../src/errors.js";
 import type { Logger } from "../../src/log.js";
+import { paramEnvName, TRAINER_ENV } from "../../src/spec/env.js";
 import type { TrainSpec } from "../../src/spec/train.js";
 import { distributedEnv } from "./distributed.js";
 import { parseProgressLine, type Progress } from "./progress.js";
@@ -38,10 +39,8 @@ export interface TrainerPaths {
   readonly checkpointDir: string;
 }
 
-/** `MLOPS_PARAM_<KEY>`: the key upper-cased, anything but letters and digits turned into `_`. */
-export function paramEnvName(key: string): string {
-  return `MLOPS_PARAM_${key.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
-}
+/** `MLOPS_PARAM_<KEY>`, from the contract in src/spec/env.ts (the TrainingJob component renders the same names). */
+export { paramEnvName };
 
 /**
  * The environment contract of a command trainer (the same on the embedded default and in a Kubernetes
@@ -56,16 +55,16 @@ export function trainerEnv(opts: {
   readonly paths: TrainerPaths;
 }): Record<string, string> {
   const env: Record<string, string> = {
-    MLOPS_RUN_ID: opts.runId,
-    MLOPS_DATA_DIR: opts.paths.dataDir,
-    MLOPS_DATA_FORMAT: opts.format,
-    MLOPS_TRAIN_DATA: opts.paths.trainData,
-    MLOPS_HOLDOUT_DATA: opts.paths.holdoutData,
-    MLOPS_OUTPUT_DIR: opts.paths.outputDir,
-    MLOPS_CHECKPOINT_DIR: opts.paths.checkpointDir,
-    MLOPS_LABEL: opts.label,
-    MLOPS_FEATURES: opts.features.join(","),
-    MLOPS_PARAMS: JSON.stringify(opts.params),
+    [TRAINER_ENV.runId]: opts.runId,
+    [TRAINER_ENV.dataDir]: opts.paths.dataDir,
+    [TRAINER_ENV.dataFormat]: opts.format,
+    [TRAINER_ENV.trainData]: opts.paths.trainData,
+    [TRAINER_ENV.holdoutData]: opts.paths.holdoutData,
+    [TRAINER_ENV.outputDir]: opts.paths.outputDir,
+    [TRAINER_ENV.checkpointDir]: opts.paths.checkpointDir,
+    [TRAINER_ENV.label]: opts.label,
+    [TRAINER_ENV.features]: opts.features.join(","),
+    [TRAINER_ENV.params]: JSON.stringify(opts.params),
   };
   for (const [k, v] of Object.entries(opts.params)) env[paramEnvName(k)] = v;
   return env;
@@ -109,7 +108,7 @@ export async function runTrainerProcesses(opts: RunTrainerOptions): Promise<{ la
       PYTHONUNBUFFERED: "1",
       ...opts.trainer.env,
       ...opts.env,
-      MLOPS_OUTPUT_DIR: opts.outputDir(rank),
+      [TRAINER_ENV.outputDir]: opts.outputDir(rank),
       ...(opts.workers > 1
         ? distributedEnv({ workers: opts.workers, rank, masterAddr: opts.masterAddr, masterPort: opts.masterPort, gpusPerWorker: opts.gpusPerWorker })
         : {}),

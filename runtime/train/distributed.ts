@@ -1,3 +1,5 @@
+import { DISTRIBUTED_ENV } from "../../src/spec/env.js";
+
 /** Where one worker sits in a distributed run. */
 export interface DistributedOptions {
   /** Worker processes (pods on Kubernetes). */
@@ -20,15 +22,15 @@ export interface DistributedOptions {
 export function distributedEnv(opts: DistributedOptions): Record<string, string> {
   const perNode = Math.max(1, opts.gpusPerWorker ?? 0);
   return {
-    MASTER_ADDR: opts.masterAddr,
-    MASTER_PORT: String(opts.masterPort),
-    WORLD_SIZE: String(opts.workers),
-    RANK: String(opts.rank),
-    NODE_RANK: String(opts.rank),
-    NNODES: String(opts.workers),
-    LOCAL_RANK: "0",
-    LOCAL_WORLD_SIZE: String(perNode),
-    NPROC_PER_NODE: String(perNode),
+    [DISTRIBUTED_ENV.masterAddr]: opts.masterAddr,
+    [DISTRIBUTED_ENV.masterPort]: String(opts.masterPort),
+    [DISTRIBUTED_ENV.worldSize]: String(opts.workers),
+    [DISTRIBUTED_ENV.rank]: String(opts.rank),
+    [DISTRIBUTED_ENV.nodeRank]: String(opts.rank),
+    [DISTRIBUTED_ENV.nnodes]: String(opts.workers),
+    [DISTRIBUTED_ENV.localRank]: "0",
+    [DISTRIBUTED_ENV.localWorldSize]: String(perNode),
+    [DISTRIBUTED_ENV.nprocPerNode]: String(perNode),
   };
 }
 

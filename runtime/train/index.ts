@@ -1,4 +1,5 @@
-export { runTraining, newRunId, findRun, type TrainOptions, type TrainResult } from "./job.js";
+export { runTraining, newRunId, type TrainOptions, type TrainResult, type TrainStatus, type WorkerPlacement } from "./job.js";
+export { findRun } from "./register.js";
 export { trainFromEnv } from "./env.js";
 export { distributedEnv, type DistributedOptions } from "./distributed.js";
 export { trainerEnv, paramEnvName, TrainerError, TrainingAbortedError, TAIL_LINES, type TrainerPaths } from "./command.js";

@@ -1,21 +1,19 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { execa } from "execa";
-import { ifNotFound } from "../../src/errors.js";
+import { join } from "node:path";
 import { createLogger, type Logger } from "../../src/log.js";
 import { freePort } from "../../src/net.js";
 import { Registry, type ModelVersion } from "../../src/registry/index.js";
+import { TRAINER_ENV } from "../../src/spec/env.js";
 import type { TrainSpec } from "../../src/spec/train.js";
 import { openStore } from "../../src/store/index.js";
 import { trainBuiltin, type TrainerOutput } from "./builtin.js";
 import { CheckpointSync, defaultCheckpointUri } from "./checkpoint.js";
 import { describeTail, runTrainerProcesses, TrainerError, TrainingAbortedError, trainerEnv } from "./command.js";
 import { loadDataset, type Dataset } from "./dataset.js";
-import { scoreModel } from "./evaluate.js";
-import { checkGate, defaultCompareOn } from "./gate.js";
 import { defaultProgressMode, ProgressReporter, type ProgressMode } from "./progress.js";
+import { findRun, gateAndRegister } from "./register.js";
 
 export interface TrainOptions {
   /** @default createLogger() (JSON lines unless stderr is a terminal) */
@@ -30,14 +28,30 @@ export interface TrainOptions {
    * This process is one worker of a multi-pod run (a Kubernetes Indexed Job): start only `rank`, reach
    * rank 0 at `masterAddr`. Only rank 0 evaluates and registers. @default - all ranks run here
    */
-  readonly worker?: { readonly rank: number; readonly masterAddr: string; readonly masterPort?: number };
+  readonly worker?: WorkerPlacement;
 }
+
+/** Where this process sits in a multi-pod run. */
+export interface WorkerPlacement {
+  readonly rank: number;
+  readonly masterAddr: string;
+  readonly masterPort?: number;
+}
+
+/**
+ * How a run ended:
+ * - `registered`: the gate passed and `version` is registered (or already was, by an earlier attempt of
+ *   this runId: then `reason` says so);
+ * - `gate-failed`: the gate failed (`reason` says why); nothing is registered and no alias moved;
+ * - `worker-done`: this process is a non-zero rank of a multi-pod run; it trained and evaluated nothing,
+ *   rank 0 evaluates and registers.
+ */
+export type TrainStatus = "registered" | "gate-failed" | "worker-done";
 
 export interface TrainResult {
   readonly runId: string;
-  /** The gate passed and the model is registered (or was, by an earlier run with this runId). */
-  readonly passed: boolean;
-  /** Why the gate failed (or, on a non-zero rank, why nothing was evaluated here). */
+  readonly status: TrainStatus;
+  /** Why the gate failed, why this run did not train again, or, on a non-zero rank, why nothing was evaluated here. */
   readonly reason?: string;
   /** Scored by the runtime on the holdout; the trainer's own numbers are prefixed `trainer_`. */
   readonly metrics: Record<string, number>;
@@ -50,6 +64,23 @@ export interface TrainResult {
   readonly resumedFromStep?: number;
 }
 
+/** One training run as each of its steps sees it: built once by {@link runTraining}. */
+export interface RunContext {
+  readonly spec: TrainSpec;
+  readonly runId: string;
+  /** Resolves relative `file://` URIs; the trainer's working directory when the spec names none. */
+  readonly cwd: string;
+  /** The job's logger, with `job` and `runId` on every line. */
+  readonly log: Logger;
+  /** Opened against `cwd`: its normalized uri (`file:///abs/…`) is what every later store of this run uses. */
+  readonly registry: Registry;
+  /** This run's scratch folder (staged data, trainer output, checkpoint), removed when the run ends. */
+  readonly work: string;
+  readonly signal?: AbortSignal;
+  /** Set when this process runs one rank of a multi-pod run. */
+  readonly worker?: WorkerPlacement;
+}
+
 /** `<name>-<UTC yyyymmddhhmmss>-<6 hex>`: sortable and unique enough per job. */
 export function newRunId(name: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
@@ -59,30 +90,30 @@ export function newRunId(name: string, now = new Date()): string {
 /**
  * Runs one training job end to end: stage and split the dataset, train (built-in or command, locally
  * distributed when `workers > 1`), score the model on the holdout, apply the gate, and on a pass register
- * the version with its lineage and move `spec.alias`. A failed gate resolves with `passed: false` and
- * registers nothing; a failed trainer rejects with a {@link TrainerError}. A run id already registered
- * returns that version without training again.
+ * the version with its lineage and move `spec.alias`. A failed gate resolves with status `gate-failed`
+ * and registers nothing; a failed trainer rejects with a {@link TrainerError}. A run id already
+ * registered resolves with that version (status `registered`) without training again.
  */
 export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Promise<TrainResult> {
   const runId = spec.runId ?? newRunId(spec.name);
   const cwd = opts.cwd ?? process.cwd();
   const log = (opts.logger ?? createLogger()).child({ job: spec.name, runId });
-  // Opened against `cwd`: its normalized uri (`file:///abs/…`) is what every later store of this run uses.
   const registry = new Registry(openStore(spec.registry, { cwd }));
   // Every rank checks: a rank that trained again alone would wait for peers that never come.
   const existing = await findRun(registry, spec.model, runId);
   if (existing) {
     log.info("run already registered; not training again", { model: spec.model, version: existing.version });
-    return { runId, passed: true, metrics: { ...existing.metrics }, version: existing, reason: `already registered as ${spec.model}:${existing.version} by this runId` };
+    return { runId, status: "registered", metrics: { ...existing.metrics }, version: existing, reason: `already registered as ${spec.model}:${existing.version} by this runId` };
   }
 
   const work = await mkdtemp(join(tmpdir(), "mlops-train-"));
+  const ctx: RunContext = { spec, runId, cwd, log, registry, work, signal: opts.signal, worker: opts.worker };
   try {
-    checkAborted(opts.signal);
+    checkAborted(ctx.signal);
     const command = "command" in spec.trainer;
     const data = await loadDataset(spec, { dir: join(work, "data"), stage: command, cwd });
     log.info("dataset ready", { uri: data.uri, digest: data.digest, rows: data.rows, features: data.features.length, train: data.train.n, holdout: data.holdout.n });
-    checkAborted(opts.signal);
+    checkAborted(ctx.signal);
 
     const reporter = new ProgressReporter({ mode: opts.progress ?? defaultProgressMode(), logger: log });
     let output: TrainerOutput;
@@ -92,41 +123,40 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
         if (spec.workers > 1) log.warn("the built-in trainer runs in one process; workers is ignored", { workers: spec.workers });
         output = trainBuiltin(spec.trainer, spec.task, data, log, (p) => reporter.update(p));
       } else {
-        const r = await trainCommand(spec, spec.trainer, data, work, runId, registry.uri, log, reporter, opts);
-        if (!r) return { runId, passed: true, metrics: {}, reason: `rank ${opts.worker?.rank}: rank 0 evaluates and registers` };
+        const r = await trainCommand(ctx, spec.trainer, data, reporter);
+        if (!r) return { runId, status: "worker-done", metrics: {}, reason: `rank ${ctx.worker?.rank}: rank 0 evaluates and registers` };
         output = r.output;
         resumedFromStep = r.restored ? reporter.firstStep : undefined;
       }
     } finally {
       reporter.done();
     }
-    return await gateAndRegister(spec, registry, data, output, runId, resumedFromStep, cwd, log);
+    return await gateAndRegister(ctx, { data, output, resumedFromStep });
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
+/**
+ * Runs a command trainer: its ranks here (all of them, or this pod's one), the checkpoint restored before
+ * and synced while it runs. Resolves with rank 0's model, or undefined on a process without rank 0.
+ */
 async function trainCommand(
-  spec: TrainSpec,
+  ctx: RunContext,
   trainer: Extract<TrainSpec["trainer"], { command: string[] }>,
   data: Dataset,
-  work: string,
-  runId: string,
-  registryUri: string,
-  log: Logger,
   reporter: ProgressReporter,
-  opts: TrainOptions,
 ): Promise<{ output: TrainerOutput; restored: boolean } | undefined> {
-  const cwd = opts.cwd ?? process.cwd();
+  const { spec, runId, log, work } = ctx;
   const staged = data.staged!;
   const checkpointDir = join(work, "checkpoint");
   const outputRoot = join(work, "output");
-  const ranks = opts.worker ? [opts.worker.rank] : Array.from({ length: spec.workers }, (_, r) => r);
+  const ranks = ctx.worker ? [ctx.worker.rank] : Array.from({ length: spec.workers }, (_, r) => r);
   const outputDir = (rank: number) => (ranks.length > 1 ? join(outputRoot, `rank-${rank}`) : outputRoot);
   for (const r of ranks) await mkdir(outputDir(r), { recursive: true });
   await mkdir(checkpointDir, { recursive: true });
 
-  const checkpointStore = openStore(spec.checkpoint.uri ?? defaultCheckpointUri(registryUri, spec.name, runId), { cwd });
+  const checkpointStore = openStore(spec.checkpoint.uri ?? defaultCheckpointUri(ctx.registry.uri, spec.name, runId), { cwd: ctx.cwd });
   const checkpointUri = checkpointStore.uri;
   const sync = new CheckpointSync(checkpointStore, checkpointDir, log);
   const restored = (await sync.restore()) > 0;
@@ -135,8 +165,8 @@ async function trainCommand(
   const isRank0 = ranks.includes(0);
   if (isRank0) sync.start(spec.checkpoint.intervalSeconds);
 
-  const masterAddr = opts.worker?.masterAddr ?? "127.0.0.1";
-  const masterPort = opts.worker ? (opts.worker.masterPort ?? spec.masterPort) : await freePort();
+  const masterAddr = ctx.worker?.masterAddr ?? "127.0.0.1";
+  const masterPort = ctx.worker ? (ctx.worker.masterPort ?? spec.masterPort) : await freePort();
   const paths = {
     dataDir: staged.dir,
     trainData: data.format === "csv" ? staged.trainCsv : staged.trainParquet,
@@ -149,7 +179,7 @@ async function trainCommand(
   try {
     ({ lastLines } = await runTrainerProcesses({
       trainer,
-      cwd,
+      cwd: ctx.cwd,
       env: trainerEnv({ runId, label: data.label, features: data.features, format: data.format, params: trainer.params, paths }),
       workers: spec.workers,
       gpusPerWorker: spec.gpusPerWorker,
@@ -157,7 +187,7 @@ async function trainCommand(
       masterAddr,
       masterPort,
       outputDir,
-      signal: opts.signal,
+      signal: ctx.signal,
       logger: log,
       onProgress: (p) => reporter.update(p),
     }));
@@ -175,7 +205,7 @@ async function trainCommand(
     model = await readFile(join(dir, "model.onnx"));
   } catch {
     throw new TrainerError(
-      `trainer exited with code 0 but wrote no model: expected ${join(dir, "model.onnx")}. Write the ONNX model to $MLOPS_OUTPUT_DIR/model.onnx${describeTail(lastLines)}`,
+      `trainer exited with code 0 but wrote no model: expected ${join(dir, "model.onnx")}. Write the ONNX model to $${TRAINER_ENV.outputDir}/model.onnx${describeTail(lastLines)}`,
       0,
       lastLines,
     );
@@ -202,97 +232,6 @@ async function readTrainerMetrics(path: string, log: Logger): Promise<Record<str
     log.warn("trainer metrics.json is not JSON; ignored", { error: (err as Error).message });
     return {};
   }
-}
-
-async function gateAndRegister(
-  spec: TrainSpec,
-  registry: Registry,
-  data: Dataset,
-  output: TrainerOutput,
-  runId: string,
-  resumedFromStep: number | undefined,
-  cwd: string,
-  log: Logger,
-): Promise<TrainResult> {
-  const scored = await scoreModel(output.model, data.holdout, spec.task);
-  const metrics: Record<string, number> = { ...scored };
-  for (const [k, v] of Object.entries(output.trainerMetrics)) metrics[`trainer_${k}`] = v;
-  log.info("model scored on the holdout", scored);
-
-  let baseline: TrainResult["baseline"];
-  if (spec.gate.mustBeat) {
-    const holder = await resolveAlias(registry, spec.model, spec.gate.mustBeat);
-    if (!holder) {
-      log.info(`no ${spec.model}@${spec.gate.mustBeat} yet: mustBeat passes (first model)`, { alias: spec.gate.mustBeat });
-    } else {
-      let theirs: Record<string, number>;
-      try {
-        theirs = await scoreModel(await registry.readArtifact(holder), data.holdout, spec.task);
-      } catch (err) {
-        const reason = `gate.mustBeat: ${spec.model}@${spec.gate.mustBeat} (version ${holder.version}) cannot be scored on this holdout (${(err as Error).message})`;
-        log.warn("gate failed", { reason });
-        return { runId, passed: false, reason, metrics, resumedFromStep };
-      }
-      baseline = { alias: spec.gate.mustBeat, version: holder.version, metrics: theirs };
-      log.info(`${spec.gate.mustBeat} scored on the same holdout`, { version: holder.version, ...theirs });
-    }
-  }
-
-  const decision = checkGate({ task: spec.task, gate: spec.gate, metrics, baseline });
-  if (!decision.passed) {
-    const reason = `gate failed: ${decision.failures.join("; ")}`;
-    log.warn("gate failed; nothing registered, no alias moved", { reason });
-    return { runId, passed: false, reason, metrics, baseline, resumedFromStep };
-  }
-
-  // Registered once per runId, even when two attempts of the same run race to this point.
-  const again = await findRun(registry, spec.model, runId);
-  if (again) return { runId, passed: true, metrics: { ...again.metrics }, baseline, version: again, resumedFromStep };
-
-  const parentVersion = (await resolveAlias(registry, spec.model, spec.alias))?.version;
-  const codeRevision = spec.lineage.codeRevision ?? (await gitRevision("command" in spec.trainer ? resolve(cwd, spec.trainer.cwd ?? ".") : cwd));
-  const imageDigest = spec.lineage.imageDigest ?? process.env.MLOPS_IMAGE_DIGEST;
-  const version = await registry.register(spec.model, output.model, {
-    metrics: Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v))),
-    params: registeredParams(spec),
-    lineage: {
-      datasetUri: data.uri,
-      datasetDigest: data.digest,
-      trainer: "builtin" in spec.trainer ? `builtin:${spec.trainer.builtin}` : spec.trainer.command.join(" "),
-      runId,
-      ...(codeRevision ? { codeRevision } : {}),
-      ...(imageDigest ? { imageDigest } : {}),
-      ...(parentVersion !== undefined ? { parentVersion } : {}),
-    },
-    alias: spec.alias,
-  });
-  log.info("model registered", { model: spec.model, version: version.version, alias: spec.alias, ...(parentVersion !== undefined ? { parentVersion } : {}), compareOn: spec.gate.mustBeat ? (spec.gate.compareOn ?? defaultCompareOn(spec.task)) : undefined });
-  return { runId, passed: true, metrics, baseline, version, alias: spec.alias, resumedFromStep };
-}
-
-/** What reproduces the run: the trainer's params and the split. */
-function registeredParams(spec: TrainSpec): Record<string, string> {
-  const split = { holdoutFraction: String(spec.split.holdoutFraction), seed: String(spec.split.seed), workers: String(spec.workers) };
-  if ("builtin" in spec.trainer) {
-    return { l2: String(spec.trainer.l2), maxIterations: String(spec.trainer.maxIterations), tolerance: String(spec.trainer.tolerance), ...split };
-  }
-  return { ...spec.trainer.params, ...split };
-}
-
-/** The version registered by `runId`, if any. */
-export async function findRun(registry: Registry, model: string, runId: string): Promise<ModelVersion | undefined> {
-  return (await registry.list(model).catch(ifNotFound(undefined)))?.find((v) => v.lineage.runId === runId);
-}
-
-function resolveAlias(registry: Registry, model: string, alias: string): Promise<ModelVersion | undefined> {
-  // A model or alias that does not exist yet is an answer here (first run, first model), not an error.
-  return registry.resolve(`${model}@${alias}`).catch(ifNotFound(undefined));
-}
-
-
-async function gitRevision(cwd: string): Promise<string | undefined> {
-  const r = await execa("git", ["rev-parse", "HEAD"], { cwd, reject: false, timeout: 5000, stdin: "ignore" });
-  return r.exitCode === 0 && /^[0-9a-f]{40}$/.test(String(r.stdout).trim()) ? String(r.stdout).trim() : undefined;
 }
 
 function checkAborted(signal?: AbortSignal): void {

@@ -1,2 +1,3 @@
 export { Registry, defaultRegistryUri, DEFAULT_REGISTRY_URI } from "./registry.js";
+export { promoteVersion, type PromoteOptions, type PromotionResult } from "./promote.js";
 export type { Aliases, Lineage, ModelVersion, RegisterOptions, TensorSignature } from "./types.js";

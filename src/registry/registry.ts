@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { MlopsError, NotFoundError, parseOrThrow } from "../errors.js";
 import { readOnnxSignature } from "../onnx/signature.js";
+import { USER_ENV } from "../spec/env.js";
 import { ALIAS_PATTERN, MODEL_NAME_PATTERN, parseModelRef, type ModelRef } from "../spec/model-ref.js";
 import { openStore } from "../store/index.js";
 import type { ObjectStore } from "../store/types.js";
@@ -22,7 +23,7 @@ const MAX_COMMIT_ATTEMPTS = 50;
  * @default "file://<cwd>/.mlops/registry"
  */
 export function defaultRegistryUri(env: NodeJS.ProcessEnv = process.env): string {
-  const uri = env.MLOPS_REGISTRY || DEFAULT_REGISTRY_URI;
+  const uri = env[USER_ENV.registry] || DEFAULT_REGISTRY_URI;
   return uri.startsWith("file://") ? openStore(uri).uri : uri;
 }
 

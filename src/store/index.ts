@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { MlopsError } from "../errors.js";
+import { USER_ENV } from "../spec/env.js";
 import { FileStore } from "./file.js";
 import { S3Store } from "./s3.js";
 import type { ObjectStore } from "./types.js";
@@ -61,7 +62,7 @@ export function filePath(uri: string, cwd: string = process.cwd()): string {
 
 /** The S3 client settings read from the environment (see {@link OpenStoreOptions.env}). */
 export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
-  const endpoint = env.MLOPS_S3_ENDPOINT || env.AWS_ENDPOINT_URL_S3 || undefined;
+  const endpoint = env[USER_ENV.s3Endpoint] || env.AWS_ENDPOINT_URL_S3 || undefined;
   const config: S3ClientConfig = { region: env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1" };
   if (endpoint) {
     config.endpoint = endpoint;

@@ -38,7 +38,7 @@ describe("mlops train", () => {
     const r = await mlops(["train", "--spec", await specFile("pass", "{ minimum: { auc: 0.95 } }")]);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
-    expect(result.passed).toBe(true);
+    expect(result.status).toBe("registered");
     expect(result.metrics.auc).toBeGreaterThan(0.95);
     const registry = await Registry.open(registryUri);
     expect(await registry.aliases("cancer")).toEqual({ challenger: result.version.version });

@@ -7,7 +7,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderTrainingJob, resolvePodEnv } from "../../components/training-cluster/training-job.js";
+import { renderTrainingJob } from "../../components/training-job/manifests.js";
+import { resolvePodEnv } from "../helpers/pod-env.js";
 import { Registry } from "../../src/registry/index.js";
 import { openStore } from "../../src/store/index.js";
 import { ROOT, mlops } from "../helpers/cli.js";
@@ -46,7 +47,7 @@ describe("the TrainSpec rendered by addTrainingJob", () => {
     const r = await mlops(container.args, { env: { ...podEnv, ...s3.env, HOME: process.env.HOME ?? "/tmp", TMPDIR: process.env.TMPDIR ?? "/tmp" }, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
-    expect(result.passed).toBe(true);
+    expect(result.status).toBe("registered");
     expect(result.runId).toBe(podEnv.MLOPS_RUN_ID);
 
     const registry = new Registry(openStore(registryUri, { env: { ...process.env, ...s3.env } }));

@@ -171,6 +171,34 @@ export async function setupMocks(opts: MockOptions = {}): Promise<void> {
   );
 }
 
+/** An IAM policy document as a resource recorded it. */
+export interface RecordedPolicy {
+  readonly Statement: { Sid?: string; Effect: string; Action: string | string[]; Resource?: string | string[]; Principal?: unknown; Condition?: any }[];
+}
+
+/** The IAM role with this logical name; fails naming the roles there are. */
+export function roleNamed(roleName: string): RecordedResource {
+  const role = byType("aws:iam/role:Role").find((r) => r.name === roleName);
+  if (!role) throw new Error(`no IAM role named ${roleName}; have ${byType("aws:iam/role:Role").map((r) => r.name).join(", ") || "none"}`);
+  return role;
+}
+
+/** The trust policy (who may assume it) of the IAM role with this logical name. */
+export function trustOf(roleName: string): RecordedPolicy {
+  return JSON.parse(roleNamed(roleName).inputs.assumeRolePolicy) as RecordedPolicy;
+}
+
+/**
+ * The permissions of the IAM role with this logical name: the statements of every inline RolePolicy
+ * attached to it (by the role's id), in the order they were created. Fails when it has none.
+ */
+export function policyOf(roleName: string): RecordedPolicy {
+  const role = roleNamed(roleName);
+  const policies = byType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+  if (policies.length === 0) throw new Error(`IAM role ${roleName} has no inline policy`);
+  return { Statement: policies.flatMap((p) => (JSON.parse(p.inputs.policy) as RecordedPolicy).Statement) };
+}
+
 /** Forgets every recorded resource and call (resources already created stay registered). */
 export function reset(): void {
   recorded.length = 0;

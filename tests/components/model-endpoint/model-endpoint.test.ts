@@ -162,11 +162,11 @@ describe("ModelEndpoint defaults", () => {
     expect(await outputOf(endpoint.namespace)).toBe(`mlops-dev-${name}`);
   });
 
-  test("uses 1 to 10 replicas at 70% CPU by default in dev", async () => {
+  test("uses the dev stage's 1 to 2 replicas at 70% CPU by default in dev", async () => {
     await make();
     expect(one("HorizontalPodAutoscaler").spec).toMatchObject({
       minReplicas: 1,
-      maxReplicas: 10,
+      maxReplicas: 2,
       metrics: [{ resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
     });
   });
@@ -174,6 +174,11 @@ describe("ModelEndpoint defaults", () => {
   test("uses 1 CPU and 1024 MiB by default", async () => {
     await make();
     expect((await outputOf(container())).resources).toEqual({ requests: { cpu: "1", memory: "1024Mi" }, limits: { cpu: "1", memory: "1024Mi" } });
+  });
+
+  test("requests the Kubernetes quantities given, with limits equal to requests", async () => {
+    await make({ resources: { cpu: "500m", memory: "2Gi" } });
+    expect((await outputOf(container())).resources).toEqual({ requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "500m", memory: "2Gi" } });
   });
 
   test("uses the runtime's batching defaults by default", async () => {
@@ -347,6 +352,14 @@ describe("ModelEndpoint validation", () => {
 
   test("fails when the name is not a DNS label", () => {
     expect(attempt({}, "Fraud_Model")).toThrow(/^new ModelEndpoint\("Fraud_Model"\).*\n.*name: must be/);
+  });
+
+  test("fails when a resource is not a Kubernetes quantity", () => {
+    expect(attempt({ resources: { memory: "2 GB" } })).toThrow(/args\.resources\.memory: must be a Kubernetes memory quantity such as "1Gi" or "512Mi".*received "2 GB"/);
+  });
+
+  test("fails when a resource is out of the range a pod can have", () => {
+    expect(attempt({ resources: { cpu: "0" } })).toThrow(/args\.resources\.cpu: must be a Kubernetes CPU quantity/);
   });
 
   test("fails when an unknown option is given", () => {

@@ -6,11 +6,11 @@ beforeAll(async () => {
   await setupMocks({ project: "mlops", stack: "prod" });
 });
 
-test("uses at least 2 replicas by default outside dev", async () => {
+test("uses the prod stage's 3 to 20 replicas by default in prod", async () => {
   const { ModelEndpoint } = await import("../../../components/model-endpoint/index.js");
   new ModelEndpoint("fraud", { registry: "s3://models", model: "fraud@champion", kubernetes: { kubeconfig: "x" }, image: "i:1" });
   await waitForResources();
   const [hpa] = k8sObjectsOfKind("HorizontalPodAutoscaler");
-  expect(hpa!.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
+  expect(hpa!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 20 });
   expect(hpa!.metadata.name).toBe("mlops-prod-fraud");
 });

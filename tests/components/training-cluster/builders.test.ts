@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { normalizeClusterArgs } from "../../../components/training-cluster/normalize.js";
 import { scaleFromZeroTags, eksTaints, tolerationsFor } from "../../../components/training-cluster/node-pools.js";
-import { clusterAutoscalerPolicy, irsaTrustPolicy, parseS3Uri, s3AccessPolicy } from "../../../components/training-cluster/iam.js";
+import { clusterAutoscalerPolicy } from "../../../components/training-cluster/iam.js";
 import { devicePluginValues } from "../../../components/training-cluster/addons.js";
 import { eksKubeconfig } from "../../../components/training-cluster/eks.js";
 import { clusterQueueManifest, priorityClassManifests } from "../../../components/training-cluster/tenancy.js";
@@ -42,39 +42,12 @@ describe("node pools", () => {
 });
 
 describe("IAM", () => {
-  test("lets only the named ServiceAccount assume a service-account role", () => {
-    const doc = irsaTrustPolicy("arn:aws:iam::1:oidc-provider/x", "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", "fraud", "fraud-trainer");
-    expect(doc.Statement[0]!.Condition).toEqual({
-      StringEquals: {
-        "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:fraud:fraud-trainer",
-        "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com",
-      },
-    });
-  });
-
   test("limits scaling to groups the cluster owns", () => {
     const scale = clusterAutoscalerPolicy("c1").Statement[1]!;
     expect(scale.Action).toEqual(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]);
     expect(scale.Condition).toEqual({ StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/c1": "owned" } });
   });
 
-  test("grants read on the dataset, read/write on the registry prefix, and listing only of those prefixes", () => {
-    const doc = s3AccessPolicy([
-      { uri: "s3://models/reg", access: "readwrite" },
-      { uri: "s3://data/fraud/train.parquet", access: "read" },
-    ]);
-    expect(doc.Statement).toEqual([
-      { Sid: "Read", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::data/fraud/train.parquet", "arn:aws:s3:::data/fraud/train.parquet/*"] },
-      expect.objectContaining({ Sid: "ReadWrite", Resource: ["arn:aws:s3:::models/reg", "arn:aws:s3:::models/reg/*"] }),
-      expect.objectContaining({ Resource: "arn:aws:s3:::data", Condition: { StringLike: { "s3:prefix": ["fraud/train.parquet", "fraud/train.parquet/*"] } } }),
-      expect.objectContaining({ Resource: "arn:aws:s3:::models", Condition: { StringLike: { "s3:prefix": ["reg", "reg/*"] } } }),
-    ]);
-  });
-
-  test("ignores locations that are not on S3", () => {
-    expect(parseS3Uri("file:///x")).toBeUndefined();
-    expect(s3AccessPolicy([{ uri: "file:///x", access: "read" }]).Statement).toEqual([]);
-  });
 });
 
 describe("tenancy", () => {

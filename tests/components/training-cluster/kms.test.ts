@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { kmsAccessStatements, s3AccessPolicy } from "../../../components/training-cluster/iam.js";
 import { MlopsError } from "../../../src/errors.js";
 import { byType, reset, setupMocks, waitForResources, type RecordedResource } from "../../helpers/pulumi-mocks.js";
 
@@ -22,48 +21,6 @@ const VIA_S3 = { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" 
 type Statement = { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: unknown };
 const kmsStatements = (policy: string): Statement[] =>
   (JSON.parse(policy).Statement as Statement[]).filter((s) => s.Action.some((a) => a.startsWith("kms:")));
-
-describe("kmsAccessStatements", () => {
-  test("lets a read-only key decrypt, only through S3 in the key's region", () => {
-    expect(kmsAccessStatements([{ arn: KEY, access: "read" }])).toEqual([
-      { Sid: "KmsRead", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY], Condition: VIA_S3 },
-    ]);
-  });
-
-  test("lets a read/write key decrypt and generate data keys, only through S3", () => {
-    expect(kmsAccessStatements([{ arn: KEY, access: "readwrite" }])).toEqual([
-      { Sid: "KmsReadWrite", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [KEY], Condition: VIA_S3 },
-    ]);
-  });
-
-  test("grants a key given both ways once, read/write", () => {
-    const statements = kmsAccessStatements([
-      { arn: KEY, access: "read" },
-      { arn: KEY, access: "readwrite" },
-      { arn: OTHER_KEY, access: "read" },
-    ]);
-    expect(statements.map((s) => [s.Sid, s.Resource])).toEqual([
-      ["KmsRead", [OTHER_KEY]],
-      ["KmsReadWrite", [KEY]],
-    ]);
-  });
-
-  test("uses the China partition's S3 endpoint for a China key", () => {
-    const [statement] = kmsAccessStatements([{ arn: "arn:aws-cn:kms:cn-north-1:123456789012:key/k", access: "read" }]);
-    expect(statement!.Condition).toEqual({ StringEquals: { "kms:ViaService": "s3.cn-north-1.amazonaws.com.cn" } });
-  });
-
-  test("fails when a key is given by alias, naming the fix", () => {
-    expect(() => kmsAccessStatements([{ arn: "arn:aws:kms:eu-west-1:123456789012:alias/models", access: "read" }])).toThrow(
-      /kmsKeyArn: is not a KMS key ARN; received "arn:aws:kms:eu-west-1:123456789012:alias\/models"\. Give the key's ARN/,
-    );
-  });
-
-  test("adds no KMS statement to an S3 policy by default", () => {
-    const policy = s3AccessPolicy([{ uri: "s3://models/reg", access: "readwrite" }]);
-    expect(kmsStatements(JSON.stringify(policy))).toEqual([]);
-  });
-});
 
 function eksCluster() {
   return new mod.TrainingCluster(`k${++n}`, { eks: { version: "1.31", subnetIds: ["subnet-a"] }, nodePools: [] });

@@ -13,7 +13,7 @@ describe("runTraining with the built-in trainer", () => {
   it("registers the model with holdout metrics and moves the challenger alias by default", async () => {
     const { logger } = captureLogger();
     const result = await runTraining(specIn(dir, { trainer: { builtin: "logistic-regression" } }), { logger, progress: "none" });
-    expect(result.passed).toBe(true);
+    expect(result.status).toBe("registered");
     expect(result.alias).toBe("challenger");
     expect(result.metrics.auc).toBeGreaterThan(0.75);
     const registry = await Registry.open(`file://${join(dir, "registry")}`);
@@ -51,6 +51,14 @@ describe("runTraining with the built-in trainer", () => {
     const first = await runTraining(specIn(dir, { trainer: { builtin: "logistic-regression" } }), opts);
     const second = await runTraining(specIn(dir, { trainer: { builtin: "logistic-regression", l2: 3 } }), opts);
     expect(second.version!.lineage.parentVersion).toBe(first.version!.version);
+  });
+
+  it("answers registered with the earlier version, without training again, for a runId already registered", async () => {
+    const opts = { logger: captureLogger().logger, progress: "none" as const };
+    const first = await runTraining(specIn(dir, { trainer: { builtin: "logistic-regression" }, runId: "run-1" }), opts);
+    const again = await runTraining(specIn(dir, { trainer: { builtin: "logistic-regression" }, runId: "run-1" }), opts);
+    expect(again).toMatchObject({ status: "registered", reason: "already registered as fraud:1 by this runId" });
+    expect(again.version!.version).toBe(first.version!.version);
   });
 
   it("logs progress as JSON lines when not on a terminal", async () => {

@@ -59,7 +59,7 @@ describe("checkpoint resume", () => {
     const second = await runTraining(spec("run-a"), { logger, progress: "none" });
     expect(second.resumedFromStep).toBe(saved);
     expect(records().map((r) => r.msg)).toContain(`resuming at step ${saved}`);
-    expect(second.passed).toBe(true);
+    expect(second.status).toBe("registered");
 
     const third = await runTraining(spec("run-a"), { logger: silentLogger, progress: "none" });
     expect(third.version!.version).toBe(second.version!.version);

@@ -19,7 +19,7 @@ describe("command trainer", () => {
   it("trains a real Python program on the staged data, registers it and moves the alias", async () => {
     const { logger, records } = captureLogger();
     const result = await runTraining(specIn(dir, { trainer: numpyTrainer, alias: "champion" }), { logger, progress: "json" });
-    expect(result.passed).toBe(true);
+    expect(result.status).toBe("registered");
     const msgs = records().map((r) => String(r.msg));
     expect(msgs.some((m) => /^staged data: .*train\.csv rows=1600 features=x1,x2,x3,x4 label=label$/.test(m))).toBe(true);
     expect(msgs).toContain('params: {"epochs": "150", "learning_rate": "0.5"}');

@@ -54,7 +54,7 @@ describe("trainFromEnv", () => {
     const [rank0, rank1] = [pod(0), pod(1)];
     const [r0, r1] = await Promise.all([rank0.done, rank1.done]);
     expect(rank1.capture.records().map((r) => r.msg)).toContain("rank 1 all_reduce sum=3 ok");
-    expect(r1).toMatchObject({ passed: true, reason: "rank 1: rank 0 evaluates and registers" });
+    expect(r1).toMatchObject({ status: "worker-done", reason: "rank 1: rank 0 evaluates and registers" });
     expect(r1.version).toBeUndefined();
     expect(r0.version!.lineage.runId).toBe("job-7");
   }, 120_000);

@@ -22,7 +22,7 @@ describe("evaluation gate, end to end", () => {
 
   it("registers nothing and moves no alias when a metric is below the minimum", async () => {
     const result = await runTraining(specIn(dir, { trainer: GOOD, gate: { minimum: { auc: 0.999 } } }), opts());
-    expect(result.passed).toBe(false);
+    expect(result.status).toBe("gate-failed");
     expect(result.reason).toMatch(/auc 0\.\d+ is below the minimum 0\.999/);
     expect(result.version).toBeUndefined();
     await expect(registry.list("fraud")).rejects.toBeInstanceOf(NotFoundError);
@@ -31,14 +31,14 @@ describe("evaluation gate, end to end", () => {
   it("passes mustBeat for the first model, saying so in the log", async () => {
     const { logger, records } = captureLogger();
     const result = await runTraining(specIn(dir, { trainer: GOOD, gate: { mustBeat: "champion" }, alias: "champion" }), { logger, progress: "none" });
-    expect(result.passed).toBe(true);
+    expect(result.status).toBe("registered");
     expect(records().some((r) => /no fraud@champion yet: mustBeat passes \(first model\)/.test(String(r.msg)))).toBe(true);
   });
 
   it("moves no alias when the model is worse than the champion on the same holdout", async () => {
     const champion = await runTraining(specIn(dir, { trainer: GOOD, alias: "champion" }), opts());
     const result = await runTraining(specIn(dir, { trainer: WEAK, gate: { mustBeat: "champion", compareOn: "logLoss" } }), opts());
-    expect(result.passed).toBe(false);
+    expect(result.status).toBe("gate-failed");
     expect(result.reason).toMatch(/logLoss .* does not beat champion \(version 1\)/);
     expect(result.baseline).toMatchObject({ alias: "champion", version: champion.version!.version });
     expect(await registry.aliases("fraud")).toEqual({ champion: 1 });
@@ -48,7 +48,7 @@ describe("evaluation gate, end to end", () => {
   it("registers and moves the alias when the model beats the champion", async () => {
     await runTraining(specIn(dir, { trainer: WEAK, alias: "champion" }), opts());
     const result = await runTraining(specIn(dir, { trainer: GOOD, gate: { mustBeat: "champion", compareOn: "logLoss" }, alias: "champion" }), opts());
-    expect(result.passed).toBe(true);
+    expect(result.status).toBe("registered");
     expect(result.metrics.logLoss).toBeLessThan(result.baseline!.metrics.logLoss!);
     expect(await registry.aliases("fraud")).toEqual({ champion: 2 });
     expect(result.version!.lineage.parentVersion).toBe(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadStageConfig, STAGE_DEFAULTS } from "../../../src/config/stage.js";
-import { MlopsError } from "../../../src/errors.js";
+import { loadStageConfig } from "../../stacks/config.js";
+import { MlopsError } from "../../src/errors.js";
 
 function failure(fn: () => unknown): MlopsError {
   try {
@@ -25,11 +25,6 @@ describe("loadStageConfig", () => {
     });
     expect(stage).toBe("staging");
     expect(config.endpoint).toMatchObject({ model: "fraud@challenger", replicas: { min: 2, max: 5 } });
-  });
-
-  it("protects stateful resources in prod only", () => {
-    expect(STAGE_DEFAULTS.prod.protect).toBe(true);
-    expect(STAGE_DEFAULTS.dev.protect).toBe(false);
   });
 
   it("fails when the stack is not a known stage", () => {

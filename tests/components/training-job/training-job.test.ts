@@ -1,7 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { parseTrainSpec, TRAIN_SPEC_ENV } from "../../../src/spec/train.js";
-import { byType, findResource, hasResource, k8sObjects, k8sObjectsOfKind, outputOf, reset, setupMocks, waitForResources } from "../../helpers/pulumi-mocks.js";
+import { byType, findResource, hasResource, k8sObjects, k8sObjectsOfKind, outputOf, policyOf, reset, setupMocks, trustOf, waitForResources } from "../../helpers/pulumi-mocks.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObjects } from "../../helpers/k8s.js";
 
 type Mod = typeof import("../../../components/training-cluster/index.js");
@@ -34,8 +34,7 @@ describe("on EKS", () => {
   test("gives the job a role only its ServiceAccount can assume", async () => {
     eksCluster("c1").addTrainingJob("fraud", { ...jobArgs, team: "fraud" });
     await waitForResources();
-    const role = findResource("aws:iam/role:Role", { assumeRolePolicy: (p: string) => p.includes("fraud-trainer") });
-    const cond = JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals;
+    const cond = trustOf("c1-fraud-role").Statement[0]!.Condition.StringEquals;
     expect(Object.values(cond)).toEqual(["system:serviceaccount:fraud:fraud-trainer", "sts.amazonaws.com"]);
     const sa = k8sObjectsOfKind("ServiceAccount").find((s) => s.metadata.name === "fraud-trainer");
     expect(sa?.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam/);
@@ -44,8 +43,7 @@ describe("on EKS", () => {
   test("lets the role reach only the registry, the dataset and the checkpoint prefix", async () => {
     eksCluster("c2").addTrainingJob("fraud", { ...jobArgs, checkpoint: { uri: "s3://scratch/ckpt/fraud" } });
     await waitForResources();
-    const policy = JSON.parse(findResource("aws:iam/rolePolicy:RolePolicy", { policy: (p: string) => p.includes("scratch") }).inputs.policy);
-    const resources = policy.Statement.flatMap((s: any) => [s.Resource].flat());
+    const resources = policyOf("c2-fraud-role").Statement.flatMap((s) => [s.Resource].flat());
     expect(resources.sort()).toEqual(
       [
         "arn:aws:s3:::data/fraud/train.parquet",

@@ -1,17 +1,16 @@
 import { z } from "zod";
-import { MlopsError, pathString, problem } from "../errors.js";
-import { modelRefSchema } from "../spec/model-ref.js";
+import { MlopsError, pathString, problem } from "../src/errors.js";
+import { modelRefSchema } from "../src/spec/model-ref.js";
 
-/** The stages the reference platform knows; each has its own defaults below. */
+/** A Kubernetes quantity: `4`, `500m`, `16Gi`. */
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/**
+ * The stages the reference platform knows. What a stage changes (replica counts, protection of stateful
+ * resources) is the components' stage defaults (components/shared/stage.ts), not repeated here.
+ */
 export const STAGES = ["dev", "staging", "prod"] as const;
 export type Stage = (typeof STAGES)[number];
-
-/** Per-stage defaults: sizes grow and stateful resources get protected towards prod. */
-export const STAGE_DEFAULTS: Record<Stage, { replicas: { min: number; max: number }; protect: boolean }> = {
-  dev: { replicas: { min: 1, max: 2 }, protect: false },
-  staging: { replicas: { min: 2, max: 4 }, protect: false },
-  prod: { replicas: { min: 3, max: 20 }, protect: true },
-};
 
 const modelRef = modelRefSchema('must be "<name>@<alias>" or "<name>:<version>", e.g. "breast-cancer@champion"');
 
@@ -76,8 +75,9 @@ export const StageConfigSchema = z
           .strict()
           .refine((r) => r.min <= r.max, "min must not exceed max")
           .optional(),
-        cpu: z.string().optional(),
-        memoryMiB: z.number().int().min(64).optional(),
+        /** Kubernetes quantities, like every Kubernetes size in the components: "1", "500m"; "1Gi". */
+        cpu: z.string().regex(QUANTITY, 'must be a Kubernetes CPU quantity such as "1" or "500m"').optional(),
+        memory: z.string().regex(QUANTITY, 'must be a Kubernetes memory quantity such as "1Gi" or "512Mi"').optional(),
         gpus: z.number().int().min(0).max(8).optional(),
         allowFromNamespaces: z.array(z.string().min(1)).optional(),
         maxBatchSize: z.number().int().min(1).max(4096).optional(),
@@ -116,7 +116,7 @@ export type StageConfig = z.output<typeof StageConfigSchema>;
 export function loadStageConfig(stack: string, raw: Record<string, string>, project = "pulumi-mlops"): { stage: Stage; config: StageConfig } {
   if (!(STAGES as readonly string[]).includes(stack)) {
     throw new MlopsError(
-      problem(`stack`, "is not a known stage", stack, `Use one of ${STAGES.join(", ")} (pulumi stack select <stage>), or add the stage to STAGES in src/config/stage.ts.`),
+      problem(`stack`, "is not a known stage", stack, `Use one of ${STAGES.join(", ")} (pulumi stack select <stage>), or add the stage to STAGES in stacks/config.ts.`),
     );
   }
   const values: Record<string, unknown> = {};

@@ -1,15 +1,58 @@
 /**
- * IAM roles for ServiceAccounts other than training jobs' (serving pods, batch scorers): validation, the
- * policy (pure, tested without Pulumi) and the resources behind `TrainingCluster.addServiceAccountRole`.
+ * IAM Roles for Service Accounts (IRSA), written once for every workload: which ServiceAccount may assume
+ * a role, the S3 locations (and KMS keys) it reaches, and the resources behind it. Serving endpoints,
+ * training jobs and, through `TrainingCluster.addServiceAccountRole`, any other workload use it.
  */
 import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { parseOrThrow } from "../../src/errors.js";
-import type { ServiceAccountRoleArgs } from "../shared/service-account-role.js";
-import { isDeferred } from "../shared/validate.js";
-import { irsaRole } from "./eks.js";
-import { KMS_KEY_ARN_FIX, parseKmsKeyArn, parseS3Uri, s3AccessPolicy, type PolicyDocument } from "./iam.js";
+import { irsaTrustPolicy, KMS_KEY_ARN_FIX, parseKmsKeyArn, parseS3Uri, s3AccessPolicy, type PolicyDocument } from "./iam-policy.js";
+import { applyTransform, type Transform } from "./transform.js";
+import { isDeferred } from "./validate.js";
+
+/** Which ServiceAccount may assume a role, and which S3 locations the role reaches. */
+export interface ServiceAccountRoleArgs {
+  /** Namespace of the ServiceAccount (a DNS label). */
+  readonly namespace: string;
+  /** Name of the ServiceAccount. */
+  readonly serviceAccount: string;
+  /**
+   * `s3://bucket` or `s3://bucket/prefix` locations to read (GetObject, and ListBucket under the prefix).
+   * @default []
+   */
+  readonly read?: readonly pulumi.Input<string>[];
+  /**
+   * `s3://` locations to read and write (adds PutObject, DeleteObject, AbortMultipartUpload).
+   * @default []
+   */
+  readonly write?: readonly pulumi.Input<string>[];
+  /**
+   * ARNs of customer-managed KMS keys encrypting these locations (SSE-KMS). The role may use them through
+   * S3 only: kms:Decrypt, plus kms:GenerateDataKey when `write` is not empty. An entry that resolves to
+   * undefined is skipped, so a ModelRegistry's `kmsKeyArn` can be passed as it is.
+   * @default []
+   */
+  readonly kmsKeyArns?: readonly pulumi.Input<string | undefined>[];
+}
+
+/**
+ * A cluster that can hand a ServiceAccount its own IAM role (a TrainingCluster on EKS). Components that
+ * deploy to a cluster check for this shape instead of importing the cluster's module.
+ */
+export interface ServiceAccountRoleHost {
+  readonly provider: k8s.Provider;
+  /** The role, or undefined where the cluster cannot issue one (e.g. a cluster reached by kubeconfig). */
+  addServiceAccountRole(name: string, args: ServiceAccountRoleArgs, opts?: pulumi.CustomResourceOptions): aws.iam.Role | undefined;
+}
+
+/** True for an object with a Kubernetes `provider` and an `addServiceAccountRole` method. */
+export function isServiceAccountRoleHost(target: unknown): target is ServiceAccountRoleHost {
+  if (target === null || typeof target !== "object") return false;
+  const t = target as Record<string, unknown>;
+  return k8s.Provider.isInstance(t.provider) && typeof t.addServiceAccountRole === "function";
+}
 
 /** The cluster's OIDC provider and the tags its roles carry. */
 export interface IrsaIssuer {
@@ -87,19 +130,47 @@ export function serviceAccountRolePolicy(read: readonly string[], write: readonl
 }
 
 /**
+ * An IAM role that only `namespace/serviceAccount` can assume, through the cluster's OIDC provider (its
+ * trust policy; the permissions are attached separately).
+ */
+export function irsaRole(
+  name: string,
+  oidc: { readonly providerArn: pulumi.Input<string>; readonly issuer: pulumi.Input<string> },
+  namespace: string,
+  serviceAccount: string,
+  tags: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
+  transform?: Transform<aws.iam.RoleArgs>,
+): aws.iam.Role {
+  const assumeRolePolicy = pulumi
+    .all([oidc.providerArn, oidc.issuer])
+    .apply(([arn, issuer]) => JSON.stringify(irsaTrustPolicy(arn, issuer, namespace, serviceAccount)));
+  return new aws.iam.Role(name, ...applyTransform<aws.iam.RoleArgs>(transform, name, { assumeRolePolicy, tags }, { ...opts }));
+}
+
+/**
  * Creates `${name}-role`, assumable only by the ServiceAccount through the cluster's OIDC provider, and
  * `${name}-s3`, its inline policy on the S3 locations. Both are children of `opts.parent`.
  */
-export function createServiceAccountRole(
-  name: string,
-  irsa: IrsaIssuer,
-  args: NormalizedServiceAccountRole,
-  opts: pulumi.CustomResourceOptions & { readonly parent: pulumi.Resource },
-  context: string,
-): ServiceAccountRoleResources {
+export interface ServiceAccountRoleRequest {
+  /** Prefix of the logical names: `${name}-role`, `${name}-s3`. */
+  readonly name: string;
+  /** The cluster's OIDC provider. */
+  readonly irsa: IrsaIssuer;
+  /** Who may assume the role and what it reaches (from {@link normalizeServiceAccountRole}). */
+  readonly access: NormalizedServiceAccountRole;
+  /** Who asked, for error messages: `addTrainingJob("fraud")`. */
+  readonly context: string;
+  readonly opts: pulumi.CustomResourceOptions & { readonly parent: pulumi.Resource };
+  /** The escape hatch for the role's args. */
+  readonly transform?: Transform<aws.iam.RoleArgs>;
+}
+
+export function createServiceAccountRole(req: ServiceAccountRoleRequest): ServiceAccountRoleResources {
+  const { name, irsa, access: args, context, opts } = req;
   const { parent } = opts;
   const tags = { ...irsa.tags, "mlops.dev/service-account": `${args.namespace}/${args.serviceAccount}` };
-  const role = irsaRole(`${name}-role`, irsa, args.namespace, args.serviceAccount, tags, opts);
+  const role = irsaRole(`${name}-role`, irsa, args.namespace, args.serviceAccount, tags, opts, req.transform);
 
   const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...args.kmsKeyArns])]).apply(([read, write, keys]) => {
     const bad = nonS3Locations([...read, ...write]);

@@ -1,32 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
-import type { TrainSpecInput } from "../../src/spec/train.js";
-import { RUNTIME_UID } from "../shared/constants.js";
+import { z } from "zod";
+import { RESERVED_TRAINING_ENV } from "../../src/spec/env.js";
+import { TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
 import type { Transform } from "../shared/transform.js";
-
-/** Every default of `addTrainingJob`, in one place (the JSDoc below states the same values). */
-export const JOB_DEFAULTS = {
-  workers: 1,
-  /** GPUs per worker when the cluster has a GPU pool (0 otherwise). */
-  gpusPerWorker: 1,
-  backoffLimit: 3,
-  /** CronJob runs are cleaned up after a week; one-off Jobs are kept (see `ttlSecondsAfterFinished`). */
-  cronJobTtlSecondsAfterFinished: 7 * 24 * 3600,
-  cpu: "4",
-  memory: "16Gi",
-  shmSize: "8Gi",
-  scratchSize: "50Gi",
-  /** Time for the runtime to sync its checkpoint on SIGTERM. */
-  terminationGracePeriodSeconds: 120,
-  /** A missed schedule is skipped after this long rather than run late. */
-  startingDeadlineSeconds: 3600,
-  historyLimit: 3,
-  /** Arguments to the runtime image's entrypoint (`node dist/cli/main.js`): `mlops train`. */
-  args: ["train"] as readonly string[],
-  /** The non-root user the runtime image runs as. */
-  runAsUser: RUNTIME_UID,
-} as const;
+import { inputString, isDeferred, QUANTITY } from "../shared/validate.js";
 
 /**
  * Arguments of `TrainingCluster.addTrainingJob(name, args)`.
@@ -118,3 +97,78 @@ export interface TrainingJobArgs {
     readonly role?: Transform<aws.iam.RoleArgs>;
   };
 }
+
+// ---------------------------------------------------------------- validation
+
+/** Job names become Kubernetes object names and pod hostnames `<job>-<suffix>-<index>`, which must fit in 63 characters. */
+export const TRAINING_JOB_NAME_MAX = 40;
+export const TrainingJobNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, `must be lowercase letters, digits and '-', starting with a letter, at most ${TRAINING_JOB_NAME_MAX} characters: rename the job`)
+  .max(TRAINING_JOB_NAME_MAX, `must be lowercase letters, digits and '-', starting with a letter, at most ${TRAINING_JOB_NAME_MAX} characters: rename the job`);
+
+const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+const RESERVED = new Set(RESERVED_TRAINING_ENV);
+const spec = TrainSpecSchema.shape;
+const wholeNumber = (min: number) => z.number().int(`must be a whole number of at least ${min}`).min(min, `must be a whole number of at least ${min}`);
+const quantity = z.string().regex(QUANTITY, 'is not a Kubernetes quantity: write e.g. "4", "500m", "16Gi"');
+
+/**
+ * The schema of {@link TrainingJobArgs}. The fields the job renders into its TrainSpec (model, dataset,
+ * trainer, gate, …) are checked by the TrainSpec's own schema, the contract the runtime parses at boot;
+ * the rest are the job's. Rules that need the cluster (node pool, team, GPUs per node) are checked in
+ * normalize.ts.
+ */
+export const TrainingJobArgsSchema = z
+  .object({
+    registry: z.custom<TrainingJobArgs["registry"]>(
+      (v) => typeof v === "string" || isDeferred(v) || (v !== null && typeof v === "object" && "uri" in v),
+      "must be a ModelRegistry or its s3:// URI",
+    ),
+    // Whether a string is a key ARN is checked in normalize.ts, to word the fix.
+    registryKmsKeyArn: inputString().optional(),
+    model: spec.model,
+    dataset: spec.dataset.refine((d) => d.uri.startsWith("s3://"), {
+      path: ["uri"],
+      message: "is not reachable from a pod: use an s3:// URI (upload the data first; file:// works only with `mlops train` on one machine)",
+    }),
+    trainer: spec.trainer,
+    task: spec.task.optional(),
+    split: spec.split.optional(),
+    gate: spec.gate.optional(),
+    alias: spec.alias.optional(),
+    checkpoint: spec.checkpoint.optional(),
+    lineage: spec.lineage.optional(),
+    image: inputString().optional(),
+    imageRepository: z.string().min(1).optional(),
+    workers: spec.workers.optional(),
+    gpusPerWorker: spec.gpusPerWorker.optional(),
+    nodePool: z.string().optional(),
+    team: z.string().optional(),
+    schedule: z
+      .string()
+      .refine((s) => CRON.test(s.trim()), 'is not a cron schedule: write five fields, e.g. "0 3 * * *" (03:00 daily), or a macro such as "@daily"')
+      .optional(),
+    timeZone: z.string().min(1).optional(),
+    backoffLimit: wholeNumber(0).optional(),
+    activeDeadlineSeconds: wholeNumber(1).optional(),
+    ttlSecondsAfterFinished: wholeNumber(0).optional(),
+    resources: z.object({ cpu: quantity.optional(), memory: quantity.optional(), shmSize: quantity.optional(), scratchSize: quantity.optional() }).strict().optional(),
+    serviceAccountRoleArn: inputString().optional(),
+    env: z
+      .record(z.string(), z.string())
+      .superRefine((env, ctx) => {
+        for (const k of Object.keys(env)) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || RESERVED.has(k)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [k],
+              message: `is not an environment variable this job may set: use a name of letters, digits and '_' other than ${RESERVED_TRAINING_ENV.join(", ")}`,
+            });
+          }
+        }
+      })
+      .optional(),
+    transform: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();

@@ -2,13 +2,10 @@ import { describe, expect, test } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { parseTrainSpec, renderTrainSpec, TRAIN_SPEC_ENV } from "../../../src/spec/train.js";
 import { normalizeClusterArgs } from "../../../components/training-cluster/normalize.js";
-import type { TrainingJobArgs } from "../../../components/training-cluster/job-args.js";
-import {
-  buildTrainingJobManifests,
-  buildTrainSpec,
-  normalizeTrainingJob,
-  type JobClusterView,
-} from "../../../components/training-cluster/training-job.js";
+import type { TrainingJobArgs } from "../../../components/training-job/args.js";
+import { buildTrainingJobManifests, buildTrainSpec, renderTrainingJob, runOnDemandCommand } from "../../../components/training-job/manifests.js";
+import { normalizeTrainingJob, type TrainingJobClusterFacts } from "../../../components/training-job/normalize.js";
+import { resolvePodEnv } from "../../helpers/pod-env.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../../helpers/k8s.js";
 
 const cfg = normalizeClusterArgs({
@@ -20,7 +17,7 @@ const cfg = normalizeClusterArgs({
   teams: [{ name: "fraud", gpuQuota: 16 }, { name: "risk", gpuQuota: 4 }],
   kueue: { teams: ["fraud"] },
 });
-const cluster: JobClusterView = {
+const cluster: TrainingJobClusterFacts = {
   instance: "mlops-dev-ml",
   partOf: "mlops",
   pools: cfg.pools,
@@ -38,7 +35,8 @@ const REGISTRY = "s3://models/registry";
 function build(args: Partial<TrainingJobArgs> = {}, name = "fraud") {
   const job = normalizeTrainingJob(name, { ...base, ...args }, cluster);
   const spec = renderTrainSpec(buildTrainSpec(job, REGISTRY));
-  return buildTrainingJobManifests({ ...job, instance: cluster.instance, partOf: cluster.partOf, renderedSpec: spec });
+  const m = buildTrainingJobManifests({ ...job, image: job.image ?? "", instance: cluster.instance, partOf: cluster.partOf, renderedSpec: spec });
+  return { ...m, runOnDemandCommand: runOnDemandCommand(job, m.manualJob) };
 }
 const envOf = (obj: Record<string, any>) => Object.fromEntries((podSpecOf(obj)!.containers[0].env as any[]).map((e) => [e.name, e.value ?? e.valueFrom]));
 
@@ -194,7 +192,7 @@ test("a one-off Job's on-demand command creates the manual Job manifest", () => 
 
 test("annotates the ServiceAccount with the role when one is given", () => {
   const job = normalizeTrainingJob("fraud", base, cluster);
-  const m = buildTrainingJobManifests({ ...job, instance: "i", partOf: "p", renderedSpec: "{}", serviceAccountRoleArn: "arn:aws:iam::1:role/r" });
+  const m = buildTrainingJobManifests({ ...job, image: "runtime:1", instance: "i", partOf: "p", renderedSpec: "{}", serviceAccountRoleArn: "arn:aws:iam::1:role/r" });
   expect(m.serviceAccount.metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r" });
 });
 
@@ -253,7 +251,6 @@ describe("validation", () => {
 
 describe("resolvePodEnv", () => {
   test("resolves a worker's env as the kubelet would, ready for the runtime", async () => {
-    const { resolvePodEnv, renderTrainingJob } = await import("../../../components/training-cluster/training-job.js");
     const rendered = renderTrainingJob("fraud", { ...base, workers: 2 }, cluster, REGISTRY);
     const env = resolvePodEnv(rendered.job!, { jobName: "fraud", jobUid: "u-1", index: 1 });
     expect(env).toMatchObject({

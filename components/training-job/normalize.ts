@@ -1,0 +1,172 @@
+/** Validation and defaults of `addTrainingJob` args against the cluster they run on (pure). */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { problem } from "../../src/errors.js";
+import { TRAIN_DEFAULTS, type TrainSpecInput } from "../../src/spec/train.js";
+import { KMS_KEY_ARN_FIX, parseKmsKeyArn } from "../shared/iam-policy.js";
+import type { IrsaIssuer } from "../shared/irsa.js";
+import { validateArgs } from "../shared/validate.js";
+import { DEFAULT_TRAINING_NAMESPACE, type NormalizedPool } from "../training-cluster/normalize.js";
+import { TrainingJobArgsSchema, TrainingJobNameSchema, type TrainingJobArgs } from "./args.js";
+
+/** Every default of `addTrainingJob`, in one place (the JSDoc of TrainingJobArgs states the same values). */
+export const TRAINING_JOB_DEFAULTS = {
+  workers: 1,
+  /** GPUs per worker when the cluster has a GPU pool (0 otherwise). */
+  gpusPerWorker: 1,
+  backoffLimit: 3,
+  /** CronJob runs are cleaned up after a week; one-off Jobs are kept (see `ttlSecondsAfterFinished`). */
+  cronJobTtlSecondsAfterFinished: 7 * 24 * 3600,
+  cpu: "4",
+  memory: "16Gi",
+  shmSize: "8Gi",
+  scratchSize: "50Gi",
+  /** Time for the runtime to sync its checkpoint on SIGTERM. */
+  terminationGracePeriodSeconds: 120,
+  /** A missed schedule is skipped after this long rather than run late. */
+  startingDeadlineSeconds: 3600,
+  historyLimit: 3,
+  /** Arguments to the runtime image's entrypoint (the `mlops` command): `mlops train`. */
+  command: ["train"] as readonly string[],
+} as const;
+
+/**
+ * What a TrainingCluster hands each of its jobs (the one internal view of the cluster a job has). The
+ * pure builders read only its plain fields; the component also uses the provider, OIDC issuer and the
+ * resources to wait for.
+ */
+export interface TrainingJobContext {
+  /** The cluster's physical name (the `app.kubernetes.io/instance` label's prefix). */
+  readonly instance: string;
+  /** The project (the `app.kubernetes.io/part-of` label). */
+  readonly partOf: string;
+  readonly pools: readonly NormalizedPool[];
+  readonly teams: readonly string[];
+  /** Teams with a Kueue LocalQueue. */
+  readonly kueueTeams: readonly string[];
+  readonly provider: k8s.Provider;
+  /** EKS only: the OIDC provider, so jobs get their own service-account roles. */
+  readonly irsa?: IrsaIssuer;
+  /** Namespaces, priority classes and queues the job's objects need first. */
+  readonly dependsOn: readonly pulumi.Resource[];
+}
+
+/** The part of the context validation and the manifests read: plain data. */
+export type TrainingJobClusterFacts = Pick<TrainingJobContext, "instance" | "partOf" | "pools" | "teams" | "kueueTeams">;
+
+export interface NormalizedTrainingJob {
+  readonly name: string;
+  readonly namespace: string;
+  /** The runtime image; undefined when the component is to build it. */
+  readonly image?: pulumi.Input<string>;
+  readonly workers: number;
+  readonly gpusPerWorker: number;
+  readonly masterPort: number;
+  readonly pool?: NormalizedPool;
+  readonly queueName?: string;
+  readonly schedule?: string;
+  readonly timeZone?: string;
+  readonly backoffLimit: number;
+  readonly activeDeadlineSeconds?: number;
+  readonly ttlSecondsAfterFinished?: number;
+  readonly resources: { readonly cpu: string; readonly memory: string; readonly shmSize: string; readonly scratchSize: string };
+  readonly env: Readonly<Record<string, string>>;
+  readonly serviceAccountName: string;
+  /** The TrainSpec without its registry (an Output until deployment). */
+  readonly spec: Omit<TrainSpecInput, "registry">;
+}
+
+/**
+ * Validates `addTrainingJob` args against the cluster and fills in defaults. Throws one MlopsError with
+ * every problem (TrainSpec fields included), each with the value received and the fix.
+ */
+export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluster: TrainingJobClusterFacts): NormalizedTrainingJob {
+  validateArgs(TrainingJobArgsSchema, args, {
+    context: `addTrainingJob(${JSON.stringify(name)})`,
+    prefix: "",
+    crossFieldChecks: (a: TrainingJobArgs) => clusterProblems(name, a ?? ({} as TrainingJobArgs), cluster),
+  });
+  const workers = args.workers ?? TRAINING_JOB_DEFAULTS.workers;
+  const gpusPerWorker = args.gpusPerWorker ?? defaultGpus(cluster);
+  const pool = poolOf(args, gpusPerWorker, cluster);
+  const r = args.resources ?? {};
+  const queued = args.team !== undefined && cluster.kueueTeams.includes(args.team);
+  const ttl = args.ttlSecondsAfterFinished ?? (args.schedule !== undefined ? TRAINING_JOB_DEFAULTS.cronJobTtlSecondsAfterFinished : undefined);
+  return {
+    name,
+    namespace: args.team ?? DEFAULT_TRAINING_NAMESPACE,
+    ...(args.image !== undefined ? { image: args.image } : {}),
+    workers,
+    gpusPerWorker,
+    masterPort: TRAIN_DEFAULTS.masterPort,
+    ...(pool ? { pool } : {}),
+    ...(queued ? { queueName: args.team } : {}),
+    ...(args.schedule !== undefined ? { schedule: args.schedule.trim() } : {}),
+    ...(args.timeZone !== undefined ? { timeZone: args.timeZone } : {}),
+    backoffLimit: args.backoffLimit ?? TRAINING_JOB_DEFAULTS.backoffLimit,
+    ...(args.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: args.activeDeadlineSeconds } : {}),
+    ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),
+    resources: {
+      cpu: r.cpu ?? TRAINING_JOB_DEFAULTS.cpu,
+      memory: r.memory ?? TRAINING_JOB_DEFAULTS.memory,
+      shmSize: r.shmSize ?? TRAINING_JOB_DEFAULTS.shmSize,
+      scratchSize: r.scratchSize ?? TRAINING_JOB_DEFAULTS.scratchSize,
+    },
+    env: { ...(args.env ?? {}) },
+    serviceAccountName: `${name}-trainer`,
+    spec: specOf(name, args),
+  };
+}
+
+/** The TrainSpec fields as the user gave them; the runtime applies the spec's own defaults. */
+function specOf(name: string, args: TrainingJobArgs): Omit<TrainSpecInput, "registry"> {
+  return {
+    name,
+    model: args.model,
+    dataset: args.dataset,
+    trainer: args.trainer,
+    ...(args.task !== undefined ? { task: args.task } : {}),
+    ...(args.split !== undefined ? { split: args.split } : {}),
+    ...(args.gate !== undefined ? { gate: args.gate } : {}),
+    ...(args.alias !== undefined ? { alias: args.alias } : {}),
+    ...(args.checkpoint !== undefined ? { checkpoint: args.checkpoint } : {}),
+    ...(args.lineage !== undefined ? { lineage: args.lineage } : {}),
+  };
+}
+
+function defaultGpus(cluster: TrainingJobClusterFacts): number {
+  return cluster.pools.length > 0 ? TRAINING_JOB_DEFAULTS.gpusPerWorker : 0;
+}
+
+/** The pool named, else the first pool when the job wants GPUs. */
+function poolOf(args: TrainingJobArgs, gpusPerWorker: number, cluster: TrainingJobClusterFacts): NormalizedPool | undefined {
+  if (args.nodePool !== undefined) return cluster.pools.find((p) => p.name === args.nodePool);
+  return gpusPerWorker > 0 ? cluster.pools[0] : undefined;
+}
+
+/** The rules that need the job's name or its cluster; tolerant of a bad shape (the schema reports that). */
+function clusterProblems(name: string, args: TrainingJobArgs, cluster: TrainingJobClusterFacts): string[] {
+  const problems: string[] = [];
+  const named = TrainingJobNameSchema.safeParse(name);
+  if (!named.success) problems.push(problem("name", named.error.issues[0]!.message, name, ""));
+  const gpusPerWorker = typeof args.gpusPerWorker === "number" ? args.gpusPerWorker : defaultGpus(cluster);
+  const pool = poolOf(args, gpusPerWorker, cluster);
+  if (args.nodePool !== undefined && !pool) {
+    problems.push(problem("nodePool", "names no node pool of this cluster", args.nodePool, `Use one of: ${cluster.pools.map((p) => p.name).join(", ") || "(the cluster has no node pools; add nodePools)"}.`));
+  } else if (args.nodePool === undefined && gpusPerWorker > 0 && !pool) {
+    problems.push(problem("gpusPerWorker", "asks for GPUs on a cluster with no GPU node pool", gpusPerWorker, "Add nodePools to the cluster, or set gpusPerWorker: 0."));
+  }
+  if (pool && gpusPerWorker > pool.gpusPerNode) {
+    problems.push(problem("gpusPerWorker", `is more than a node of pool "${pool.name}" has (${pool.gpusPerNode})`, gpusPerWorker, `Use at most ${pool.gpusPerNode}, and more workers instead.`));
+  }
+  if (args.team !== undefined && !cluster.teams.includes(args.team)) {
+    problems.push(problem("team", "names no team of this cluster", args.team, `Use one of: ${cluster.teams.join(", ") || "(none: add teams to the cluster)"}.`));
+  }
+  if (typeof args.registryKmsKeyArn === "string" && !parseKmsKeyArn(args.registryKmsKeyArn)) {
+    problems.push(problem("registryKmsKeyArn", "is not a KMS key ARN", args.registryKmsKeyArn, KMS_KEY_ARN_FIX));
+  }
+  if (args.timeZone !== undefined && args.schedule === undefined) {
+    problems.push(problem("timeZone", "is given without a schedule", args.timeZone, "Add schedule, or remove timeZone."));
+  }
+  return problems;
+}

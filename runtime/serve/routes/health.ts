@@ -1,0 +1,44 @@
+/**
+ * Health and metadata: `/v2/health/live|ready` (the kubelet probes), `GET /v2` (server metadata),
+ * `GET /v2/models/{m}[/versions/{v}]` and its `/ready`. Routing, method and auth checks are app.ts's.
+ */
+import type { ServingVersion } from "../holder.js";
+import { SERVER_NAME, SERVER_VERSION } from "../version.js";
+import type { Reply, RouteContext } from "./reply.js";
+
+const LIVE: Reply = { status: 200, body: '{"live":true}' };
+const READY_OK: Reply = { status: 200, body: '{"ready":true}' };
+const READY_NO: Reply = { status: 503, body: '{"ready":false}' };
+const SERVER_METADATA: Reply = { status: 200, body: JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }) };
+
+/** `GET /v2/health/live`: the process answers. */
+export function live(): Reply {
+  return LIVE;
+}
+
+/** `GET /v2/health/ready`: a version is loaded and the app is not draining. */
+export function ready(ctx: RouteContext): Reply {
+  return ctx.draining ? READY_NO : ctx.holder.serving === undefined ? notLoaded(ctx, { ready: false }) : READY_OK;
+}
+
+/** `GET /v2`: the server's name, version and extensions. */
+export function serverMetadata(): Reply {
+  return SERVER_METADATA;
+}
+
+/** `GET /v2/models/{m}[/versions/{v}]`: the served version's name, versions, platform and tensors. */
+export function modelMetadata(serving: ServingVersion): Reply {
+  return { status: 200, body: serving.metadata };
+}
+
+/** `GET /v2/models/{m}[/versions/{v}]/ready`: 503 while draining. */
+export function modelReady(ctx: RouteContext, serving: ServingVersion): Reply {
+  const name = serving.model.mv.name;
+  return ctx.draining ? { status: 503, body: JSON.stringify({ name, ready: false }) } : { status: 200, body: JSON.stringify({ name, ready: true }) };
+}
+
+/** 503 until the first version is loaded: which model, why not yet, when the next attempt is. */
+export function notLoaded(ctx: RouteContext, fields: Record<string, unknown>): Reply {
+  const { message, retryAfterSeconds } = ctx.holder.notLoadedReason();
+  return { status: 503, body: JSON.stringify({ ...fields, error: message }), headers: { "retry-after": String(retryAfterSeconds) } };
+}

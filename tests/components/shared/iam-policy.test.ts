@@ -1,0 +1,86 @@
+// The IAM policy documents every workload's role is made of: pure, no Pulumi involved.
+import { describe, expect, test } from "vitest";
+import { irsaTrustPolicy, kmsAccessStatements, parseS3Uri, s3AccessPolicy } from "../../../components/shared/iam-policy.js";
+
+const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/other";
+const VIA_S3 = { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } };
+type Statement = { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: unknown };
+const kmsStatements = (policy: string): Statement[] =>
+  (JSON.parse(policy).Statement as Statement[]).filter((s) => s.Action.some((a) => a.startsWith("kms:")));
+
+describe("irsaTrustPolicy", () => {
+  test("lets only the named ServiceAccount assume a service-account role", () => {
+    const doc = irsaTrustPolicy("arn:aws:iam::1:oidc-provider/x", "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", "fraud", "fraud-trainer");
+    expect(doc.Statement[0]!.Condition).toEqual({
+      StringEquals: {
+        "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:fraud:fraud-trainer",
+        "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com",
+      },
+    });
+  });
+
+});
+
+describe("s3AccessPolicy", () => {
+  test("grants read on the dataset, read/write on the registry prefix, and listing only of those prefixes", () => {
+    const doc = s3AccessPolicy([
+      { uri: "s3://models/reg", access: "readwrite" },
+      { uri: "s3://data/fraud/train.parquet", access: "read" },
+    ]);
+    expect(doc.Statement).toEqual([
+      { Sid: "Read", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::data/fraud/train.parquet", "arn:aws:s3:::data/fraud/train.parquet/*"] },
+      expect.objectContaining({ Sid: "ReadWrite", Resource: ["arn:aws:s3:::models/reg", "arn:aws:s3:::models/reg/*"] }),
+      expect.objectContaining({ Resource: "arn:aws:s3:::data", Condition: { StringLike: { "s3:prefix": ["fraud/train.parquet", "fraud/train.parquet/*"] } } }),
+      expect.objectContaining({ Resource: "arn:aws:s3:::models", Condition: { StringLike: { "s3:prefix": ["reg", "reg/*"] } } }),
+    ]);
+  });
+
+  test("ignores locations that are not on S3", () => {
+    expect(parseS3Uri("file:///x")).toBeUndefined();
+    expect(s3AccessPolicy([{ uri: "file:///x", access: "read" }]).Statement).toEqual([]);
+  });
+});
+
+describe("kmsAccessStatements", () => {
+  test("lets a read-only key decrypt, only through S3 in the key's region", () => {
+    expect(kmsAccessStatements([{ arn: KEY, access: "read" }])).toEqual([
+      { Sid: "KmsRead", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY], Condition: VIA_S3 },
+    ]);
+  });
+
+  test("lets a read/write key decrypt and generate data keys, only through S3", () => {
+    expect(kmsAccessStatements([{ arn: KEY, access: "readwrite" }])).toEqual([
+      { Sid: "KmsReadWrite", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [KEY], Condition: VIA_S3 },
+    ]);
+  });
+
+  test("grants a key given both ways once, read/write", () => {
+    const statements = kmsAccessStatements([
+      { arn: KEY, access: "read" },
+      { arn: KEY, access: "readwrite" },
+      { arn: OTHER_KEY, access: "read" },
+    ]);
+    expect(statements.map((s) => [s.Sid, s.Resource])).toEqual([
+      ["KmsRead", [OTHER_KEY]],
+      ["KmsReadWrite", [KEY]],
+    ]);
+  });
+
+  test("uses the China partition's S3 endpoint for a China key", () => {
+    const [statement] = kmsAccessStatements([{ arn: "arn:aws-cn:kms:cn-north-1:123456789012:key/k", access: "read" }]);
+    expect(statement!.Condition).toEqual({ StringEquals: { "kms:ViaService": "s3.cn-north-1.amazonaws.com.cn" } });
+  });
+
+  test("fails when a key is given by alias, naming the fix", () => {
+    expect(() => kmsAccessStatements([{ arn: "arn:aws:kms:eu-west-1:123456789012:alias/models", access: "read" }])).toThrow(
+      /kmsKeyArn: is not a KMS key ARN; received "arn:aws:kms:eu-west-1:123456789012:alias\/models"\. Give the key's ARN/,
+    );
+  });
+
+  test("adds no KMS statement to an S3 policy by default", () => {
+    const policy = s3AccessPolicy([{ uri: "s3://models/reg", access: "readwrite" }]);
+    expect(kmsStatements(JSON.stringify(policy))).toEqual([]);
+  });
+});
+
