@@ -1,13 +1,8 @@
 // The IAM policy documents every workload's role is made of: pure, no Pulumi involved.
 import { describe, expect, test } from "vitest";
 import { irsaTrustPolicy, kmsAccessStatements, parseS3Uri, s3AccessPolicy } from "../../../components/shared/iam-policy.js";
+import { KEY, kmsStatements, OTHER_KEY, VIA_S3 } from "../../helpers/kms.js";
 
-const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/other";
-const VIA_S3 = { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } };
-type Statement = { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: unknown };
-const kmsStatements = (policy: string): Statement[] =>
-  (JSON.parse(policy).Statement as Statement[]).filter((s) => s.Action.some((a) => a.startsWith("kms:")));
 
 describe("irsaTrustPolicy", () => {
   test("lets only the named ServiceAccount assume a service-account role", () => {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { byType, reset, setupMocks, waitForResources, type RecordedResource } from "../../helpers/pulumi-mocks.js";
+import { KEY, kmsStatements, VIA_S3 } from "../../helpers/kms.js";
 
 type ClusterMod = typeof import("../../../components/training-cluster/index.js");
 let mod: ClusterMod;
@@ -15,12 +16,6 @@ beforeAll(async () => {
 });
 beforeEach(() => reset());
 
-const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/other";
-const VIA_S3 = { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } };
-type Statement = { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: unknown };
-const kmsStatements = (policy: string): Statement[] =>
-  (JSON.parse(policy).Statement as Statement[]).filter((s) => s.Action.some((a) => a.startsWith("kms:")));
 
 function eksCluster() {
   return new mod.TrainingCluster(`k${++n}`, { eks: { version: "1.31", subnetIds: ["subnet-a"] }, nodePools: [] });
