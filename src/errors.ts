@@ -14,36 +14,88 @@ export class MlopsError extends Error {
     super(message);
   }
 
-  /** One problem: `<field>: <what>; received <value>. <fix>` */
+  /** One problem: `<field>: <what>; received <value>. <fix>` (a secret field's value described, not shown). */
   static of(field: string, what: string, value: unknown, fix: string): MlopsError {
     return new MlopsError(problem(field, what, value, fix));
   }
 }
 
-/** Formats one problem line: field, what is wrong, the value received and the fix. */
+/**
+ * Formats one problem line: field, what is wrong, the value received and the fix. A secret-bearing field
+ * ({@link isSecretField}) is described (its length), never printed.
+ */
 export function problem(field: string, what: string, value: unknown, fix: string): string {
-  return `${field}: ${what}; received ${show(value)}.${fix ? ` ${fix}` : ""}`;
+  const received = isSecretField(field) ? showSecret(value) : show(value);
+  return `${field}: ${what}; received ${received}.${fix ? ` ${fix}` : ""}`;
 }
 
-/** Renders a received value for an error message, short and unambiguous. */
+/**
+ * Names of settings whose values are secrets (kubeconfigs, tokens, passwords, keys): their values never
+ * appear in an error message, a log line or `mlops synth` output.
+ */
+const SECRET_NAME = /kubeconfig|token|passw(or)?d|secret|credential|private.?key|api.?key|access.?key/i;
+
+/** True when the last name of a property path (`kubernetes.kubeconfig`, `pulumi-mlops:authToken`, `auth.token`) names a secret. */
+export function isSecretField(field: string): boolean {
+  const last = field.replace(/\[\d+\]/g, "").split(/[.:]/).filter(Boolean).pop() ?? "";
+  return SECRET_NAME.test(last);
+}
+
+/** What a message says of a secret value instead of printing it: its kind and size only. */
+export function showSecret(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (typeof value === "string") {
+    if (value.length === 0) return "an empty string";
+    return `a value of ${value.length.toLocaleString("en-US")} character${value.length === 1 ? "" : "s"} (not shown: secret)`;
+  }
+  if (Array.isArray(value)) return "a list (not shown: secret)";
+  if (typeof value === "object") return `${describeInstance(value) ?? "an object"} (not shown: secret)`;
+  return `a ${typeof value} (not shown: secret)`;
+}
+
+/**
+ * Strings that carry credentials whatever field they are in: a kubeconfig (users, tokens, client keys),
+ * a PEM private key, a bearer token.
+ */
+const SECRET_TEXT = /\bkind["']?\s*:\s*["']?Config\b|client-key-data|\btoken["']?\s*[:=]|\bpassword["']?\s*[:=]|-----BEGIN [A-Z ]*PRIVATE KEY-----|\bBearer\s+\S/i;
+
+/** Renders a received value for an error message, short and unambiguous, with secrets it contains masked. */
 export function show(value: unknown): string {
   if (value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(value.length > 120 ? value.slice(0, 117) + "..." : value);
-  // Resources, Outputs and other class instances print as their class, not as a dump of internals.
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== null && proto !== Object.prototype) {
-      const ctor = (proto as { constructor?: { name?: string } }).constructor?.name;
-      return `a ${ctor || "class instance"}`;
-    }
+  if (typeof value === "string") {
+    if (SECRET_TEXT.test(value)) return showSecret(value);
+    return JSON.stringify(value.length > 120 ? value.slice(0, 117) + "..." : value);
   }
+  // Resources, Outputs and other class instances print as their class, not as a dump of internals.
+  const instance = describeInstance(value);
+  if (instance && !Array.isArray(value)) return instance;
   try {
-    const s = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+    const s = JSON.stringify(value, (k, v) => {
+      if (typeof v === "bigint") return v.toString();
+      // Nested secrets and class instances: masked, named by class.
+      if (k !== "" && v !== undefined && isSecretField(k)) return `[${showSecret(v)}]`;
+      if (typeof v === "string" && SECRET_TEXT.test(v)) return `[${showSecret(v)}]`;
+      if (k !== "" && !Array.isArray(v)) {
+        const nested = describeInstance(v);
+        if (nested) return `[${nested}]`;
+      }
+      return v;
+    });
     if (s === undefined) return String(value);
     return s.length > 120 ? s.slice(0, 117) + "..." : s;
   } catch {
-    return String(value);
+    return "a value that cannot be printed";
   }
+}
+
+/** `a Provider`, `an Output`… for a class instance; undefined for plain objects, arrays and primitives. */
+function describeInstance(value: unknown): string | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null || proto === Object.prototype) return undefined;
+  const ctor = (proto as { constructor?: { name?: string } }).constructor?.name || "class instance";
+  return `${/^[AEIOU]/.test(ctor) ? "an" : "a"} ${ctor}`;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,9 +1,14 @@
 import { z } from "zod";
-import { MlopsError, pathString, problem } from "../src/errors.js";
+import { ModelEndpointArgsSchema } from "../components/model-endpoint/args.js";
+import { kubeconfigProblem } from "../components/shared/kubernetes.js";
+import { isSecretField, MlopsError, pathString, problem, show, showSecret } from "../src/errors.js";
 import { modelRefSchema } from "../src/spec/model-ref.js";
 
-/** A Kubernetes quantity: `4`, `500m`, `16Gi`. */
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+/** The endpoint's sizes, as ModelEndpoint checks them: Kubernetes quantities within what a pod can have. */
+const endpointResources = ModelEndpointArgsSchema.shape.resources.unwrap().shape;
+
+/** The trainer stacks/index.ts deploys. It is CPU-only and runs in one process (it ignores `workers`). */
+export const BUILTIN_TRAINER = "logistic-regression";
 
 /**
  * The stages the reference platform knows. What a stage changes (replica counts, protection of stateful
@@ -32,7 +37,7 @@ export const StageConfigSchema = z
         context: z.string().optional(),
         eks: z
           .object({
-            version: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version such as "1.31"'),
+            version: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version such as "1.35"'),
             subnetIds: z.array(z.string().min(1)).min(2, "must list at least two subnets in different zones"),
           })
           .strict()
@@ -75,28 +80,43 @@ export const StageConfigSchema = z
           .strict()
           .refine((r) => r.min <= r.max, "min must not exceed max")
           .optional(),
-        /** Kubernetes quantities, like every Kubernetes size in the components: "1", "500m"; "1Gi". */
-        cpu: z.string().regex(QUANTITY, 'must be a Kubernetes CPU quantity such as "1" or "500m"').optional(),
-        memory: z.string().regex(QUANTITY, 'must be a Kubernetes memory quantity such as "1Gi" or "512Mi"').optional(),
+        /** Kubernetes quantities, checked as ModelEndpoint checks them: "1", "500m"; "1Gi", "512Mi". */
+        cpu: endpointResources.cpu,
+        memory: endpointResources.memory,
         gpus: z.number().int().min(0).max(8).optional(),
         allowFromNamespaces: z.array(z.string().min(1)).optional(),
         maxBatchSize: z.number().int().min(1).max(4096).optional(),
       })
       .strict()
       .prefault({}),
-    /** Nightly training of the example model. Omit to skip. */
+    /**
+     * Nightly training of the example model with the built-in trainer, which is CPU-only and runs one
+     * worker: it is rendered with one worker, no GPU and no GPU pool whatever the stage says, and a stage
+     * that asks for more fails validation (GPU training is a `command` trainer: see addTrainingJob). Omit to skip.
+     */
     training: z
       .object({
         schedule: z.string().min(9, 'must be a cron expression such as "0 3 * * *"').optional(),
         dataset: z.string().regex(/^(s3|file):\/\/.+/, "must be an s3:// or file:// URI"),
-        workers: z.number().int().min(1).optional(),
-        gpusPerWorker: z.number().int().min(0).optional(),
-        nodePool: z.string().optional(),
+        workers: z.literal(1, `must be 1 or absent: the built-in trainer (${BUILTIN_TRAINER}) runs in one process`).optional(),
+        gpusPerWorker: z.literal(0, `must be 0 or absent: the built-in trainer (${BUILTIN_TRAINER}) is CPU-only and would hold the GPUs idle`).optional(),
+        nodePool: z
+          .never({ error: `must be absent: the stage's pools are GPU pools and the built-in trainer (${BUILTIN_TRAINER}) is CPU-only` })
+          .optional(),
       })
       .strict()
       .optional(),
-    /** Kubeconfig of an existing cluster (set it as a secret). Default: $KUBECONFIG or ~/.kube/config. */
-    kubeconfig: z.string().min(1).optional(),
+    /**
+     * Kubeconfig of an existing cluster, YAML or JSON (set it as a secret: errors never print it).
+     * Default: $KUBECONFIG or ~/.kube/config.
+     */
+    kubeconfig: z
+      .string()
+      .superRefine((v, ctx) => {
+        const wrong = kubeconfigProblem(v);
+        if (wrong) ctx.addIssue({ code: "custom", message: wrong });
+      })
+      .optional(),
     /** Bearer token the endpoint requires (set it as a secret). Default: no auth. */
     authToken: z.string().min(16, "must be at least 16 characters").optional(),
     /** A runtime image to use instead of building `runtime/Dockerfile`. */
@@ -123,7 +143,8 @@ export function loadStageConfig(stack: string, raw: Record<string, string>, proj
   for (const [key, value] of Object.entries(raw)) {
     const [ns, name] = key.includes(":") ? [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)] : [project, key];
     if (ns !== project) continue; // other providers' config (aws:region, kubernetes:context…)
-    values[name] = parseConfigValue(value);
+    // A string setting keeps its text: a JSON kubeconfig is not an object, an all-digit token not a number.
+    values[name] = STRING_KEYS.has(name) ? value : parseConfigValue(value);
   }
   const result = StageConfigSchema.safeParse(values);
   if (result.success) return { stage: stack as Stage, config: result.data };
@@ -135,13 +156,25 @@ export function loadStageConfig(stack: string, raw: Record<string, string>, proj
       return `${project}:${key === "(root)" ? issue.keys.join(", ") : `${key}.${issue.keys.join(", ")}`}: is not a known setting. Remove it with \`pulumi config rm --stack ${stack} ${project}:${issue.keys[0]}\` or fix the spelling.`;
     }
     const fixPath = key === "(root)" ? "<key>" : key;
-    return `${project}:${key}: ${issue.message}; received ${JSON.stringify(received) ?? "nothing"}. Fix: pulumi config set --stack ${stack} --path '${project}:${fixPath}' <value>`;
+    // A secret's value is described, never printed, and the fix keeps it encrypted in the stack file.
+    const secret = isSecretField(key);
+    const fix = secret
+      ? `pulumi config set --secret --stack ${stack} ${project}:${fixPath} <value>`
+      : `pulumi config set --stack ${stack} --path '${project}:${fixPath}' <value>`;
+    return `${project}:${key}: ${issue.message}; received ${secret ? showSecret(received) : show(received)}. Fix: ${fix}`;
   });
   throw new MlopsError(
     `stack "${stack}" has ${problems.length} invalid config value${problems.length === 1 ? "" : "s"} (Pulumi.${stack}.yaml):\n  - ${problems.join("\n  - ")}`,
     problems,
   );
 }
+
+/** Top-level settings that are strings: taken as written, never parsed as JSON. */
+const STRING_KEYS: ReadonlySet<string> = new Set(
+  Object.entries(StageConfigSchema.shape)
+    .filter(([, schema]) => schema.unwrap() instanceof z.ZodString)
+    .map(([key]) => key),
+);
 
 function parseConfigValue(value: string): unknown {
   const t = value.trim();

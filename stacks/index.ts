@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ModelEndpoint, ModelRegistry, RuntimeImage, STAGE_DEFAULTS, stageTier, TrainingCluster, type TrainingClusterArgs } from "../components/index.js";
 import { MlopsError } from "../src/errors.js";
 import { USER_ENV } from "../src/spec/env.js";
-import { loadStageConfig, type StageConfig } from "./config.js";
+import { BUILTIN_TRAINER, loadStageConfig, type StageConfig } from "./config.js";
 
 const stack = pulumi.getStack();
 // Validate everything before creating anything.
@@ -33,13 +33,14 @@ const training = config.training
       registry,
       model: "breast-cancer",
       dataset: { uri: config.training.dataset, label: "label" },
-      trainer: { builtin: "logistic-regression", l2: 1.0 },
+      trainer: { builtin: BUILTIN_TRAINER, l2: 1.0 },
       gate: { minimum: { auc: 0.95 }, mustBeat: "champion" },
       alias: "challenger",
       ...(config.training.schedule ? { schedule: config.training.schedule } : {}),
-      ...(config.training.workers ? { workers: config.training.workers } : {}),
-      gpusPerWorker: config.training.gpusPerWorker ?? 0,
-      ...(config.training.nodePool ? { nodePool: config.training.nodePool } : {}),
+      // The built-in trainer is CPU-only and runs in one process: no GPU, no GPU pool, one worker, whatever
+      // the stage says (stacks/config.ts refuses a stage that asks for more).
+      workers: 1,
+      gpusPerWorker: 0,
       image,
     })
   : undefined;

@@ -114,6 +114,13 @@ export interface ModelEndpointArgs {
    * @default - the registry's `kmsKeyArn` when it is a ModelRegistry; otherwise none (SSE-S3)
    */
   readonly registryKmsKeyArn?: pulumi.Input<string>;
+  /**
+   * The pods' PriorityClass. A TrainingCluster creates a serving class (`mlops-serving`) that may preempt
+   * training pods, so a traffic spike takes capacity back from training; any other cluster may have no such
+   * class, and a pod naming a class that does not exist is refused. `false`: none (the cluster's default).
+   * @default - the TrainingCluster's serving class when `kubernetes` is a TrainingCluster; otherwise none
+   */
+  readonly priorityClassName?: string | false;
   /** Seconds in-flight requests get after SIGTERM. @default 20 */
   readonly drainSeconds?: number;
   /** How often a followed alias is re-resolved. @default 10 */
@@ -181,6 +188,7 @@ export const ModelEndpointArgsSchema = z
     allowFrom: z.object({ namespaces: z.array(k8sName) }).strict().optional(),
     serviceAccountRoleArn: input.optional(),
     registryKmsKeyArn: input.optional(),
+    priorityClassName: z.union([z.literal(false), z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a PriorityClass name (lowercase letters, digits, '-' and '.'), or false for none")]).optional(),
     drainSeconds: z.number().min(0).max(600).optional(),
     pollIntervalSeconds: z.number().min(0.05).max(3600).optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),

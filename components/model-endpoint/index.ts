@@ -8,6 +8,8 @@ import { runtimeImage } from "../shared/image.js";
 import { resolveProvider } from "../shared/kubernetes.js";
 import { stackContext, stackPhysicalName } from "../shared/stage.js";
 import { validateArgs } from "../shared/validate.js";
+import { TrainingCluster } from "../training-cluster/index.js";
+import { PRIORITY_SERVING } from "../training-cluster/normalize.js";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import { EndpointNameSchema, ModelEndpointArgsSchema, type ModelEndpointArgs } from "./args.js";
 import {
@@ -83,7 +85,9 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     super(ModelEndpoint.TYPE, name, {}, opts);
     validateArgs(Validated, { name, args }, { context: `new ModelEndpoint("${name}")`, prefix: "" });
     const { project, stage } = stackContext();
-    const endpoint = normalizeEndpoint(args, stage);
+    // On a TrainingCluster the pods get the serving PriorityClass it creates (and wait for it).
+    const cluster = args.kubernetes instanceof TrainingCluster ? args.kubernetes : undefined;
+    const endpoint = normalizeEndpoint(args, stage, cluster ? { servingPriorityClass: PRIORITY_SERVING } : {});
     const physicalName = stackPhysicalName(name);
     const labels = recommendedLabels({ name, instance: physicalName, component: "model-endpoint", partOf: project });
     const selector = selectorLabels({ name, instance: physicalName });
@@ -144,7 +148,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     const secret = args.auth ? create(k8s.core.v1.Secret, "auth", t.secret, authSecretArgs(ctx, args.auth.token)) : undefined;
     const deployment = create(k8s.apps.v1.Deployment, "deployment", t.deployment, deploymentArgs(ctx), {
       ...childOpts,
-      dependsOn: [serviceAccount, ...(secret ? [secret] : [])],
+      dependsOn: [serviceAccount, ...(secret ? [secret] : []), ...(cluster && endpoint.priorityClassName === PRIORITY_SERVING ? cluster.nodes.priorityClasses : [])],
     });
     const service = create(k8s.core.v1.Service, "svc", t.service, serviceArgs(ctx));
     const autoscaler = create(k8s.autoscaling.v2.HorizontalPodAutoscaler, "hpa", t.autoscaler, autoscalerArgs(ctx), {

@@ -95,6 +95,7 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
     // The runtime drains for drainSeconds after SIGTERM; the kubelet must not kill it before.
     terminationGracePeriodSeconds: e.drainSeconds + D.terminationMarginSeconds,
     podSpec: {
+      ...(e.priorityClassName !== undefined ? { priorityClassName: e.priorityClassName } : {}),
       topologySpreadConstraints: [
         { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },
         { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },

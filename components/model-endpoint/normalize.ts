@@ -45,10 +45,22 @@ export interface NormalizedEndpoint {
   readonly drainSeconds: number;
   readonly pollIntervalSeconds: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** The pods' PriorityClass; undefined: none. */
+  readonly priorityClassName?: string;
 }
 
-/** Applies defaults to validated args; `stage` (the stack name) picks the replica defaults. */
-export function normalizeEndpoint(args: ModelEndpointArgs, stage: string): NormalizedEndpoint {
+/** What normalizing needs to know of the cluster the endpoint is deployed to. */
+export interface EndpointClusterFacts {
+  /** The serving PriorityClass the cluster creates (a TrainingCluster's), if any. */
+  readonly servingPriorityClass?: string;
+}
+
+/**
+ * Applies defaults to validated args; `stage` (the stack name) picks the replica defaults, `cluster` the
+ * PriorityClass default.
+ */
+export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluster: EndpointClusterFacts = {}): NormalizedEndpoint {
+  const priorityClassName = args.priorityClassName === false ? undefined : (args.priorityClassName ?? cluster.servingPriorityClass);
   const d = MODEL_ENDPOINT_DEFAULTS;
   const byStage = STAGE_DEFAULTS[stageTier(stage)].replicas;
   const min = args.replicas?.min ?? byStage.min;
@@ -72,5 +84,6 @@ export function normalizeEndpoint(args: ModelEndpointArgs, stage: string): Norma
     drainSeconds: args.drainSeconds ?? d.drainSeconds,
     pollIntervalSeconds: args.pollIntervalSeconds ?? d.pollIntervalSeconds,
     logLevel: args.logLevel ?? d.logLevel,
+    ...(priorityClassName !== undefined ? { priorityClassName } : {}),
   };
 }

@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { GPU_RESOURCE, IRSA_ANNOTATION } from "../shared/constants.js";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import { anyPoolAffinity } from "./node-pools.js";
-import type { NormalizedPool } from "./normalize.js";
+import { shipsDevicePlugin, type NormalizedPool } from "./normalize.js";
 
 export interface ChartRef {
   readonly chart: string;
@@ -38,10 +38,11 @@ function gpuAgentPlacement(pools: readonly NormalizedPool[]): Record<string, unk
 
 /**
  * Device plugin values. The chart's own default affinity wants Node Feature Discovery labels; EKS GPU
- * AMIs have none, so the pods are pinned to the pools' labels instead.
+ * AMIs have none, so the pods are pinned to the pools' labels instead. Bottlerocket NVIDIA pools are
+ * left out: their AMI runs its own device plugin (normalize drops the release when every pool is one).
  */
 export function devicePluginValues(pools: readonly NormalizedPool[]): Record<string, unknown> {
-  return gpuAgentPlacement(pools);
+  return gpuAgentPlacement(pools.filter((p) => !shipsDevicePlugin(p)));
 }
 
 /** DCGM exporter values: on the GPU nodes only; no ServiceMonitor (its CRD may not exist yet). */

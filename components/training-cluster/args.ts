@@ -3,6 +3,7 @@ import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import { z } from "zod";
 import type { Transform } from "../shared/transform.js";
+import { kubeconfigSchema } from "../shared/kubernetes.js";
 import { dnsLabelSchema, isDeferred, isInput, QUANTITY } from "../shared/validate.js";
 
 /** A Kubernetes node taint. */
@@ -65,14 +66,23 @@ export interface GpuNodePoolArgs {
   readonly spot?: boolean;
   /** EKS only: root volume size in GiB. @default 200 */
   readonly diskSizeGiB?: number;
-  /** EKS only: the GPU AMI. @default "AL2023_x86_64_NVIDIA" */
+  /**
+   * EKS only: the GPU AMI. The AL2 AMI (`AL2_x86_64_GPU`) exists only for Kubernetes 1.32 and older.
+   * Bottlerocket NVIDIA AMIs run their own NVIDIA device plugin, so ours is not scheduled on them.
+   * @default "AL2023_x86_64_NVIDIA"
+   */
   readonly amiType?: GpuAmiType;
 }
 
 /** The EKS control plane and its system node group. */
 export interface EksArgs {
-  /** Kubernetes version, e.g. `"1.31"`. Also picks the cluster autoscaler's image tag. */
-  readonly version: string;
+  /**
+   * Kubernetes minor version, e.g. `"1.35"`. Also picks the cluster autoscaler's image tag. The cluster's
+   * upgrade policy is `STANDARD` (no paid extended support: EKS upgrades it at the end of standard
+   * support), and a version past its end of standard support is warned about.
+   * @default "1.35" (`EKS_DEFAULT_VERSION`: the newest version in EKS standard support)
+   */
+  readonly version?: string;
   /** Subnets for the control plane ENIs and every node group (private subnets in at least two AZs). */
   readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /**
@@ -85,7 +95,7 @@ export interface EksArgs {
   /**
    * The cluster autoscaler (Helm chart `cluster-autoscaler`), with a service-account role that may only
    * scale this cluster's groups. `false` leaves it out (e.g. when Karpenter is installed separately).
-   * @default { chartVersion: "9.46.6", imageTag: "v<version>.0" }
+   * @default { chartVersion: "9.46.6", imageTag: "v<version>.0" } (e.g. `v1.35.0`)
    */
   readonly clusterAutoscaler?: false | { readonly chartVersion?: string; readonly imageTag?: string };
   /** Tags on every AWS resource. @default {} */
@@ -122,7 +132,7 @@ export interface TeamArgs {
  *
  * @example
  * new TrainingCluster("ml", {
- *   eks: { version: "1.31", subnetIds },
+ *   eks: { subnetIds },
  *   nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4, spot: true }],
  *   teams: [{ name: "fraud", gpuQuota: 16 }],
  *   kueue: {},
@@ -131,7 +141,10 @@ export interface TeamArgs {
 export interface TrainingClusterArgs {
   /** Create an EKS cluster. */
   readonly eks?: EksArgs;
-  /** Use an existing cluster through this kubeconfig. */
+  /**
+   * Use an existing cluster through this kubeconfig: its content, YAML or JSON (as kubectl reads it).
+   * Give it as a secret (`config.requireSecret("kubeconfig")`); errors about it never print it.
+   */
   readonly kubeconfig?: pulumi.Input<string>;
   /** The GPU node pools. @default [] */
   readonly nodePools?: readonly GpuNodePoolArgs[];
@@ -139,7 +152,8 @@ export interface TrainingClusterArgs {
   readonly teams?: readonly TeamArgs[];
   /**
    * The NVIDIA device plugin (Helm chart `nvidia-device-plugin`), tolerating the GPU taint. `false` when
-   * the cluster already runs it (e.g. through the GPU operator).
+   * the cluster already runs it (e.g. through the GPU operator). It is kept off Bottlerocket pools (their
+   * AMI runs its own), and left out when every EKS pool is Bottlerocket.
    * @default { chartVersion: "0.17.1" }
    */
   readonly devicePlugin?: false | { readonly chartVersion?: string };
@@ -211,7 +225,7 @@ const chartVersion = z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.
 
 const EksSchema = z
   .object({
-    version: z.string().regex(/^1\.[0-9]{2}$/, 'must be a Kubernetes minor version such as "1.31"'),
+    version: z.string().regex(/^1\.[0-9]{2}$/, 'must be a Kubernetes minor version such as "1.35"').optional(),
     subnetIds: z.custom<unknown>(
       (v) => (Array.isArray(v) ? v.length > 0 && v.every(isInput) : isDeferred(v)),
       "must list at least one subnet id (private subnets in two or more availability zones)",
@@ -235,7 +249,7 @@ const EksSchema = z
 export const TrainingClusterArgsSchema = z
   .object({
     eks: EksSchema.optional(),
-    kubeconfig: z.custom<unknown>(isInput, "must be a kubeconfig string or an Output of one").optional(),
+    kubeconfig: kubeconfigSchema.optional(),
     nodePools: z.array(NodePoolSchema).optional(),
     teams: z.array(TeamSchema).optional(),
     devicePlugin: z.union([z.literal(false), z.object({ chartVersion: chartVersion.optional() }).strict()]).optional(),

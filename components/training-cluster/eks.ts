@@ -57,6 +57,9 @@ export function createEks(
     {
       name: clusterName,
       version: eks.version,
+      // Explicit, because EKS defaults to EXTENDED: at the end of standard support the cluster is
+      // upgraded instead of silently billed for extended support.
+      upgradePolicy: { supportType: eks.supportType },
       roleArn: clusterRole.arn,
       vpcConfig: { subnetIds: eks.subnetIds, endpointPublicAccess: eks.endpointPublicAccess, endpointPrivateAccess: true },
       // API mode: managed node groups get their access entries automatically, and whoever runs
@@ -76,8 +79,16 @@ export function createEks(
     ([key, policyArn]) => new aws.iam.RolePolicyAttachment(`${name}-node-${key}`, { role: nodeRole.name, policyArn }, opts),
   );
 
-  // The autoscaler owns desiredSize once the group exists; Pulumi must not reset it on every update.
-  const nodeGroupOpts: pulumi.CustomResourceOptions = { parent, dependsOn: nodePolicies, ignoreChanges: ["scalingConfig.desiredSize"] };
+  // desiredSize is NOT in ignoreChanges, and is rendered as max(min, 0) = min. With ignoreChanges (what
+  // terraform-aws-eks does) raising min above the group's current size fails: the update sends the new
+  // minSize with the old desiredSize and EKS answers "Minimum capacity can't be greater than desired
+  // size" (terraform-aws-eks#748, #2030; hashicorp/terraform-provider-aws#18310). Without it, a min
+  // change updates desiredSize to the new min in the same call, which EKS accepts. The autoscaler's own
+  // scaling stays untouched by a plain `pulumi up`: Pulumi diffs against the desiredSize it last wrote,
+  // not the live one, so only a changed min/max produces an update. After `pulumi refresh` (or `up
+  // --refresh`) the live size is recorded and the next update sets desiredSize back to min; the
+  // autoscaler then scales up again for pending pods. Run refresh when no training runs.
+  const nodeGroupOpts: pulumi.CustomResourceOptions = { parent, dependsOn: nodePolicies };
   const nodeGroup = (ngName: string, args: aws.eks.NodeGroupArgs) => {
     const [a, o] = applyTransform(transform?.nodeGroup, ngName, args, { ...nodeGroupOpts });
     return new aws.eks.NodeGroup(ngName, a, o);
@@ -86,13 +97,13 @@ export function createEks(
   const sys = eks.systemNodes;
   const systemNodeGroup = nodeGroup(`${name}-system`, {
     clusterName: cluster.name,
-    nodeGroupName: `${clusterName}-system`.slice(0, 63),
+    nodeGroupNamePrefix: nodeGroupNamePrefix(clusterName, "system"),
     nodeRoleArn: nodeRole.arn,
     subnetIds: eks.subnetIds,
     amiType: CLUSTER_DEFAULTS.systemAmiType,
     instanceTypes: [sys.instanceType],
     capacityType: "ON_DEMAND",
-    scalingConfig: { minSize: sys.min, maxSize: sys.max, desiredSize: sys.min },
+    scalingConfig: scalingConfig(sys.min, sys.max),
     labels: { ...SYSTEM_NODE_SELECTOR },
     tags,
   });
@@ -104,7 +115,9 @@ export function createEks(
     const poolTags = scaleFromZeroTags(pool, clusterName);
     const ng = nodeGroup(`${name}-${pool.name}`, {
       clusterName: cluster.name,
-      nodeGroupName: `${clusterName}-${pool.name}`.slice(0, 63),
+      // A prefix, not a fixed name: replacing changes (instance type, spot, disk, AMI, subnets) create
+      // the new group before deleting the old one, and two groups cannot share a name.
+      nodeGroupNamePrefix: nodeGroupNamePrefix(clusterName, pool.name),
       nodeRoleArn: nodeRole.arn,
       subnetIds: eks.subnetIds,
       amiType: p.amiType,
@@ -112,7 +125,7 @@ export function createEks(
       capacityType: p.spot ? "SPOT" : "ON_DEMAND",
       diskSize: p.diskSizeGiB,
       // EKS rejects desiredSize 0 only when maxSize is 0 too, which the schema forbids.
-      scalingConfig: { minSize: p.min, maxSize: p.max, desiredSize: p.min },
+      scalingConfig: scalingConfig(p.min, p.max),
       labels: { ...pool.nodeLabels },
       taints: eksTaints(pool),
       tags: { ...tags, ...poolTags },
@@ -140,6 +153,24 @@ export function createEks(
   );
 
   return { cluster, clusterRole, nodeRole, oidcProvider, oidcIssuer, systemNodeGroup, gpuNodeGroups, asgTags, region, kubeconfig };
+}
+
+/** Longest `nodeGroupNamePrefix` the provider accepts: 63 characters less its 26-character unique suffix. */
+export const NODE_GROUP_NAME_PREFIX_MAX = 63 - 26;
+
+/**
+ * The node group's name prefix: `<cluster>-<pool>-`, the cluster part shortened so that the whole pool
+ * name always fits (pool names are at most 31 characters).
+ */
+export function nodeGroupNamePrefix(clusterName: string, poolName: string): string {
+  const room = NODE_GROUP_NAME_PREFIX_MAX - poolName.length - 2;
+  const cluster = clusterName.slice(0, Math.max(room, 0)).replace(/-+$/, "");
+  return cluster ? `${cluster}-${poolName}-` : `${poolName}-`;
+}
+
+/** A managed node group's scaling config; see `nodeGroupOpts` above for why desiredSize is min. */
+export function scalingConfig(min: number, max: number): { minSize: number; maxSize: number; desiredSize: number } {
+  return { minSize: min, maxSize: max, desiredSize: Math.max(min, 0) };
 }
 
 /** A short, stable, name-safe form of a tag key for the Tag resource's logical name. */

@@ -65,7 +65,7 @@ export interface TrainingClusterNodes {
  *
  * @example
  * const cluster = new TrainingCluster("ml", {
- *   eks: { version: "1.31", subnetIds },
+ *   eks: { subnetIds },
  *   nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4, spot: true }],
  *   teams: [{ name: "fraud", gpuQuota: 16 }],
  *   kueue: {},
@@ -93,6 +93,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     super(TrainingCluster.TYPE, name, {}, opts);
     this.logicalName = name;
     const cfg = normalizeClusterArgs(args, `TrainingCluster ${JSON.stringify(name)}`);
+    for (const w of cfg.warnings) pulumi.log.warn(w, this);
     // EKS cluster names may be 100 characters; the stage drives the name.
     const clusterName = stackPhysicalName(name, 100);
     const owner: LabelContext = { name, instance: clusterName, partOf: stackContext().project };
@@ -310,5 +311,5 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
 
 export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType } from "./args.js";
 export { TrainingClusterArgsSchema } from "./args.js";
-export { normalizeClusterArgs, CLUSTER_DEFAULTS, GPU_SYSTEM_NAMESPACE, DEFAULT_TRAINING_NAMESPACE, PRIORITY_TRAINING, PRIORITY_SERVING } from "./normalize.js";
+export { normalizeClusterArgs, CLUSTER_DEFAULTS, EKS_DEFAULT_VERSION, EKS_STANDARD_SUPPORT_END, GPU_SYSTEM_NAMESPACE, DEFAULT_TRAINING_NAMESPACE, PRIORITY_TRAINING, PRIORITY_SERVING } from "./normalize.js";
 export { scaleFromZeroTags } from "./node-pools.js";

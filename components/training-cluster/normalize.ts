@@ -12,8 +12,41 @@ import {
 } from "./args.js";
 import { gpuQuotaByPoolProblems, resolveGpuQuotaByPool } from "./gpu-quota.js";
 
+/**
+ * The EKS Kubernetes version a cluster gets when `eks.version` is not given: the newest version in
+ * standard support (see {@link EKS_STANDARD_SUPPORT_END}). Bump it with the table.
+ */
+export const EKS_DEFAULT_VERSION = "1.35";
+
+/**
+ * End of EKS standard support (UTC) by Kubernetes minor version, from the EKS release calendar:
+ * https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html#kubernetes-release-calendar
+ * After it a cluster pays for extended support, or (upgradePolicy STANDARD, which this package sets)
+ * is upgraded by EKS when AWS chooses. Versions older than the first row are past it too.
+ */
+export const EKS_STANDARD_SUPPORT_END: Readonly<Record<string, string>> = {
+  "1.29": "2025-03-23",
+  "1.30": "2025-07-23",
+  "1.31": "2025-11-26",
+  "1.32": "2026-03-23",
+  "1.33": "2026-07-29",
+  "1.34": "2026-12-02",
+  "1.35": "2027-03-27",
+};
+
+/** The first Kubernetes version for which EKS publishes no Amazon Linux 2 AMI (AL2 reached end of support on 2025-11-26). */
+export const EKS_FIRST_VERSION_WITHOUT_AL2 = "1.33";
+
+/** The cluster autoscaler release that matches a Kubernetes minor version (`1.35` → `v1.35.0`). */
+export function clusterAutoscalerImageTag(version: string): string {
+  return `v${version}.0`;
+}
+
 /** Every default of TrainingCluster, in one place (the JSDoc in args.ts states the same values). */
 export const CLUSTER_DEFAULTS = {
+  eksVersion: EKS_DEFAULT_VERSION,
+  /** The cluster's upgrade policy: never drift into paid extended support. */
+  supportType: "STANDARD",
   poolMin: 0,
   poolMax: 2,
   poolDiskSizeGiB: 200,
@@ -37,6 +70,13 @@ export const POOL_LABEL = "mlops.dev/node-pool";
 export const GPU_TYPE_LABEL = "mlops.dev/gpu-type";
 /** Set on EKS GPU groups: the device plugin chart's default node affinity looks for it. */
 export const GPU_PRESENT_LABEL = "nvidia.com/gpu.present";
+/**
+ * Set on EKS GPU groups (value: the GPU type). The cluster autoscaler's AWS provider reads it as its GPU
+ * label: a node that carries it but does not advertise `nvidia.com/gpu` yet (the device plugin is still
+ * starting) counts as unready, instead of as a node that cannot fit the pending pod, which would make
+ * the autoscaler scale out again. Its node-template tag lets a group scaled to zero match too.
+ */
+export const ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator";
 /** Namespace of jobs that name no team. */
 export const DEFAULT_TRAINING_NAMESPACE = "mlops-training";
 /** Namespace of the GPU node agents (device plugin, DCGM exporter): the one Pod Security exception. */
@@ -83,6 +123,7 @@ export interface NormalizedPool {
 
 export interface NormalizedEks {
   readonly version: string;
+  readonly supportType: "STANDARD";
   readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   readonly systemNodes: { readonly instanceType: string; readonly min: number; readonly max: number };
   readonly endpointPublicAccess: boolean;
@@ -107,6 +148,8 @@ export interface NormalizedCluster {
   readonly devicePlugin: false | { readonly chartVersion: string };
   readonly dcgmExporter: false | { readonly chartVersion: string };
   readonly kueue: false | { readonly chartVersion: string; readonly teams: readonly string[] };
+  /** Things that deploy but that the user should fix (e.g. a version past standard support). */
+  readonly warnings: readonly string[];
 }
 
 const EKS_ONLY_POOL_FIELDS = ["instanceType", "instanceTypes", "min", "max", "spot", "diskSizeGiB", "amiType"] as const;
@@ -115,7 +158,7 @@ const EKS_ONLY_POOL_FIELDS = ["instanceType", "instanceTypes", "min", "max", "sp
  * Validates the args (shape and every cross-field rule) and fills in the defaults. Throws one
  * MlopsError listing every problem found, each with the value received and the fix.
  */
-export function normalizeClusterArgs(args: TrainingClusterArgs, context = "TrainingCluster"): NormalizedCluster {
+export function normalizeClusterArgs(args: TrainingClusterArgs, context = "TrainingCluster", now: Date = new Date()): NormalizedCluster {
   throwProblems(context, [...schemaProblems(TrainingClusterArgsSchema, args), ...crossFieldProblems(args)]);
   const eks = args.eks ? normalizeEks(args.eks) : undefined;
   const pools = (args.nodePools ?? []).map((p) => {
@@ -127,7 +170,13 @@ export function normalizeClusterArgs(args: TrainingClusterArgs, context = "Train
     }
     const instanceTypes = p.instanceTypes ?? [p.instanceType!];
     const gpuType = p.gpuType ?? gpuTypeFor(instanceTypes[0]!) ?? p.name;
-    const nodeLabels = { ...(p.labels ?? {}), [POOL_LABEL]: p.name, [GPU_TYPE_LABEL]: gpuType, [GPU_PRESENT_LABEL]: "true" };
+    const nodeLabels = {
+      ...(p.labels ?? {}),
+      [POOL_LABEL]: p.name,
+      [GPU_TYPE_LABEL]: gpuType,
+      [GPU_PRESENT_LABEL]: "true",
+      [ACCELERATOR_LABEL]: gpuType,
+    };
     return {
       ...base,
       gpuType,
@@ -149,24 +198,52 @@ export function normalizeClusterArgs(args: TrainingClusterArgs, context = "Train
     gpuQuotaByPool: resolveGpuQuotaByPool(t.gpuQuota, t.gpuQuotaByPool, pools),
   }));
   const dcgm = args.dcgmExporter;
+  // Bottlerocket's NVIDIA variants run their own device plugin; a second one would fight it for the GPUs.
+  const needsDevicePlugin = !eks || pools.length === 0 || pools.some((p) => !shipsDevicePlugin(p));
   return {
     eks,
     kubeconfig: args.kubeconfig,
     pools,
     teams,
-    devicePlugin: args.devicePlugin === false ? false : { chartVersion: args.devicePlugin?.chartVersion ?? CLUSTER_DEFAULTS.devicePluginChartVersion },
+    devicePlugin: args.devicePlugin === false || !needsDevicePlugin ? false : { chartVersion: args.devicePlugin?.chartVersion ?? CLUSTER_DEFAULTS.devicePluginChartVersion },
     dcgmExporter: !dcgm ? false : { chartVersion: (dcgm === true ? undefined : dcgm.chartVersion) ?? CLUSTER_DEFAULTS.dcgmExporterChartVersion },
     kueue: args.kueue
       ? { chartVersion: args.kueue.chartVersion ?? CLUSTER_DEFAULTS.kueueChartVersion, teams: args.kueue.teams ?? teams.map((t) => t.name) }
       : false,
+    warnings: eks ? eksVersionWarnings(eks.version, now) : [],
   };
+}
+
+/** Whether the pool's AMI ships the NVIDIA device plugin itself (Bottlerocket's NVIDIA variants do). */
+export function shipsDevicePlugin(pool: NormalizedPool): boolean {
+  return pool.eks?.amiType.startsWith("BOTTLEROCKET_") ?? false;
+}
+
+/** A warning when `version` is past its end of EKS standard support at `now`; none for versions newer than the table. */
+export function eksVersionWarnings(version: string, now: Date): string[] {
+  const end = EKS_STANDARD_SUPPORT_END[version];
+  const oldest = Object.keys(EKS_STANDARD_SUPPORT_END).sort(compareMinor)[0]!;
+  const past = end ? now.getTime() >= Date.parse(`${end}T00:00:00Z`) : compareMinor(version, oldest) < 0;
+  if (!past) return [];
+  return [
+    `eks.version ${JSON.stringify(version)} is past its end of EKS standard support${end ? ` (${end})` : ""}: with upgradePolicy STANDARD, EKS upgrades the cluster when it chooses (and may refuse to create it). Set eks.version to "${EKS_DEFAULT_VERSION}" (or leave it out).`,
+  ];
+}
+
+/** Orders Kubernetes minor versions numerically ("1.9" < "1.10"). */
+function compareMinor(a: string, b: string): number {
+  const [am, an] = a.split(".").map(Number);
+  const [bm, bn] = b.split(".").map(Number);
+  return am! - bm! || an! - bn!;
 }
 
 function normalizeEks(e: EksArgs): NormalizedEks {
   const d = CLUSTER_DEFAULTS.systemNodes;
   const min = e.systemNodes?.min ?? d.min;
+  const version = e.version ?? CLUSTER_DEFAULTS.eksVersion;
   return {
-    version: e.version,
+    version,
+    supportType: CLUSTER_DEFAULTS.supportType,
     subnetIds: e.subnetIds,
     systemNodes: {
       instanceType: e.systemNodes?.instanceType ?? d.instanceType,
@@ -180,7 +257,7 @@ function normalizeEks(e: EksArgs): NormalizedEks {
         : {
             chartVersion: e.clusterAutoscaler?.chartVersion ?? CLUSTER_DEFAULTS.clusterAutoscalerChartVersion,
             // The autoscaler's minor version must match the cluster's.
-            imageTag: e.clusterAutoscaler?.imageTag ?? `v${e.version}.0`,
+            imageTag: e.clusterAutoscaler?.imageTag ?? clusterAutoscalerImageTag(version),
           },
     tags: e.tags ?? {},
   };
@@ -198,9 +275,10 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
   if (a.eks !== undefined && a.kubeconfig !== undefined) {
     out.push(problem("eks", "is given together with kubeconfig", "both", "Give either eks (to create an EKS cluster) or kubeconfig (to use an existing cluster), not both."));
   } else if (a.eks === undefined && a.kubeconfig === undefined) {
-    out.push(problem("(root)", "names no cluster", undefined, "Give eks: { version, subnetIds } to create an EKS cluster, or kubeconfig to use an existing one."));
+    out.push(problem("(root)", "names no cluster", undefined, "Give eks: { subnetIds } to create an EKS cluster, or kubeconfig to use an existing one."));
   }
   const onEks = a.eks !== undefined;
+  const version = typeof a.eks?.version === "string" && /^1\.[0-9]+$/.test(a.eks.version) ? a.eks.version : CLUSTER_DEFAULTS.eksVersion;
   const pools = Array.isArray(a.nodePools) ? a.nodePools : [];
   const seen = new Set<string>();
   pools.forEach((p, i) => {
@@ -213,6 +291,16 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
         out.push(problem(`${at}.instanceType`, "is missing", undefined, 'Give instanceType (e.g. "g5.xlarge") or instanceTypes for an EKS node pool.'));
       } else if (p.instanceType !== undefined && p.instanceTypes !== undefined) {
         out.push(problem(`${at}.instanceTypes`, "is given together with instanceType", p.instanceTypes, "Give one of instanceType and instanceTypes."));
+      }
+      if (p.amiType?.startsWith("AL2_") && compareMinor(version, EKS_FIRST_VERSION_WITHOUT_AL2) >= 0) {
+        out.push(
+          problem(
+            `${at}.amiType`,
+            `is an Amazon Linux 2 AMI, which EKS does not publish for Kubernetes ${EKS_FIRST_VERSION_WITHOUT_AL2} and later (eks.version is ${JSON.stringify(version)})`,
+            p.amiType,
+            'Use "AL2023_x86_64_NVIDIA" (the default) or "BOTTLEROCKET_x86_64_NVIDIA".',
+          ),
+        );
       }
       const min = p.min ?? CLUSTER_DEFAULTS.poolMin;
       if (p.max !== undefined && typeof min === "number" && min > p.max) {

@@ -70,7 +70,12 @@ export interface TrainingJobArgs {
   readonly timeZone?: string;
   /** Pod retries before the Job fails. @default 3 */
   readonly backoffLimit?: number;
-  /** Wall-clock limit of a run. @default - none */
+  /**
+   * Wall-clock limit of a run, retries included (the Job's `activeDeadlineSeconds`): past it, Kubernetes
+   * stops the pods and marks the run failed, so a hung run does not hold GPU nodes forever. Raise it for
+   * runs that legitimately take longer.
+   * @default 86400 (24 hours)
+   */
   readonly activeDeadlineSeconds?: number;
   /**
    * Seconds a finished Job is kept. A one-off Job is kept by default: if Kubernetes deleted it, the next

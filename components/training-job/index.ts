@@ -101,14 +101,16 @@ export class TrainingJob extends pulumi.ComponentResource {
   }
 
   private createObjects(name: string, m: TrainingJobManifests, t: TrainingJobArgs["transform"], context: TrainingJobContext) {
-    const opts = (): pulumi.CustomResourceOptions => ({ parent: this, provider: context.provider, dependsOn: [...context.dependsOn] });
-    const make = <A extends object, R>(hook: Transform<A> | undefined, n: string, manifest: object, Ctor: new (n: string, a: A, o: pulumi.CustomResourceOptions) => R): R =>
-      new Ctor(n, ...applyTransform<A>(hook, n, manifest as A, opts()));
+    const opts = (after: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, provider: context.provider, dependsOn: [...context.dependsOn, ...after] });
+    const make = <A extends object, R>(hook: Transform<A> | undefined, n: string, manifest: object, Ctor: new (n: string, a: A, o: pulumi.CustomResourceOptions) => R, after: pulumi.Resource[] = []): R =>
+      new Ctor(n, ...applyTransform<A>(hook, n, manifest as A, opts(after)));
+    const serviceAccount = make(t?.serviceAccount, `${name}-sa`, m.serviceAccount, k8s.core.v1.ServiceAccount);
+    // Pods name the ServiceAccount (and its IAM role): created before it, they fail admission or start without the role.
     return {
-      serviceAccount: make(t?.serviceAccount, `${name}-sa`, m.serviceAccount, k8s.core.v1.ServiceAccount),
+      serviceAccount,
       ...(m.service ? { service: make(t?.service, `${name}-workers`, m.service, k8s.core.v1.Service) } : {}),
-      ...(m.cronJob ? { cronJob: make(t?.cronJob, `${name}-cron`, m.cronJob, k8s.batch.v1.CronJob) } : {}),
-      ...(m.job ? { job: make(t?.job, `${name}-job`, m.job, k8s.batch.v1.Job) } : {}),
+      ...(m.cronJob ? { cronJob: make(t?.cronJob, `${name}-cron`, m.cronJob, k8s.batch.v1.CronJob, [serviceAccount]) } : {}),
+      ...(m.job ? { job: make(t?.job, `${name}-job`, m.job, k8s.batch.v1.Job, [serviceAccount]) } : {}),
     };
   }
 

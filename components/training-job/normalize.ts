@@ -15,6 +15,8 @@ export const TRAINING_JOB_DEFAULTS = {
   /** GPUs per worker when the cluster has a GPU pool (0 otherwise). */
   gpusPerWorker: 1,
   backoffLimit: 3,
+  /** A run (all its retries) is stopped after a day: a hung run must not hold its nodes forever. */
+  activeDeadlineSeconds: 24 * 3600,
   /** CronJob runs are cleaned up after a week; one-off Jobs are kept (see `ttlSecondsAfterFinished`). */
   cronJobTtlSecondsAfterFinished: 7 * 24 * 3600,
   cpu: "4",
@@ -67,7 +69,7 @@ export interface NormalizedTrainingJob {
   readonly schedule?: string;
   readonly timeZone?: string;
   readonly backoffLimit: number;
-  readonly activeDeadlineSeconds?: number;
+  readonly activeDeadlineSeconds: number;
   readonly ttlSecondsAfterFinished?: number;
   readonly resources: { readonly cpu: string; readonly memory: string; readonly shmSize: string; readonly scratchSize: string };
   readonly env: Readonly<Record<string, string>>;
@@ -104,7 +106,7 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
     ...(args.schedule !== undefined ? { schedule: args.schedule.trim() } : {}),
     ...(args.timeZone !== undefined ? { timeZone: args.timeZone } : {}),
     backoffLimit: args.backoffLimit ?? TRAINING_JOB_DEFAULTS.backoffLimit,
-    ...(args.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: args.activeDeadlineSeconds } : {}),
+    activeDeadlineSeconds: args.activeDeadlineSeconds ?? TRAINING_JOB_DEFAULTS.activeDeadlineSeconds,
     ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),
     resources: {
       cpu: r.cpu ?? TRAINING_JOB_DEFAULTS.cpu,

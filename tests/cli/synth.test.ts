@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import YAML from "yaml";
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { parseEndpointSpec } from "../../src/spec/endpoint.js";
 import { parseTrainSpec } from "../../src/spec/train.js";
-import { mlops } from "../helpers/cli.js";
+import { mlops, ROOT } from "../helpers/cli.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../helpers/k8s.js";
 
 let dir: string;
@@ -84,6 +84,39 @@ describe("mlops synth", () => {
       const provider = plan.resources.find((r) => r.type === "pulumi:providers:kubernetes");
       expect(JSON.stringify(provider?.inputs)).toContain("[secret]");
     });
+  });
+
+  it("renders the built-in trainer without GPUs and as one worker in every stage", async () => {
+    for (const stack of ["staging", "prod"]) {
+      const out = await synth(stack, join(dir, `trainer-${stack}`));
+      const [path, text] = [...out].find(([p]) => /\/(cronjob|job)-/.test(p))!;
+      const obj = YAML.parse(text);
+      const jobSpec = obj.kind === "CronJob" ? obj.spec.jobTemplate.spec : obj.spec;
+      expect(jobSpec.completionMode, path).toBeUndefined();
+      const pod = podSpecOf(obj)!;
+      expect(JSON.stringify(pod.containers[0]!.resources), path).not.toContain("nvidia.com/gpu");
+      expect(pod.nodeSelector ?? {}, path).toEqual({});
+      expect(jobSpec.activeDeadlineSeconds, path).toBe(86_400);
+    }
+  });
+
+  it("never writes a secret configured for the stack (a canary secure kubeconfig)", async () => {
+    const CANARY = "CANARY-9f3b";
+    const project = join(dir, "canary-project");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "Pulumi.yaml"), `name: pulumi-mlops\nruntime: nodejs\nmain: ${join(ROOT, "stacks", "index.ts")}\n`);
+    const dev = await readFile(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
+    // A secure value as `pulumi config set --secret` stores it (ciphertext; here the canary stands in for it).
+    await writeFile(join(project, "Pulumi.dev.yaml"), `${dev.trimEnd()}\n  pulumi-mlops:kubeconfig:\n    secure: ${CANARY}-kubeconfig\n`);
+    const out = join(dir, "canary");
+    const r = await mlops(["synth", "--stack", "dev", "--out", out, "--project-dir", project], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(CANARY);
+    const written = await files(out);
+    expect(written.size).toBeGreaterThan(8);
+    for (const [path, content] of written) expect(content, path).not.toContain(CANARY);
+    const plan = JSON.parse(written.get("plan.json")!) as { resources: Array<{ type: string; inputs: Record<string, unknown> }> };
+    expect(plan.resources.find((res) => res.type === "pulumi:providers:kubernetes")?.inputs.kubeconfig).toBe("[secret]");
   });
 
   it("fails naming the stack when there is no such stage", async () => {

@@ -3,11 +3,11 @@ import { normalizeClusterArgs } from "../../../components/training-cluster/norma
 import { scaleFromZeroTags, eksTaints, tolerationsFor } from "../../../components/training-cluster/node-pools.js";
 import { clusterAutoscalerPolicy } from "../../../components/training-cluster/iam.js";
 import { devicePluginValues } from "../../../components/training-cluster/addons.js";
-import { eksKubeconfig } from "../../../components/training-cluster/eks.js";
+import { eksKubeconfig, nodeGroupNamePrefix, NODE_GROUP_NAME_PREFIX_MAX, scalingConfig } from "../../../components/training-cluster/eks.js";
 import { clusterQueueManifest, priorityClassManifests } from "../../../components/training-cluster/tenancy.js";
 
 const cfg = normalizeClusterArgs({
-  eks: { version: "1.31", subnetIds: ["subnet-a"] },
+  eks: { subnetIds: ["subnet-a"] },
   nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, labels: { tier: "train" } }],
   teams: [{ name: "fraud", gpuQuota: 16 }],
 });
@@ -23,6 +23,7 @@ describe("node pools", () => {
       "k8s.io/cluster-autoscaler/node-template/label/mlops.dev/node-pool": "a100",
       "k8s.io/cluster-autoscaler/node-template/label/mlops.dev/gpu-type": "nvidia-a100",
       "k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present": "true",
+      "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator": "nvidia-a100",
       "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
     });
   });
@@ -35,6 +36,34 @@ describe("node pools", () => {
   test("has the device plugin tolerate the GPU taint and run only on the pools", () => {
     const values = devicePluginValues(cfg.pools) as any;
     expect(values.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
+    expect(values.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: "mlops.dev/node-pool", operator: "In", values: ["a100"] }] },
+    ]);
+  });
+});
+
+describe("node groups", () => {
+  test("name a group by a prefix that keeps the whole pool name, within the provider's 37 characters", () => {
+    expect(nodeGroupNamePrefix("mlops-dev-ml", "a100")).toBe("mlops-dev-ml-a100-");
+    const long = nodeGroupNamePrefix("platform-production-training-cluster-east", "a100-spot-pool");
+    expect(long.length).toBeLessThanOrEqual(NODE_GROUP_NAME_PREFIX_MAX);
+    expect(long).toMatch(/^platform-[a-z-]*[a-z]-a100-spot-pool-$/);
+  });
+
+  test("render desiredSize as min, so a raised min is sent together with a desiredSize EKS accepts", () => {
+    expect(scalingConfig(0, 4)).toEqual({ minSize: 0, maxSize: 4, desiredSize: 0 });
+    expect(scalingConfig(1, 4)).toEqual({ minSize: 1, maxSize: 4, desiredSize: 1 });
+  });
+
+  test("keep the device plugin off Bottlerocket pools", () => {
+    const mixed = normalizeClusterArgs({
+      eks: { subnetIds: ["subnet-a"] },
+      nodePools: [
+        { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 },
+        { name: "br", instanceType: "g6.xlarge", gpusPerNode: 1, amiType: "BOTTLEROCKET_x86_64_NVIDIA" },
+      ],
+    });
+    const values = devicePluginValues(mixed.pools) as any;
     expect(values.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
       { matchExpressions: [{ key: "mlops.dev/node-pool", operator: "In", values: ["a100"] }] },
     ]);

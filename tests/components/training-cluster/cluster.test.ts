@@ -1,4 +1,5 @@
-import { beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
 import { MlopsError } from "../../../src/errors.js";
 import {
   byType,
@@ -15,6 +16,9 @@ import {
 } from "../../helpers/pulumi-mocks.js";
 import { validateK8sObjects } from "../../helpers/k8s.js";
 
+/** The GPU pool's node group (found by its name prefix: node groups get no fixed name). */
+const POOL_NG = { nodeGroupNamePrefix: "mlops-dev-ml-a100-" };
+
 type Mod = typeof import("../../../components/training-cluster/index.js");
 let mod: Mod;
 
@@ -28,7 +32,7 @@ beforeAll(async () => {
 });
 beforeEach(() => reset());
 
-const eks = { version: "1.31", subnetIds: ["subnet-a", "subnet-b"] };
+const eks = { subnetIds: ["subnet-a", "subnet-b"] };
 const a100 = { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4, spot: true };
 
 async function eksCluster(extra: Partial<import("../../../components/training-cluster/args.js").TrainingClusterArgs> = {}) {
@@ -40,7 +44,57 @@ async function eksCluster(extra: Partial<import("../../../components/training-cl
 describe("EKS", () => {
   test("creates the cluster named after project, stage and name", async () => {
     await eksCluster();
-    expect(hasResource("aws:eks/cluster:Cluster", { name: "mlops-dev-ml", version: "1.31", vpcConfig: { subnetIds: ["subnet-a", "subnet-b"] } })).toBe(true);
+    expect(hasResource("aws:eks/cluster:Cluster", { name: "mlops-dev-ml", vpcConfig: { subnetIds: ["subnet-a", "subnet-b"] } })).toBe(true);
+  });
+
+  test("uses EKS_DEFAULT_VERSION (1.35) by default", async () => {
+    await eksCluster();
+    expect(mod.EKS_DEFAULT_VERSION).toBe("1.35");
+    expect(findResource("aws:eks/cluster:Cluster").inputs.version).toBe("1.35");
+  });
+
+  test("sets the STANDARD upgrade policy, so the cluster never drifts into paid extended support", async () => {
+    await eksCluster();
+    expect(findResource("aws:eks/cluster:Cluster").inputs.upgradePolicy).toEqual({ supportType: "STANDARD" });
+  });
+
+  test("warns when the configured version is past its end of standard support", async () => {
+    const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(async () => {});
+    try {
+      await eksCluster({ eks: { ...eks, version: "1.31" } });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/eks\.version "1\.31" is past its end of EKS standard support \(2025-11-26\).*"1\.35"/), expect.anything());
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test("gives no node group a fixed name, so a replacing change creates the new group first", async () => {
+    await eksCluster({ nodePools: [a100, { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1 }] });
+    const groups = byType("aws:eks/nodeGroup:NodeGroup");
+    expect(groups).toHaveLength(3);
+    for (const ng of groups) expect(ng.inputs.nodeGroupName).toBeUndefined();
+    expect(groups.map((ng) => ng.inputs.nodeGroupNamePrefix).sort()).toEqual(["mlops-dev-ml-a100-", "mlops-dev-ml-l4-", "mlops-dev-ml-system-"]);
+  });
+
+  test("lets desiredSize follow min, so raising a pool's min from 0 to 1 is one update EKS accepts", async () => {
+    await eksCluster({ nodePools: [{ ...a100, min: 0 }] });
+    expect(findResource("aws:eks/nodeGroup:NodeGroup", POOL_NG).inputs.scalingConfig).toEqual({ minSize: 0, maxSize: 4, desiredSize: 0 });
+    reset();
+    const ignored: string[] = [];
+    await eksCluster({ nodePools: [{ ...a100, min: 1 }], transform: { nodeGroup: (_a, o) => void ignored.push(...(o.ignoreChanges ?? [])) } });
+    expect(findResource("aws:eks/nodeGroup:NodeGroup", POOL_NG).inputs.scalingConfig).toEqual({ minSize: 1, maxSize: 4, desiredSize: 1 });
+    // Were desiredSize ignored, the update would send minSize 1 with the old desiredSize 0.
+    expect(ignored).not.toContain("scalingConfig.desiredSize");
+  });
+
+  test("labels GPU nodes k8s.amazonaws.com/accelerator and tags the Auto Scaling group for it", async () => {
+    await eksCluster();
+    expect(findResource("aws:eks/nodeGroup:NodeGroup", POOL_NG).inputs.labels).toMatchObject({ "k8s.amazonaws.com/accelerator": "nvidia-a100" });
+    expect(byType("aws:autoscaling/tag:Tag").map((r) => r.inputs.tag)).toContainEqual({
+      key: "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator",
+      value: "nvidia-a100",
+      propagateAtLaunch: false,
+    });
   });
 
   test("creates an OIDC provider for service-account roles from the cluster's issuer", async () => {
@@ -52,7 +106,7 @@ describe("EKS", () => {
 
   test("makes a GPU node group with the NVIDIA AMI, spot capacity, scale from zero, taint and labels", async () => {
     await eksCluster();
-    const ng = findResource("aws:eks/nodeGroup:NodeGroup", { nodeGroupName: "mlops-dev-ml-a100" });
+    const ng = findResource("aws:eks/nodeGroup:NodeGroup", POOL_NG);
     expect(ng.inputs).toMatchObject({
       amiType: "AL2023_x86_64_NVIDIA",
       capacityType: "SPOT",
@@ -66,7 +120,7 @@ describe("EKS", () => {
 
   test("tags the GPU node group for the autoscaler's scale-from-zero", async () => {
     await eksCluster();
-    const tags = findResource("aws:eks/nodeGroup:NodeGroup", { nodeGroupName: "mlops-dev-ml-a100" }).inputs.tags;
+    const tags = findResource("aws:eks/nodeGroup:NodeGroup", POOL_NG).inputs.tags;
     expect(tags).toMatchObject({
       "k8s.io/cluster-autoscaler/enabled": "true",
       "k8s.io/cluster-autoscaler/mlops-dev-ml": "owned",
@@ -88,12 +142,12 @@ describe("EKS", () => {
 
   test("uses on-demand capacity when spot is not asked for", async () => {
     await eksCluster({ nodePools: [{ ...a100, spot: false }] });
-    expect(hasResource("aws:eks/nodeGroup:NodeGroup", { nodeGroupName: "mlops-dev-ml-a100", capacityType: "ON_DEMAND" })).toBe(true);
+    expect(hasResource("aws:eks/nodeGroup:NodeGroup", { ...POOL_NG, capacityType: "ON_DEMAND" })).toBe(true);
   });
 
   test("creates an untainted on-demand system node group", async () => {
     await eksCluster();
-    const sys = findResource("aws:eks/nodeGroup:NodeGroup", { nodeGroupName: "mlops-dev-ml-system" });
+    const sys = findResource("aws:eks/nodeGroup:NodeGroup", { nodeGroupNamePrefix: "mlops-dev-ml-system-" });
     expect(sys.inputs).toMatchObject({ capacityType: "ON_DEMAND", instanceTypes: ["m6i.large"], scalingConfig: { minSize: 2, maxSize: 4 } });
     expect(sys.inputs.taints).toBeUndefined();
   });
@@ -107,7 +161,7 @@ describe("EKS", () => {
       values: {
         autoDiscovery: { clusterName: "mlops-dev-ml" },
         awsRegion: "us-east-1",
-        image: { tag: "v1.31.0" },
+        image: { tag: "v1.35.0" },
         rbac: { serviceAccount: { name: "cluster-autoscaler", annotations: { "eks.amazonaws.com/role-arn": expect.stringMatching(/^arn:aws:iam/) } } },
       },
     });
@@ -182,6 +236,19 @@ describe("add-ons", () => {
   test("leaves the DCGM exporter out by default", async () => {
     await eksCluster();
     expect(hasResource("kubernetes:helm.sh/v3:Release", { chart: "dcgm-exporter" })).toBe(false);
+  });
+
+  test("keeps the device plugin off Bottlerocket pools, whose AMI runs its own", async () => {
+    await eksCluster({ nodePools: [a100, { name: "br", instanceType: "g6.xlarge", gpusPerNode: 1, amiType: "BOTTLEROCKET_x86_64_NVIDIA" }] });
+    const dp = findResource("kubernetes:helm.sh/v3:Release", { chart: "nvidia-device-plugin" });
+    expect(dp.inputs.values.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: "mlops.dev/node-pool", operator: "In", values: ["a100"] }] },
+    ]);
+  });
+
+  test("installs no device plugin when every pool is Bottlerocket", async () => {
+    await eksCluster({ nodePools: [{ ...a100, amiType: "BOTTLEROCKET_x86_64_NVIDIA" }] });
+    expect(hasResource("kubernetes:helm.sh/v3:Release", { chart: "nvidia-device-plugin" })).toBe(false);
   });
 
   test("leaves the device plugin out when told the cluster has one", async () => {

@@ -4,7 +4,7 @@ import type { TrainingClusterArgs } from "../../../components/training-cluster/a
 import { normalizeClusterArgs } from "../../../components/training-cluster/normalize.js";
 import { clusterQueueManifest } from "../../../components/training-cluster/tenancy.js";
 
-const eks = { version: "1.31", subnetIds: ["subnet-a", "subnet-b"] };
+const eks = { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] };
 // Capacity: a100 = 3 × 8 = 24 GPUs, l4 = 8 × 1 = 8 GPUs.
 const a100 = { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, max: 3 };
 const l4 = { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1, max: 8 };

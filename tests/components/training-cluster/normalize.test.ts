@@ -1,9 +1,16 @@
 import { describe, expect, test } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import type { TrainingClusterArgs } from "../../../components/training-cluster/args.js";
-import { CLUSTER_DEFAULTS, GPU_TAINT, normalizeClusterArgs } from "../../../components/training-cluster/normalize.js";
+import {
+  CLUSTER_DEFAULTS,
+  EKS_DEFAULT_VERSION,
+  EKS_STANDARD_SUPPORT_END,
+  eksVersionWarnings,
+  GPU_TAINT,
+  normalizeClusterArgs,
+} from "../../../components/training-cluster/normalize.js";
 
-const eks = { version: "1.31", subnetIds: ["subnet-a", "subnet-b"] };
+const eks = { subnetIds: ["subnet-a", "subnet-b"] };
 const pool = { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 };
 
 function problemsOf(args: unknown): string[] {
@@ -24,7 +31,7 @@ describe("normalizeClusterArgs", () => {
 
   test("fails when neither eks nor kubeconfig is given", () => {
     const problems = problemsOf({ nodePools: [] });
-    expect(problems.join("\n")).toMatch(/names no cluster.*Give eks: \{ version, subnetIds \}/);
+    expect(problems.join("\n")).toMatch(/names no cluster.*Give eks: \{ subnetIds \}/);
   });
 
   test("fails when a pool's min is greater than its max", () => {
@@ -94,5 +101,55 @@ describe("normalizeClusterArgs", () => {
   test("matches the autoscaler image to the cluster's minor version by default", () => {
     const n = normalizeClusterArgs({ eks: { ...eks, version: "1.32" } });
     expect(n.eks!.clusterAutoscaler).toMatchObject({ imageTag: "v1.32.0" });
+  });
+
+  test("uses EKS_DEFAULT_VERSION, the STANDARD support type and the matching autoscaler image by default", () => {
+    const n = normalizeClusterArgs({ eks });
+    expect(n.eks).toMatchObject({ version: "1.35", supportType: "STANDARD", clusterAutoscaler: { imageTag: "v1.35.0" } });
+    expect(CLUSTER_DEFAULTS.eksVersion).toBe(EKS_DEFAULT_VERSION);
+  });
+
+  test("defaults to a version still in standard support on 2026-12-01", () => {
+    expect(Date.parse(`${EKS_STANDARD_SUPPORT_END[EKS_DEFAULT_VERSION]}T00:00:00Z`)).toBeGreaterThan(Date.parse("2026-12-01T00:00:00Z"));
+    expect(normalizeClusterArgs({ eks }, "c", new Date("2026-12-01T00:00:00Z")).warnings).toEqual([]);
+  });
+
+  test("warns when a configured version is past its end of standard support, naming the date and the fix", () => {
+    const n = normalizeClusterArgs({ eks: { ...eks, version: "1.31" } }, "c", new Date("2026-12-01T00:00:00Z"));
+    expect(n.warnings).toEqual([expect.stringMatching(/^eks\.version "1\.31" is past its end of EKS standard support \(2025-11-26\).*Set eks\.version to "1\.35"/)]);
+  });
+
+  test("warns from the day standard support ends, and for versions older than the table, not for newer ones", () => {
+    expect(eksVersionWarnings("1.34", new Date("2026-12-01T23:59:59Z"))).toEqual([]);
+    expect(eksVersionWarnings("1.34", new Date("2026-12-02T00:00:00Z"))).toHaveLength(1);
+    expect(eksVersionWarnings("1.20", new Date("2026-12-01T00:00:00Z"))).toHaveLength(1);
+    expect(eksVersionWarnings("1.36", new Date("2026-12-01T00:00:00Z"))).toEqual([]);
+  });
+
+  test("fails when an AL2 AMI is asked for on Kubernetes 1.33 or later, naming the field and the fix", () => {
+    const problems = problemsOf({ eks: { ...eks, version: "1.33" }, nodePools: [{ ...pool, amiType: "AL2_x86_64_GPU" }] });
+    expect(problems).toEqual([
+      expect.stringMatching(/^nodePools\[0\]\.amiType: is an Amazon Linux 2 AMI, .*1\.33 and later .*received "AL2_x86_64_GPU"\. Use "AL2023_x86_64_NVIDIA"/),
+    ]);
+  });
+
+  test("fails when an AL2 AMI is asked for with the default version", () => {
+    expect(problemsOf({ eks, nodePools: [{ ...pool, amiType: "AL2_x86_64_GPU" }] })).toEqual([expect.stringMatching(/^nodePools\[0\]\.amiType: .*"1\.35"/)]);
+  });
+
+  test("accepts an AL2 AMI on Kubernetes 1.32", () => {
+    const n = normalizeClusterArgs({ eks: { ...eks, version: "1.32" }, nodePools: [{ ...pool, amiType: "AL2_x86_64_GPU" }] });
+    expect(n.pools[0]!.eks!.amiType).toBe("AL2_x86_64_GPU");
+  });
+
+  test("labels EKS GPU pools k8s.amazonaws.com/accelerator with the GPU type", () => {
+    const n = normalizeClusterArgs({ eks, nodePools: [pool] });
+    expect(n.pools[0]!.nodeLabels["k8s.amazonaws.com/accelerator"]).toBe("nvidia-a100");
+  });
+
+  test("leaves the device plugin out when every EKS pool is Bottlerocket, and in when one is not", () => {
+    const br = { ...pool, amiType: "BOTTLEROCKET_x86_64_NVIDIA" as const };
+    expect(normalizeClusterArgs({ eks, nodePools: [br] }).devicePlugin).toBe(false);
+    expect(normalizeClusterArgs({ eks, nodePools: [br, { ...pool, name: "al" }] }).devicePlugin).not.toBe(false);
   });
 });

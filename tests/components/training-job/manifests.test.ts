@@ -9,7 +9,7 @@ import { resolvePodEnv } from "../../helpers/pod-env.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../../helpers/k8s.js";
 
 const cfg = normalizeClusterArgs({
-  eks: { version: "1.31", subnetIds: ["subnet-a"] },
+  eks: { version: "1.35", subnetIds: ["subnet-a"] },
   nodePools: [
     { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 },
     { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1 },

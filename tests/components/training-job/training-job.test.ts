@@ -23,7 +23,7 @@ const jobArgs = {
 
 function eksCluster(name: string) {
   return new mod.TrainingCluster(name, {
-    eks: { version: "1.31", subnetIds: ["subnet-a"] },
+    eks: { version: "1.35", subnetIds: ["subnet-a"] },
     nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 }],
     teams: [{ name: "fraud", gpuQuota: 16 }],
     kueue: {},
