@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadStageConfig } from "../../stacks/config.js";
 import { MlopsError } from "../../src/errors.js";
+import { mlopsFailure } from "../helpers/errors.js";
 
-function failure(fn: () => unknown): MlopsError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlopsError);
-    return e as MlopsError;
-  }
-  throw new Error("expected an MlopsError");
-}
 
 describe("loadStageConfig", () => {
   it("serves breast-cancer@champion by default", () => {
@@ -28,13 +20,13 @@ describe("loadStageConfig", () => {
   });
 
   it("fails when the stack is not a known stage", () => {
-    const err = failure(() => loadStageConfig("qa", {}));
+    const err = mlopsFailure(() => loadStageConfig("qa", {}));
     expect(err.message).toContain('"qa"');
     expect(err.message).toContain("dev, staging, prod");
   });
 
   it("fails naming the stack, the key, the value and the fix", () => {
-    const err = failure(() =>
+    const err = mlopsFailure(() =>
       loadStageConfig("prod", { "pulumi-mlops:endpoint": JSON.stringify({ model: "fraud", replicas: { min: 0, max: 3 } }) }),
     );
     expect(err.message).toContain('stack "prod"');
@@ -46,12 +38,12 @@ describe("loadStageConfig", () => {
   });
 
   it("fails when replicas.min exceeds replicas.max", () => {
-    const err = failure(() => loadStageConfig("dev", { "pulumi-mlops:endpoint": JSON.stringify({ replicas: { min: 5, max: 2 } }) }));
+    const err = mlopsFailure(() => loadStageConfig("dev", { "pulumi-mlops:endpoint": JSON.stringify({ replicas: { min: 5, max: 2 } }) }));
     expect(err.message).toContain("min must not exceed max");
   });
 
   it("fails on an unknown key, saying how to remove it", () => {
-    const err = failure(() => loadStageConfig("dev", { "pulumi-mlops:replicaz": "3" }));
+    const err = mlopsFailure(() => loadStageConfig("dev", { "pulumi-mlops:replicaz": "3" }));
     expect(err.message).toContain("pulumi-mlops:replicaz");
     expect(err.message).toContain("pulumi config rm --stack dev pulumi-mlops:replicaz");
   });
@@ -77,7 +69,7 @@ describe("secrets in stack config", () => {
   });
 
   it("rejects a broken kubeconfig without printing it, and says to set it as a secret", () => {
-    const err = failure(() => loadStageConfig("dev", { "pulumi-mlops:kubeconfig": jsonKubeconfig.slice(0, -2) }));
+    const err = mlopsFailure(() => loadStageConfig("dev", { "pulumi-mlops:kubeconfig": jsonKubeconfig.slice(0, -2) }));
     expect(err.message).toContain("pulumi-mlops:kubeconfig: is not valid JSON");
     expect(err.message).toContain("not shown: secret");
     expect(err.message).toContain("pulumi config set --secret --stack dev pulumi-mlops:kubeconfig");
@@ -85,7 +77,7 @@ describe("secrets in stack config", () => {
   });
 
   it("rejects a short auth token without printing it, and says to set it as a secret", () => {
-    const err = failure(() => loadStageConfig("prod", { "pulumi-mlops:authToken": CANARY }));
+    const err = mlopsFailure(() => loadStageConfig("prod", { "pulumi-mlops:authToken": CANARY }));
     expect(err.message).toContain("pulumi-mlops:authToken: must be at least 16 characters");
     expect(err.message).toContain(`received a value of ${CANARY.length} characters (not shown: secret)`);
     expect(err.message).toContain("pulumi config set --secret --stack prod pulumi-mlops:authToken");
@@ -100,13 +92,13 @@ describe("endpoint sizes", () => {
   });
 
   it('rejects cpu: "lots", saying what a quantity looks like', () => {
-    const err = failure(() => loadStageConfig("dev", { "pulumi-mlops:endpoint": JSON.stringify({ cpu: "lots" }) }));
+    const err = mlopsFailure(() => loadStageConfig("dev", { "pulumi-mlops:endpoint": JSON.stringify({ cpu: "lots" }) }));
     expect(err.message).toContain("pulumi-mlops:endpoint.cpu");
     expect(err.message).toContain('"500m"');
   });
 
   it("rejects what ModelEndpoint would reject (a CPU below what a pod can have)", () => {
-    const err = failure(() => loadStageConfig("dev", { "pulumi-mlops:endpoint": JSON.stringify({ cpu: "1m" }) }));
+    const err = mlopsFailure(() => loadStageConfig("dev", { "pulumi-mlops:endpoint": JSON.stringify({ cpu: "1m" }) }));
     expect(err.message).toContain("pulumi-mlops:endpoint.cpu");
   });
 });
@@ -119,7 +111,7 @@ describe("the built-in trainer", () => {
   });
 
   it("refuses GPUs, more workers and a GPU pool, since it is CPU-only and runs one process", () => {
-    const err = failure(() => loadStageConfig("prod", training({ workers: 2, gpusPerWorker: 8, nodePool: "a100" })));
+    const err = mlopsFailure(() => loadStageConfig("prod", training({ workers: 2, gpusPerWorker: 8, nodePool: "a100" })));
     expect(err.problems).toHaveLength(3);
     expect(err.message).toContain("pulumi-mlops:training.workers");
     expect(err.message).toContain("pulumi-mlops:training.gpusPerWorker: must be 0 or absent: the built-in trainer (logistic-regression) is CPU-only");

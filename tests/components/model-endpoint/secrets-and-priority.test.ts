@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { byType, findResource, k8sObjectsOfKind, reset, setupMocks, waitForResources } from "../../helpers/pulumi-mocks.js";
 import { podSpecOf } from "../../helpers/k8s.js";
+import { mlopsFailure } from "../../helpers/errors.js";
 
 type EndpointMod = typeof import("../../../components/model-endpoint/index.js");
 type EndpointArgs = import("../../../components/model-endpoint/index.js").ModelEndpointArgs;
@@ -36,15 +37,6 @@ function endpoint(kubernetes: EndpointArgs["kubernetes"], over: Partial<Endpoint
   return name;
 }
 
-function failure(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlopsError);
-    return e as Error;
-  }
-  throw new Error("expected an MlopsError");
-}
 
 async function deploymentPod() {
   await waitForResources();
@@ -67,27 +59,27 @@ describe("kubeconfig in JSON form", () => {
 
 describe("secrets never appear in errors", () => {
   test("a broken kubeconfig given to ModelEndpoint", () => {
-    const err = failure(() => endpoint({ kubeconfig: jsonKubeconfig.slice(0, -3) }));
+    const err = mlopsFailure(() => endpoint({ kubeconfig: jsonKubeconfig.slice(0, -3) }));
     expect(err.message).toContain("kubernetes.kubeconfig: is not valid JSON");
     expect(err.message).toContain("not shown: secret");
     expect(err.message).not.toContain(CANARY);
   });
 
   test("a broken kubeconfig given to TrainingCluster", () => {
-    const err = failure(() => new clusterMod.TrainingCluster(`bad${++n}`, { kubeconfig: `users:\n - token: ${CANARY}\n  x: [` }));
+    const err = mlopsFailure(() => new clusterMod.TrainingCluster(`bad${++n}`, { kubeconfig: `users:\n - token: ${CANARY}\n  x: [` }));
     expect(err.message).toContain("kubeconfig: is not valid YAML");
     expect(err.message).not.toContain(CANARY);
   });
 
   test("a kubeconfig given together with a provider", () => {
     const provider = new k8s.Provider(`p${++n}`, { kubeconfig: "apiVersion: v1" });
-    const err = failure(() => endpoint({ provider, kubeconfig: jsonKubeconfig } as unknown as EndpointArgs["kubernetes"]));
+    const err = mlopsFailure(() => endpoint({ provider, kubeconfig: jsonKubeconfig } as unknown as EndpointArgs["kubernetes"]));
     expect(err.message).toContain("gives both provider and kubeconfig");
     expect(err.message).not.toContain(CANARY);
   });
 
   test("an auth token of the wrong type", () => {
-    const err = failure(() => endpoint({ kubeconfig: "apiVersion: v1" }, { auth: { token: { value: CANARY } as unknown as string } }));
+    const err = mlopsFailure(() => endpoint({ kubeconfig: "apiVersion: v1" }, { auth: { token: { value: CANARY } as unknown as string } }));
     expect(err.message).toContain("auth.token");
     expect(err.message).not.toContain(CANARY);
   });
