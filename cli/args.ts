@@ -14,8 +14,25 @@ export type Values<O extends Options> = {
       : string;
 };
 
-/** parseArgs with strict checking, turned into an MlopsError that names the command and its usage. */
+/** `--help` or `-h` was given: the command prints its usage and exits 0 (cli/main.ts). */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+  }
+}
+
+/** True when `--help`/`-h` comes before a `--` that ends the flags. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
+/**
+ * parseArgs with strict checking, turned into an MlopsError that names the command and its usage.
+ * `--help`/`-h` anywhere before `--` asks for the usage instead ({@link HelpRequested}).
+ */
 export function parse<O extends Options>(argv: string[], options: O, usage: string): { values: Values<O>; positionals: string[] } {
+  if (wantsHelp(argv)) throw new HelpRequested(usage);
   try {
     const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: r.values as Values<O>, positionals: r.positionals };

@@ -4,6 +4,7 @@
  * Pulumi (synth), loads the Pulumi side lazily, so the runtime image never loads @pulumi/*.
  */
 import { MlopsError } from "../src/errors.js";
+import { HelpRequested } from "./args.js";
 
 const HELP = `mlops: production machine learning on Pulumi
 
@@ -60,7 +61,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof MlopsError) {
+    if (err instanceof HelpRequested) {
+      out(`usage: ${err.usage}`);
+      process.exitCode = 0;
+    } else if (err instanceof MlopsError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = 2;
     } else {

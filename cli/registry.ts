@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { MlopsError } from "../src/errors.js";
 import { Registry, defaultRegistryUri, promoteVersion } from "../src/registry/index.js";
-import { intFlag, keyValues, numericKeyValues, parse, positionals } from "./args.js";
+import { HelpRequested, intFlag, keyValues, numericKeyValues, parse, positionals } from "./args.js";
 
 const USAGE = {
   register:
@@ -13,6 +13,7 @@ const USAGE = {
 
 export async function registryCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === "--help" || sub === "-h" || sub === "help") throw new HelpRequested(Object.values(USAGE).join("\n       "));
   switch (sub) {
     case "register":
       return register(rest, out);

@@ -76,9 +76,7 @@ export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): 
     });
   }).catch(async (e: NodeJS.ErrnoException) => {
     await app.close();
-    throw e.code === "EADDRINUSE" || e.code === "EACCES"
-      ? MlopsError.of("server.port", `cannot listen (${e.code})`, spec.server.port, "Pick a free port, or stop whatever holds it.")
-      : e;
+    throw listenError(e, spec.server.host, spec.server.port);
   });
   const port = (server.address() as AddressInfo).port;
   const host = spec.server.host === "0.0.0.0" || spec.server.host === "::" ? "127.0.0.1" : spec.server.host;
@@ -170,4 +168,19 @@ export async function runFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   // A container must not crash-loop while its model does not exist yet: listen, and let readiness wait.
   return startServer(spec, { logger, handleSignals: true, waitForModel: false, ...(authToken ? { authToken } : {}) });
+}
+
+/** A listen failure the user can fix (a busy or forbidden port, a host this machine does not have) as an MlopsError. */
+function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (e.code) {
+    case "EADDRINUSE":
+    case "EACCES":
+      return MlopsError.of("server.port", `cannot listen (${e.code})`, port, "Pick a free port, or stop whatever holds it.");
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EADDRNOTAVAIL":
+      return MlopsError.of("server.host", `is not an address of this machine (${e.code})`, host, "Use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of this machine's own addresses.");
+    default:
+      return e;
+  }
 }
