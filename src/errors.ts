@@ -63,6 +63,8 @@ const SECRET_TEXT = /\bkind["']?\s*:\s*["']?Config\b|client-key-data|\btoken["']
 /** Renders a received value for an error message, short and unambiguous, with secrets it contains masked. */
 export function show(value: unknown): string {
   if (value === undefined) return "nothing";
+  // JSON has no NaN or Infinity: it would print them as null.
+  if (typeof value === "number") return String(value);
   if (typeof value === "string") {
     if (SECRET_TEXT.test(value)) return showSecret(value);
     return JSON.stringify(value.length > 120 ? value.slice(0, 117) + "..." : value);
@@ -129,7 +131,7 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.flatMap(closestBranch).map((issue) => {
     const field = pathString(prefix, issue.path);
     const received =
       issue.code === "unrecognized_keys"
@@ -144,6 +146,21 @@ export function parseOrThrow<S extends z.ZodType>(
   );
 }
 
+/**
+ * A value that matches none of a union's shapes gets zod's bare "Invalid input". When one shape is clearly
+ * meant (it has the fewest problems, e.g. `{ builtin: "xgboost" }` is a misspelt builtin trainer, not a
+ * command trainer missing `command`), report that shape's problems, with their full paths; when none stands
+ * out, keep the union's own message (our schemas word it as the shapes to choose from).
+ */
+function closestBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union" || !Array.isArray(issue.errors) || issue.errors.length === 0) return [issue];
+  const sizes = issue.errors.map((branch) => branch.length);
+  const fewest = Math.min(...sizes);
+  if (fewest === 0 || sizes.filter((n) => n === fewest).length > 1) return [issue];
+  const branch = issue.errors[sizes.indexOf(fewest)]!;
+  return branch.flatMap((inner) => closestBranch({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
+}
+
 function fixFor(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "unrecognized_keys":
@@ -151,7 +168,7 @@ function fixFor(issue: z.core.$ZodIssue): string {
     case "invalid_value":
       return `Use one of: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}.`;
     case "invalid_type":
-      return `Give a ${issue.expected}.`;
+      return `Give ${/^[aeiou]/.test(String(issue.expected)) ? "an" : "a"} ${issue.expected}.`;
     case "too_small":
       return `Use a value of at least ${String(issue.minimum)}.`;
     case "too_big":

@@ -139,14 +139,24 @@ export async function loadDataset(spec: TrainSpec, opts: LoadOptions): Promise<D
     } catch (err) {
       throw MlopsError.of("dataset.uri", `cannot be read as ${format} (${(err as Error).message.split("\n")[0]})`, spec.dataset.uri, "Check the file, or set dataset.format.");
     }
+    // Before the column checks: a header-only file has no rows to infer types from, so every column reads as text.
+    const rows = Number((await conn.runAndReadAll("SELECT count(*) FROM data")).getColumns()[0]![0]);
+    if (rows === 0) throw MlopsError.of("dataset.uri", "has no data rows (only a header, or nothing)", spec.dataset.uri, "Give a file with one row per example.");
     const described = await conn.runAndReadAll("DESCRIBE data");
     const columns = described.getRowObjectsJS().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     const features = resolveColumns(spec.dataset, columns);
     const label = spec.dataset.label;
-    await checkValues(conn, spec, features);
-    const rows = Number((await conn.runAndReadAll("SELECT count(*) FROM data")).getColumns()[0]![0]);
-    if (rows < 2) throw MlopsError.of("dataset.uri", "has fewer than 2 rows", rows, "Give a dataset with training and holdout rows.");
+    await checkValues(conn, spec, features, format);
     const mask = holdoutMask(rows, spec.split.holdoutFraction, spec.split.seed);
+    const holdoutRows = mask.reduce((n, v) => n + v, 0);
+    if (rows - holdoutRows < MIN_TRAINING_ROWS || holdoutRows < 1) {
+      throw MlopsError.of(
+        "dataset.uri",
+        `has ${rows} row${rows === 1 ? "" : "s"}: split.holdoutFraction ${spec.split.holdoutFraction} leaves ${rows - holdoutRows} for training and ${holdoutRows} for the holdout, and training needs at least ${MIN_TRAINING_ROWS} and the holdout 1`,
+        spec.dataset.uri,
+        "Give more rows, or change split.holdoutFraction.",
+      );
+    }
     const { train, holdout } = await readSplits(conn, label, features, mask);
     let staged: Dataset["staged"];
     if (opts.stage) staged = await stageSplits(conn, mask, opts.dir);
@@ -157,13 +167,35 @@ export async function loadDataset(spec: TrainSpec, opts: LoadOptions): Promise<D
   }
 }
 
-async function checkValues(conn: DuckDBConnection, spec: TrainSpec, features: readonly string[]): Promise<void> {
+/** Fewest rows a model is fitted on. */
+export const MIN_TRAINING_ROWS = 2;
+
+/** Where a row is in the file, as its reader counts: a CSV line (after the header line), a Parquet row. */
+function fileRow(rowid: number, format: "csv" | "parquet"): string {
+  return format === "csv" ? `line ${rowid + 2}` : `row ${rowid + 1}`;
+}
+
+async function checkValues(conn: DuckDBConnection, spec: TrainSpec, features: readonly string[], format: "csv" | "parquet"): Promise<void> {
   const cols = [spec.dataset.label, ...features];
   const nulls = cols.map((c) => `count(*) - count(${quoteIdent(c)})`).join(", ");
   const counts = (await conn.runAndReadAll(`SELECT ${nulls} FROM data`)).getRows()[0]!.map(Number);
   const withNulls = cols.flatMap((c, i) => (counts[i]! > 0 ? [`${c} (${counts[i]} empty)`] : []));
   if (withNulls.length) {
     throw MlopsError.of("dataset", "has empty values in", withNulls.join(", "), "Fill or drop those rows before training, or leave the column out with dataset.exclude.");
+  }
+  // NaN and ±Infinity are values to DuckDB (count() counts them), but no model can be fitted on them.
+  const notFinite = cols.map((c) => `NOT isfinite(CAST(${quoteIdent(c)} AS DOUBLE))`).join(" OR ");
+  const first = (await conn.runAndReadAll(`SELECT rowid, ${cols.map((c) => `CAST(${quoteIdent(c)} AS DOUBLE)`).join(", ")} FROM data WHERE ${notFinite} ORDER BY rowid LIMIT 1`)).getRows()[0];
+  if (first) {
+    const rowid = Number(first[0]);
+    const at = cols.findIndex((_, i) => !Number.isFinite(Number(first[i + 1])));
+    const [count] = (await conn.runAndReadAll(`SELECT count(*) FROM data WHERE ${notFinite}`)).getRows()[0]!.map(Number);
+    throw MlopsError.of(
+      `dataset column ${JSON.stringify(cols[at])}`,
+      `is not a finite number at ${fileRow(rowid, format)} of ${spec.dataset.uri}${count! > 1 ? ` (and ${count! - 1} more row${count === 2 ? "" : "s"} hold NaN or infinite values)` : ""}`,
+      Number(first[at + 1]),
+      "Drop or impute those rows before training, or leave the column out with dataset.exclude.",
+    );
   }
   if (spec.task === "classification") {
     const l = quoteIdent(spec.dataset.label);

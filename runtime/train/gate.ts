@@ -1,4 +1,5 @@
 import { HIGHER_IS_BETTER, type MetricName, type TrainSpec } from "../../src/spec/train.js";
+import { computeMetrics } from "./evaluate.js";
 
 /** The metric `mustBeat` compares when `compareOn` is not set. */
 export function defaultCompareOn(task: TrainSpec["task"]): MetricName {
@@ -16,6 +17,8 @@ export interface GateInput {
   readonly metrics: Readonly<Record<string, number>>;
   /** The `mustBeat` alias holder's metrics on the same holdout; undefined when the alias has no holder. */
   readonly baseline?: { readonly alias: string; readonly version: number; readonly metrics: Readonly<Record<string, number>> };
+  /** A constant predictor's metrics on the same holdout ({@link constantMetrics}); checked when `gate.beatConstant`. */
+  readonly constant?: Readonly<Record<string, number>>;
 }
 
 export interface GateDecision {
@@ -45,6 +48,14 @@ export function checkGate(input: GateInput): GateDecision {
     if (v === undefined) failures.push(`gate.maximum.${metric}: ${input.task} models have no ${metric}`);
     else if (!(v <= bound)) failures.push(`${metric} ${fmt(v)} is above the maximum ${bound}`);
   }
+  if (input.gate.beatConstant !== false && input.constant) {
+    const metric = input.gate.compareOn ?? defaultCompareOn(input.task);
+    const mine = value(metric);
+    const theirs = input.constant[metric];
+    if (mine !== undefined && theirs !== undefined && !(higherIsBetter(metric) ? mine > theirs : mine < theirs)) {
+      failures.push(`${metric} ${fmt(mine)} is no better than predicting the training mean (${fmt(theirs)}): the model learnt nothing from the features (set gate.beatConstant: false to accept it anyway)`);
+    }
+  }
   if (input.gate.mustBeat && input.baseline) {
     const metric = input.gate.compareOn ?? defaultCompareOn(input.task);
     const mine = value(metric);
@@ -58,4 +69,15 @@ export function checkGate(input: GateInput): GateDecision {
     }
   }
   return { passed: failures.length === 0, failures };
+}
+
+/**
+ * The metrics of the model that ignores the features: it predicts the training labels' mean (the positive
+ * rate for classification, whose AUC is 0.5) for every holdout row.
+ */
+export function constantMetrics(trainY: Float64Array, holdoutY: Float64Array, task: TrainSpec["task"]): Record<string, number> {
+  let sum = 0;
+  for (const v of trainY) sum += v;
+  const mean = trainY.length > 0 ? sum / trainY.length : 0;
+  return computeMetrics(holdoutY, new Float64Array(holdoutY.length).fill(mean), task);
 }

@@ -11,7 +11,7 @@ import type { TrainSpec } from "../../src/spec/train.js";
 import type { TrainerOutput } from "./builtin.js";
 import type { Dataset } from "./dataset.js";
 import { scoreModel } from "./evaluate.js";
-import { checkGate, defaultCompareOn } from "./gate.js";
+import { checkGate, constantMetrics, defaultCompareOn } from "./gate.js";
 import type { RunContext, TrainResult } from "./job.js";
 
 /** What the trainer produced, for {@link gateAndRegister}. */
@@ -53,7 +53,8 @@ export async function gateAndRegister(ctx: RunContext, trained: Trained): Promis
     }
   }
 
-  const decision = checkGate({ task: spec.task, gate: spec.gate, metrics, baseline });
+  const constant = constantMetrics(data.train.y, data.holdout.y, spec.task);
+  const decision = checkGate({ task: spec.task, gate: spec.gate, metrics, baseline, constant });
   if (!decision.passed) {
     const reason = `gate failed: ${decision.failures.join("; ")}`;
     log.warn("gate failed; nothing registered, no alias moved", { reason });

@@ -83,7 +83,9 @@ export const TrainSpecSchema = z
       })
       .strict()
       .prefault({}),
-    trainer: z.union([BuiltinTrainer, CommandTrainer]),
+    trainer: z.union([BuiltinTrainer, CommandTrainer], {
+      error: 'must be { builtin: "logistic-regression" } or { command: ["python3", "train.py"] } (with their options)',
+    }),
     /** Worker processes (pods on Kubernetes; local processes on the embedded default). */
     workers: z.number().int().min(1).max(1024).default(1),
     /** GPUs per worker; also the processes per node for torchrun. */
@@ -107,8 +109,27 @@ export const TrainSpecSchema = z
         mustBeat: z.string().regex(ALIAS_PATTERN, "must be an alias name such as champion").optional(),
         /** The metric `mustBeat` compares. Default: auc (classification), rmse (regression). */
         compareOn: z.enum(METRIC_NAMES).optional(),
+        /**
+         * The model must beat a constant predictor (the training labels' mean: AUC 0.5, or the mean's RMSE)
+         * on `compareOn`, so a model that learnt nothing never becomes the alias silently.
+         */
+        beatConstant: z.boolean().default(true),
       })
       .strict()
+      .superRefine((gate, ctx) => {
+        // A lower bound on a lower-is-better metric (or the reverse) passes bad models and fails good ones.
+        const higher = new Set<string>(HIGHER_IS_BETTER);
+        for (const metric of Object.keys(gate.minimum ?? {})) {
+          if (!higher.has(metric)) {
+            ctx.addIssue({ code: "custom", path: ["minimum", metric], message: `is a lower-is-better metric, so it needs an upper bound: move it to gate.maximum (minimum takes ${HIGHER_IS_BETTER.join(", ")})` });
+          }
+        }
+        for (const metric of Object.keys(gate.maximum ?? {})) {
+          if (higher.has(metric)) {
+            ctx.addIssue({ code: "custom", path: ["maximum", metric], message: `is a higher-is-better metric, so it needs a lower bound: move it to gate.minimum (maximum takes ${METRIC_NAMES.filter((m) => !higher.has(m)).join(", ")})` });
+          }
+        }
+      })
       .prefault({}),
     /** Alias moved to the new version when the gate passes. */
     alias: z.string().regex(ALIAS_PATTERN, "must be an alias name such as challenger").default(TRAIN_DEFAULTS.alias),

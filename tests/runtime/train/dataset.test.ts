@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -83,6 +83,34 @@ describe("loadDataset", () => {
   it("fails when a classification label is not 0/1", async () => {
     const spec = specIn(dir, { trainer: builtin, dataset: { uri: `file://${join(dir, "data.csv")}`, label: "x1", exclude: ["id", "label"] } });
     await expect(loadDataset(spec, { dir: join(dir, "stage"), stage: false })).rejects.toThrow(/must hold 0 and 1 for classification/);
+  });
+
+  it("fails when the file is empty, saying so", async () => {
+    await writeFile(join(dir, "data.csv"), "");
+    await expect(loadDataset(specIn(dir, { trainer: builtin }), { dir: join(dir, "stage"), stage: false })).rejects.toThrow(/dataset\.uri: has no data rows/);
+  });
+
+  it("fails when the file has a header and no rows, saying so rather than calling every column text", async () => {
+    await writeFile(join(dir, "data.csv"), "id,x1,label\n");
+    const err = await loadDataset(specIn(dir, { trainer: builtin }), { dir: join(dir, "stage"), stage: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MlopsError);
+    expect((err as Error).message).toMatch(/dataset\.uri: has no data rows/);
+    expect((err as Error).message).not.toMatch(/VARCHAR/);
+  });
+
+  it("fails when a value is NaN, naming the file's line and the column", async () => {
+    const rows = ["id,x1,x2,label", ...Array.from({ length: 20 }, (_, i) => `${i},${i},${i === 6 ? "NaN" : i * 2},${i % 2}`)];
+    await writeFile(join(dir, "data.csv"), rows.join("\n") + "\n");
+    await expect(loadDataset(specIn(dir, { trainer: builtin }), { dir: join(dir, "stage"), stage: false })).rejects.toThrow(
+      /dataset column "x2": is not a finite number at line 8 of file:\/\/.*data\.csv; received NaN/,
+    );
+  });
+
+  it("fails when there are too few rows for the split, saying how many each side gets", async () => {
+    await writeFile(join(dir, "data.csv"), "id,x1,label\n1,1,0\n2,2,1\n");
+    await expect(loadDataset(specIn(dir, { trainer: builtin }), { dir: join(dir, "stage"), stage: false })).rejects.toThrow(
+      /has 2 rows: split\.holdoutFraction 0\.2 leaves 1 for training and 1 for the holdout, and training needs at least 2/,
+    );
   });
 
   it("fails when the dataset file does not exist", async () => {

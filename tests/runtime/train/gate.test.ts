@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkGate } from "../../../runtime/train/gate.js";
+import { checkGate, constantMetrics } from "../../../runtime/train/gate.js";
 
-const gate = (g: Partial<Parameters<typeof checkGate>[0]["gate"]>) => ({ minimum: {}, maximum: {}, ...g });
+const gate = (g: Partial<Parameters<typeof checkGate>[0]["gate"]>) => ({ minimum: {}, maximum: {}, beatConstant: true, ...g });
 
 describe("checkGate", () => {
   it("passes with no thresholds", () => {
@@ -46,3 +46,33 @@ describe("checkGate", () => {
     expect(d.passed).toBe(true);
   });
 });
+
+describe("the constant-predictor check", () => {
+  const constant = constantMetrics(new Float64Array([0, 1, 1, 0]), new Float64Array([0, 1, 0, 1]), "classification");
+
+  it("scores the training mean on the holdout: AUC 0.5 for classification", () => {
+    expect(constant.auc).toBe(0.5);
+  });
+
+  it("fails a model no better than predicting the training mean", () => {
+    const d = checkGate({ task: "classification", gate: gate({}), metrics: { auc: 0.5 }, constant });
+    expect(d.passed).toBe(false);
+    expect(d.failures[0]).toMatch(/auc 0\.5000 is no better than predicting the training mean \(0\.5000\).*gate\.beatConstant: false/);
+  });
+
+  it("passes a model that beats it", () => {
+    expect(checkGate({ task: "classification", gate: gate({}), metrics: { auc: 0.51 }, constant }).passed).toBe(true);
+  });
+
+  it("is off with beatConstant: false", () => {
+    expect(checkGate({ task: "classification", gate: gate({ beatConstant: false }), metrics: { auc: 0.5 }, constant }).passed).toBe(true);
+  });
+
+  it("compares RMSE with the mean's for regression", () => {
+    const c = constantMetrics(new Float64Array([1, 3]), new Float64Array([0, 4]), "regression");
+    expect(c.rmse).toBe(2);
+    expect(checkGate({ task: "regression", gate: gate({}), metrics: { rmse: 2.5, mae: 2 }, constant: c }).passed).toBe(false);
+    expect(checkGate({ task: "regression", gate: gate({}), metrics: { rmse: 1.5, mae: 1 }, constant: c }).passed).toBe(true);
+  });
+});
+

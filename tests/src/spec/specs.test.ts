@@ -52,6 +52,22 @@ describe("TrainSpec", () => {
   it("fails when the trainer is neither builtin nor a command", () => {
     expect(() => parseTrainSpec({ ...train, trainer: { script: "x.py" } })).toThrow(MlopsError);
   });
+  it("names the shapes to choose from when the trainer matches neither", () => {
+    expect(() => parseTrainSpec({ ...train, trainer: {} })).toThrow(/trainer: must be \{ builtin: "logistic-regression" \} or \{ command: \["python3", "train.py"\] \}/);
+  });
+  it("names the bad field of the trainer that was meant", () => {
+    expect(() => parseTrainSpec({ ...train, trainer: { builtin: "xgboost" } })).toThrow(/trainer\.builtin: .*received "xgboost"\. Use one of: "logistic-regression"/);
+    expect(() => parseTrainSpec({ ...train, trainer: { command: "python train.py" } })).toThrow(/trainer\.command: .*expected array.*Give an array/);
+  });
+  it("fails when a lower-is-better metric is given a minimum", () => {
+    expect(() => parseTrainSpec({ ...train, gate: { minimum: { logLoss: 0.3 } } })).toThrow(/gate\.minimum\.logLoss: is a lower-is-better metric.*move it to gate\.maximum/);
+  });
+  it("fails when a higher-is-better metric is given a maximum", () => {
+    expect(() => parseTrainSpec({ ...train, gate: { maximum: { auc: 0.99 } } })).toThrow(/gate\.maximum\.auc: is a higher-is-better metric.*move it to gate\.minimum/);
+  });
+  it("refuses a model no better than a constant predictor by default", () => {
+    expect(parseTrainSpec(train).gate.beatConstant).toBe(true);
+  });
 });
 
 describe("parseModelRef", () => {
