@@ -56,6 +56,9 @@ const registerOptionsSchema = z.strictObject({
  *   dies before it leaves at most an unreferenced blob;
  * - `models/<name>/aliases/<alias>.json`: one object per alias, so moving one is one atomic write.
  */
+/** The largest artifact accepted: a protobuf message (an ONNX model without external data) is at most 2 GiB. */
+export const MAX_ARTIFACT_BYTES = 2 ** 31 - 1;
+
 export class Registry {
   /** The store's normalized URI (`file:///abs/path`, `s3://bucket/prefix`). */
   readonly uri: string;
@@ -80,8 +83,12 @@ export class Registry {
     const o = parseOrThrow(registerOptionsSchema, opts, "options", `Cannot register model "${name}"`);
     const signature = readOnnxSignature(artifact, `Model "${name}" artifact`);
     const hex = createHash("sha256").update(artifact).digest("hex");
-    // Content-addressed: an existing blob already holds these exact bytes.
-    await this.store.putIfAbsent(blobKey(hex), artifact);
+    // Content-addressed: an existing blob should already hold these exact bytes. Verify before trusting it:
+    // a corrupt blob would otherwise be reused for ever, and "register the model again" would never repair it.
+    if (!(await this.store.putIfAbsent(blobKey(hex), artifact))) {
+      const existing = await this.store.get(blobKey(hex));
+      if (!existing || createHash("sha256").update(existing).digest("hex") !== hex) await this.store.put(blobKey(hex), artifact);
+    }
 
     const base = {
       name,
@@ -112,15 +119,9 @@ export class Registry {
     }
   }
 
-  /** Registers the ONNX file at `file` (see {@link register}). */
+  /** Registers the ONNX file at `file` (see {@link register} and {@link readModelFile}). */
   async registerFile(name: string, file: string, opts: RegisterOptions = {}): Promise<ModelVersion> {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(file);
-    } catch (err) {
-      throw MlopsError.of("file", `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path.resolve(file), "Give the path of an existing .onnx file.");
-    }
-    return this.register(name, bytes, opts);
+    return this.register(name, await readModelFile(file), opts);
   }
 
   /** One version's record. @throws NotFoundError listing the versions that exist */
@@ -137,7 +138,7 @@ export class Registry {
       if (versions.length === 0) throw await this.noModel(name);
       throw new NotFoundError(`Model "${name}" has no version ${version} in ${this.uri}; it has versions ${summarize(versions)}.`);
     }
-    const record = parseRecord(bytes, versionKey(name, version), name, version);
+    const record = parseRecord(bytes, this.store.uriOf(versionKey(name, version)), name, version);
     this.versions.set(`${name}:${version}`, record);
     return record;
   }
@@ -152,6 +153,27 @@ export class Registry {
       out.push(...(await Promise.all(numbers.slice(i, i + 16).map((v) => this.get(name, v)))));
     }
     return out;
+  }
+
+  /**
+   * Every version of `name` that can be read, and the ones that cannot (a corrupt record), so a listing
+   * shows the good versions and marks the bad. @throws NotFoundError when the model has none
+   */
+  async survey(name: string): Promise<{ versions: ModelVersion[]; broken: { version: number; problem: string }[] }> {
+    const numbers = await this.versionNumbers(checkName(name));
+    if (numbers.length === 0) throw await this.noModel(name);
+    const versions: ModelVersion[] = [];
+    const broken: { version: number; problem: string }[] = [];
+    for (let i = 0; i < numbers.length; i += 16) {
+      const batch = numbers.slice(i, i + 16);
+      const results = await Promise.allSettled(batch.map((v) => this.get(name, v)));
+      results.forEach((r, j) => {
+        if (r.status === "fulfilled") versions.push(r.value);
+        else if (r.reason instanceof CorruptRecordError) broken.push({ version: batch[j]!, problem: r.reason.message });
+        else throw r.reason;
+      });
+    }
+    return { versions, broken };
   }
 
   /** Names of the models that have at least one version, sorted. */
@@ -228,9 +250,16 @@ export class Registry {
   private async readAlias(name: string, alias: string): Promise<number | undefined> {
     const bytes = await this.store.get(aliasKey(name, checkAlias(alias)));
     if (!bytes) return undefined;
-    const version = (JSON.parse(bytes.toString("utf8")) as { version?: unknown }).version;
+    let version: unknown;
+    try {
+      version = (JSON.parse(bytes.toString("utf8")) as { version?: unknown } | null)?.version;
+    } catch {
+      version = undefined;
+    }
     if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
-      throw new Error(`Alias record ${aliasKey(name, alias)} in ${this.uri} has no valid version: ${bytes.toString("utf8").slice(0, 200)}`);
+      throw new CorruptRecordError(
+        `Alias record ${this.store.uriOf(aliasKey(name, alias))} is corrupt: it holds no version number. Set the alias again: mlops registry alias ${name} ${alias} <version>.`,
+      );
     }
     return version;
   }
@@ -265,6 +294,23 @@ export class Registry {
   }
 }
 
+/** The bytes of a model file to register: a regular file, readable, no larger than an ONNX model can be. */
+export async function readModelFile(file: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    const st = await fs.stat(file);
+    if (!st.isFile()) throw MlopsError.of("file", "is not a regular file", path.resolve(file), "Give the path of an .onnx file (not a folder, device or pipe).");
+    if (st.size > MAX_ARTIFACT_BYTES) {
+      throw MlopsError.of("file", `is ${st.size} bytes, more than an ONNX model can be (${MAX_ARTIFACT_BYTES}: protobuf's 2 GiB limit)`, path.resolve(file), "Export the model with external data, or make it smaller.");
+    }
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    if (err instanceof MlopsError) throw err;
+    throw MlopsError.of("file", `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path.resolve(file), "Give the path of an existing .onnx file.");
+  }
+  return bytes;
+}
+
 function checkName(name: string): string {
   if (typeof name !== "string" || !MODEL_NAME_PATTERN.test(name)) {
     throw MlopsError.of("model name", "is not a valid model name", name, 'Use 1-63 lowercase letters, digits, ".", "_" and "-", starting with a letter or digit (e.g. "fraud-detector").');
@@ -291,15 +337,19 @@ function aliasKey(name: string, alias: string): string {
   return `models/${name}/aliases/${alias}.json`;
 }
 
-function parseRecord(bytes: Buffer, key: string, name: string, version: number): ModelVersion {
+/** A version or alias record that cannot be read: names the object and how to recover. */
+export class CorruptRecordError extends MlopsError {}
+
+function parseRecord(bytes: Buffer, where: string, name: string, version: number): ModelVersion {
+  const fix = `Restore it from the bucket's object versions or a backup, or delete it to drop ${name}:${version} (mlops registry list ${name} shows the good versions).`;
   let record: ModelVersion;
   try {
     record = JSON.parse(bytes.toString("utf8")) as ModelVersion;
   } catch (err) {
-    throw new Error(`Version record ${key} is not JSON: ${(err as Error).message}`);
+    throw new CorruptRecordError(`Version record ${where} is corrupt: not JSON (${(err as Error).message}). ${fix}`);
   }
-  if (record?.name !== name || record.version !== version || typeof record.digest !== "string") {
-    throw new Error(`Version record ${key} does not describe ${name}:${version}.`);
+  if (record?.name !== name || record.version !== version || typeof record.digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(record.digest)) {
+    throw new CorruptRecordError(`Version record ${where} is corrupt: it does not describe ${name}:${version} with a sha256 digest. ${fix}`);
   }
   return record;
 }

@@ -4,7 +4,7 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { NotFoundError } from "../errors.js";
+import { MlopsError, NotFoundError } from "../errors.js";
 import { checkKey, checkPrefix, TEMP_SUFFIX } from "./keys.js";
 import type { ObjectStore } from "./types.js";
 
@@ -47,7 +47,7 @@ export class FileStore implements ObjectStore {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err;
+      throw this.writeError(err, key);
     } finally {
       await fs.rm(tmp, { force: true });
     }
@@ -105,14 +105,62 @@ export class FileStore implements ObjectStore {
       await fs.rename(tmp, final);
     } catch (err) {
       await fs.rm(tmp, { force: true });
-      throw err;
+      throw this.writeError(err, key);
     }
   }
 
   private async tempBeside(final: string): Promise<string> {
-    await fs.mkdir(path.dirname(final), { recursive: true });
+    const dir = path.dirname(final);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw this.writeError(err, path.relative(this.root, final));
+    }
+    await sweepStaleTemps(dir);
     return `${final}.${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
   }
+
+  /** A write the filesystem refused for a reason the user can fix (permissions, a full or read-only disk) as an MlopsError. */
+  private writeError(err: unknown, key: string): unknown {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reasons: Record<string, string> = {
+      EACCES: "is not writable by this user",
+      EPERM: "is not writable by this user",
+      EROFS: "is on a read-only filesystem",
+      ENOSPC: "is on a full disk",
+      EDQUOT: "is over its disk quota",
+      ENOTDIR: "has a file where a folder should be",
+    };
+    const reason = code ? reasons[code] : undefined;
+    if (!reason) return err;
+    return MlopsError.of(
+      "registry",
+      `${reason} (${code} writing ${key})`,
+      this.uri,
+      code === "ENOSPC" || code === "EDQUOT" ? "Free space, or point --registry (or $MLOPS_REGISTRY) at another location." : "Fix the folder's permissions, or point --registry (or $MLOPS_REGISTRY) at a folder you can write.",
+    );
+  }
+}
+
+/** Temp files older than this were left by a writer that was killed; younger ones may be in use. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Removes temp files an interrupted write left in `dir` (best effort: another process may race us to it). */
+async function sweepStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = (await fs.readdir(dir)).filter((n) => n.endsWith(TEMP_SUFFIX));
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - STALE_TEMP_MS;
+  await Promise.all(
+    names.map(async (n) => {
+      const p = path.join(dir, n);
+      const st = await fs.stat(p).catch(() => undefined);
+      if (st && st.mtimeMs < cutoff) await fs.rm(p, { force: true }).catch(() => undefined);
+    }),
+  );
 }
 
 function isMissing(err: unknown): boolean {
