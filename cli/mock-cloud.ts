@@ -39,6 +39,15 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
   if (type === "aws:eks/nodeGroup:NodeGroup") {
     return { arn: `arn:aws:eks:us-east-1:${account}:nodegroup/${name}`, resources: [{ autoscalingGroups: [{ name: `eks-${name}-${mockSuffix(name)}` }] }] };
   }
+  if (type === "aws:ec2/launchTemplate:LaunchTemplate") {
+    return { arn: `arn:aws:ec2:us-east-1:${account}:launch-template/lt-${mockSuffix(name)}`, latestVersion: 1, defaultVersion: 1 };
+  }
+  if (type === "aws:ec2/subnet:Subnet") {
+    return { arn: `arn:aws:ec2:us-east-1:${account}:subnet/${name}-id` };
+  }
+  if (type === "aws:eks/addon:Addon") {
+    return { arn: `arn:aws:eks:us-east-1:${account}:addon/${inputs.clusterName}/${inputs.addonName}/${mockSuffix(name)}`, addonVersion: inputs.addonVersion ?? "v0.0.0-eksbuild.1" };
+  }
   if (type === "aws:ecr/repository:Repository") {
     const repo = inputs.name ?? `${name}-${mockSuffix(name)}`;
     return { name: repo, registryId: account, repositoryUrl: `${account}.dkr.ecr.us-east-1.amazonaws.com/${repo}`, arn: `arn:aws:ecr:us-east-1:${account}:repository/${repo}` };
@@ -69,6 +78,8 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az3"], id: "us-east-1" };
+    case "aws:ec2/getSubnet:getSubnet":
+      return { id: inputs.id, availabilityZone: mockSubnetZone(String(inputs.id)), vpcId: "vpc-mock", cidrBlock: "10.0.0.0/18" };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }), id: "policy" };
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
@@ -76,4 +87,14 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
     default:
       return inputs;
   }
+}
+
+/**
+ * The zone a looked-up subnet is in, from the last character of its id: a letter `a`–`f` is the zone
+ * letter, a digit d is zone `abc`[d mod 3]; so `subnet-a`/`subnet-b` and `…0001`/`…0002` are in two zones.
+ */
+export function mockSubnetZone(id: string): string {
+  const last = id.slice(-1).toLowerCase();
+  const letter = /[a-f]/.test(last) ? last : /[0-9]/.test(last) ? "abc"[Number(last) % 3]! : "a";
+  return `us-east-1${letter}`;
 }

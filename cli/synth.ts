@@ -10,6 +10,30 @@ import { mockCall, mockOutputs } from "./mock-cloud.js";
 
 const USAGE = "mlops synth [--stack <stage>] --out <dir> [--project-dir <dir>]";
 const MASK = "[secret]";
+/**
+ * What a secure config value reads as under synth. The plaintext is not here (it is encrypted with the
+ * stack's secrets provider) and synth never needs it, but the program still validates its config: a stand-in
+ * such as MASK (8 characters) fails a rule like "an auth token has at least 16 characters", so synth of a
+ * stage with a secret auth token failed. The stand-in is long, a single token without spaces, and a
+ * kubeconfig for keys that hold one, so that it passes the checks a real value would; `clean` then shows any
+ * output that carries it as MASK, whether or not the program marked that output secret.
+ */
+export const SECRET_PLACEHOLDER = "mlops-synth-placeholder-for-a-secret-value";
+/** A kubeconfig that parses (YAML) and names one context, `synth`, for keys that hold a kubeconfig. */
+const KUBECONFIG_PLACEHOLDER = [
+  "apiVersion: v1",
+  "kind: Config",
+  "clusters: [{ name: synth, cluster: { server: https://synth.invalid } }]",
+  `users: [{ name: synth, user: { token: ${SECRET_PLACEHOLDER} } }]`,
+  "contexts: [{ name: synth, context: { cluster: synth, user: synth } }]",
+  "current-context: synth",
+  "",
+].join("\n");
+
+/** The stand-in for the secure value of `key` (see SECRET_PLACEHOLDER). */
+export function secretPlaceholder(key: string): string {
+  return /kubeconfig/i.test(key) ? KUBECONFIG_PLACEHOLDER : SECRET_PLACEHOLDER;
+}
 
 /** One resource as the stack program registered it. */
 export interface SynthResource {
@@ -83,6 +107,7 @@ export async function synthesize(opts: { projectDir: string; stack: string }): P
   const main = resolve(opts.projectDir, project.main);
   await import(pathToFileURL(main).href);
   await pulumi.runtime.disconnect();
+  for (const r of resources) r.inputs = (await resolveAssets(r.inputs)) as Record<string, unknown>;
   return render(resources, opts.projectDir);
 }
 
@@ -112,7 +137,7 @@ async function readStackConfig(dir: string, project: string, stack: string): Pro
     const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
     if (value && typeof value === "object" && "secure" in (value as object)) {
       // Encrypted with the stack's secrets provider, which is not here: synth never needs the plaintext.
-      values[key] = MASK;
+      values[key] = secretPlaceholder(key);
       secretKeys.push(key);
     } else {
       values[key] = typeof value === "string" ? value : JSON.stringify(value);
@@ -135,11 +160,44 @@ function isSecret(v: unknown): boolean {
 }
 
 /**
+ * The mocks receive a FileAsset/StringAsset as the object the program made, whose `path`/`text` are
+ * promises: resolve them into the serialized form (`specialAssetSig`) that `clean` renders.
+ */
+async function resolveAssets(v: unknown): Promise<unknown> {
+  if (Array.isArray(v)) return Promise.all(v.map(resolveAssets));
+  if (!v || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  if (o.__pulumiAsset === true || o.__pulumiArchive === true) {
+    const out: Record<string, unknown> = { "4dabf18193072939515e22adb298388d": o.__pulumiAsset ? "c44067f5952c0a294b673a41bacd8c17" : "0def7320c3a5731c473e5ecbe6d01bc7" };
+    for (const k of ["path", "text", "uri"]) if (o[k] !== undefined) out[k] = await o[k];
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = await resolveAssets(x);
+  return out;
+}
+
+/** An asset or archive as the mocks receive it (`specialAssetSig`/`specialArchiveSig` of @pulumi/pulumi's rpc.ts). */
+function isAsset(v: unknown): v is Record<string, unknown> {
+  const sig = !!v && typeof v === "object" ? (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] : undefined;
+  return sig === "c44067f5952c0a294b673a41bacd8c17" || sig === "0def7320c3a5731c473e5ecbe6d01bc7";
+}
+
+/** What a reviewer needs of an asset: the file it uploads (relative to the project), or the size of its text. */
+function cleanAsset(v: Record<string, unknown>, root: string): Record<string, unknown> {
+  if (typeof v.path === "string") return { asset: clean(v.path, root) };
+  if (typeof v.text === "string") return { asset: `text of ${v.text.length} characters` };
+  if (typeof v.uri === "string") return { asset: v.uri };
+  return { asset: "archive" };
+}
+
+/**
  * Deep copy with secrets masked, unknowns made explicit, paths inside the project made relative (so the
  * output is the same in any checkout) and object keys in a stable order.
  */
 function clean(v: unknown, root: string): unknown {
   if (isSecret(v)) return MASK;
+  if (isAsset(v)) return cleanAsset(v, root);
   if (Array.isArray(v)) return v.map((x) => clean(x, root));
   if (v && typeof v === "object") {
     const out: Record<string, unknown> = {};
@@ -150,6 +208,7 @@ function clean(v: unknown, root: string): unknown {
     return out;
   }
   if (v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9") return "(known after apply)";
+  if (typeof v === "string" && v.includes(SECRET_PLACEHOLDER)) return MASK;
   if (typeof v === "string" && (v === root || v.startsWith(root + "/"))) return "." + v.slice(root.length);
   return v;
 }

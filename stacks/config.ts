@@ -1,11 +1,23 @@
 import { z } from "zod";
 import { ModelEndpointArgsSchema } from "../components/model-endpoint/args.js";
+import { EksSchema, NodePoolSchema } from "../components/training-cluster/args.js";
 import { kubeconfigProblem } from "../components/shared/kubernetes.js";
 import { isSecretField, MlopsError, pathString, problem, show, showSecret } from "../src/errors.js";
-import { modelRefSchema } from "../src/spec/model-ref.js";
+import { MODEL_NAME_PATTERN, modelRefSchema } from "../src/spec/model-ref.js";
 
 /** The endpoint's sizes, as ModelEndpoint checks them: Kubernetes quantities within what a pod can have. */
 const endpointResources = ModelEndpointArgsSchema.shape.resources.unwrap().shape;
+
+/** TrainingCluster's own rules for what the stage passes through (Kubernetes version, subnets, VPC). */
+const eksShape = EksSchema.shape;
+
+/** A refinement that adds the issues of a component's schema (whose input type is wider than the stage's). */
+function componentRule(schema: z.ZodType): (v: unknown, ctx: z.RefinementCtx) => void {
+  return (v, ctx) => {
+    const r = schema.safeParse(v);
+    for (const issue of r.success ? [] : r.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  };
+}
 
 /** The trainer stacks/index.ts deploys. It is CPU-only and runs in one process (it ignores `workers`). */
 export const BUILTIN_TRAINER = "logistic-regression";
@@ -16,6 +28,8 @@ export const BUILTIN_TRAINER = "logistic-regression";
  */
 export const STAGES = ["dev", "staging", "prod"] as const;
 export type Stage = (typeof STAGES)[number];
+
+const s3Dataset = z.string().regex(/^s3:\/\/[^/]+\/.+/, "must be an s3://<bucket>/<key> URI that the training pods can read");
 
 const modelRef = modelRefSchema('must be "<name>@<alias>" or "<name>:<version>", e.g. "breast-cancer@champion"');
 
@@ -33,27 +47,32 @@ export const StageConfigSchema = z
     /** The cluster: an existing one (kubeconfig, else the ambient kubeconfig) or a new EKS cluster. */
     cluster: z
       .object({
-        /** Kube context of the ambient kubeconfig to use. */
-        context: z.string().optional(),
+        /**
+         * The context of the kubeconfig (`kubeconfig`, else $KUBECONFIG or ~/.kube/config) to deploy to,
+         * e.g. "kind-mlops". Default: its current-context. Not with `eks` (the stack makes that kubeconfig).
+         */
+        context: z.string().min(1).optional(),
+        /**
+         * A new EKS cluster. Without `subnetIds` the cluster creates its VPC (private subnets in three
+         * zones, NAT); with them, they are existing private subnets in at least two zones.
+         */
         eks: z
           .object({
-            version: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version such as "1.35"'),
-            subnetIds: z.array(z.string().min(1)).min(2, "must list at least two subnets in different zones"),
+            version: eksShape.version,
+            // The component's rule (at least two), after the check that they are subnet ids at all.
+            subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id such as "subnet-0123456789abcdef0"')).superRefine(componentRule(eksShape.subnetIds)).optional(),
+            vpc: eksShape.vpc,
           })
           .strict()
           .optional(),
+        /** GPU node pools (EKS managed node groups), with the rules of TrainingCluster's NodePoolSchema. */
         gpuPools: z
           .array(
-            z
-              .object({
-                name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,38}$/, "must be lowercase letters, digits and '-'"),
-                instanceType: z.string().min(1),
-                gpusPerNode: z.number().int().min(1).max(16),
-                min: z.number().int().min(0),
-                max: z.number().int().min(1),
-                spot: z.boolean().optional(),
-              })
-              .strict(),
+            NodePoolSchema.pick({ name: true, instanceType: true, instanceTypes: true, gpusPerNode: true, min: true, max: true, spot: true, diskSizeGiB: true, amiType: true })
+              .strict()
+              .refine((p) => (p.instanceType === undefined) !== (p.instanceTypes === undefined), {
+                message: "must give instanceType or instanceTypes (several, e.g. for a spot pool), not both and not neither",
+              }),
           )
           .optional(),
         teams: z
@@ -70,6 +89,10 @@ export const StageConfigSchema = z
           .optional(),
       })
       .strict()
+      .refine((c) => !(c.context && c.eks), {
+        path: ["context"],
+        message: "applies to an existing cluster's kubeconfig, and cluster.eks creates a new cluster: remove one of them",
+      })
       .optional(),
     /** The served model. */
     endpoint: z
@@ -97,12 +120,41 @@ export const StageConfigSchema = z
     training: z
       .object({
         schedule: z.string().min(9, 'must be a cron expression such as "0 3 * * *"').optional(),
-        dataset: z.string().regex(/^(s3|file):\/\/.+/, "must be an s3:// or file:// URI"),
+        /**
+         * The training data, a CSV or Parquet file on S3 with a `label` column. Default: the example
+         * dataset (examples/breast-cancer/data.csv) uploaded to a bucket the stack creates
+         * (stacks/dataset.ts). Pods cannot read a `file://` path of this machine.
+         */
+        dataset: s3Dataset.optional(),
         workers: z.literal(1, `must be 1 or absent: the built-in trainer (${BUILTIN_TRAINER}) runs in one process`).optional(),
         gpusPerWorker: z.literal(0, `must be 0 or absent: the built-in trainer (${BUILTIN_TRAINER}) is CPU-only and would hold the GPUs idle`).optional(),
         nodePool: z
           .never({ error: `must be absent: the stage's pools are GPU pools and the built-in trainer (${BUILTIN_TRAINER}) is CPU-only` })
           .optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Opt-in: a second, GPU training job with your own trainer program (e.g. torchrun), on one of the
+     * stage's GPU pools. The built-in trainer stays CPU-only; this is where the GPUs are meant. `image` is
+     * yours: the runtime image (its entrypoint runs `mlops train`, which starts `command`) with your
+     * framework and script added. Omit to skip.
+     */
+    gpuTraining: z
+      .object({
+        /** Model name the result is registered under. */
+        model: z.string().regex(MODEL_NAME_PATTERN, "must be lowercase letters, digits, '.', '_' and '-'").default("breast-cancer-gpu"),
+        image: z.string().regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'must be an image reference such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer@sha256:…"'),
+        command: z.array(z.string().min(1)).min(1, 'must name the program, e.g. ["torchrun", "train.py"]'),
+        /** Default: the example dataset (see training.dataset). */
+        dataset: s3Dataset.optional(),
+        label: z.string().min(1).default("label"),
+        workers: z.number().int().min(1).max(64).default(1),
+        gpusPerWorker: z.number().int().min(1, "must be at least 1: a GPU job without GPUs belongs in training").max(16),
+        /** One of cluster.gpuPools. */
+        nodePool: z.string().min(1),
+        schedule: z.string().min(9, 'must be a cron expression such as "0 3 * * *"').optional(),
+        team: z.string().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -124,7 +176,34 @@ export const StageConfigSchema = z
     /** Where the built runtime image is pushed (e.g. an ECR repository URL). */
     imageRepository: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(gpuTrainingFitsAPool);
+
+/** The GPU job must name one of the stage's pools and fit on one of its nodes. */
+function gpuTrainingFitsAPool(c: { gpuTraining?: { nodePool: string; gpusPerWorker: number; team?: string }; cluster?: { gpuPools?: Array<{ name: string; gpusPerNode: number }>; teams?: Array<{ name: string }> } }, ctx: z.RefinementCtx): void {
+  const job = c.gpuTraining;
+  if (!job) return;
+  const pools = c.cluster?.gpuPools ?? [];
+  const pool = pools.find((p) => p.name === job.nodePool);
+  if (!pool) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["gpuTraining", "nodePool"],
+      message: pools.length
+        ? `must be one of the stage's GPU pools (${pools.map((p) => p.name).join(", ")})`
+        : "names a GPU pool, and the stage has none: add cluster.gpuPools",
+    });
+  } else if (job.gpusPerWorker > pool.gpusPerNode) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["gpuTraining", "gpusPerWorker"],
+      message: `must be at most ${pool.gpusPerNode}, the GPUs of one ${pool.name} node (a worker is one pod): use more workers instead`,
+    });
+  }
+  if (job.team && !(c.cluster?.teams ?? []).some((t) => t.name === job.team)) {
+    ctx.addIssue({ code: "custom", path: ["gpuTraining", "team"], message: "must be one of cluster.teams" });
+  }
+}
 
 export type StageConfig = z.output<typeof StageConfigSchema>;
 

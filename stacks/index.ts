@@ -13,12 +13,21 @@ import { ModelEndpoint, ModelRegistry, RuntimeImage, STAGE_DEFAULTS, stageTier, 
 import { MlopsError } from "../src/errors.js";
 import { USER_ENV } from "../src/spec/env.js";
 import { BUILTIN_TRAINER, loadStageConfig, type StageConfig } from "./config.js";
+import { withContext } from "./kubeconfig.js";
+import { createExampleDataset, EXAMPLE_DATASET, exampleDatasetBucketName } from "./dataset.js";
 
 const stack = pulumi.getStack();
+/** Runtime images kept in the stage's ECR repository. */
+const RUNTIME_IMAGES_KEPT = 20;
 // Validate everything before creating anything.
 const { stage, config } = loadStageConfig(stack, pulumi.runtime.allConfig(), pulumi.getProject());
 // What the stage changes (replicas, protection) comes from the components' stage defaults.
 const defaults = STAGE_DEFAULTS[stageTier(stage)];
+
+// The example dataset's bucket is named after the account and region (stacks/dataset.ts): look them up,
+// and check the name, before anything is created.
+const needsExample = (config.training && !config.training.dataset) || (config.gpuTraining && !config.gpuTraining.dataset);
+const exampleBucketName = needsExample ? await datasetBucketName() : undefined;
 
 const registry = new ModelRegistry("models", { storage: config.registry ?? { s3: {} } });
 
@@ -28,11 +37,15 @@ const cluster = new TrainingCluster("ml", clusterArgs(config));
 // runtime/Dockerfile and, on EKS, pushed to an ECR repository of this stage (nodes cannot pull a local image).
 const image: pulumi.Input<string> = config.image ?? buildRuntimeImage(config);
 
+// The stage's dataset, else the example uploaded to a bucket this stack owns, once for both jobs.
+let example: Dataset | undefined;
+const dataset = config.training ? trainingDataset(config.training.dataset) : undefined;
+
 const training = config.training
   ? cluster.addTrainingJob("breast-cancer", {
       registry,
       model: "breast-cancer",
-      dataset: { uri: config.training.dataset, label: "label" },
+      dataset: dataset!.spec,
       trainer: { builtin: BUILTIN_TRAINER, l2: 1.0 },
       gate: { minimum: { auc: 0.95 }, mustBeat: "champion" },
       alias: "challenger",
@@ -42,8 +55,13 @@ const training = config.training
       workers: 1,
       gpusPerWorker: 0,
       image,
-    })
+    }, dataset!.dependsOn ? { dependsOn: [dataset!.dependsOn] } : {})
   : undefined;
+
+// Opt-in (pulumi-mlops:gpuTraining): your trainer on the GPUs, e.g. torchrun over `workers` pods with
+// `gpusPerWorker` GPUs each. It registers under its own model name and moves its challenger alias only when
+// the gate passes, like the built-in job.
+const gpuTraining = config.gpuTraining ? addGpuTraining(config.gpuTraining) : undefined;
 
 const endpoint = new ModelEndpoint("breast-cancer", {
   registry,
@@ -66,36 +84,105 @@ export const kubeconfig = cluster.kubeconfig;
 export const nodePools = cluster.nodePoolNames;
 export const trainingJob = training?.jobName;
 export const runTrainingNow = training?.runOnDemandCommand;
+export const gpuTrainingJob = gpuTraining?.jobName;
 
 function clusterArgs(c: StageConfig): TrainingClusterArgs {
   const pools = c.cluster?.gpuPools ?? [];
   const teams = c.cluster?.teams;
   if (c.cluster?.eks) {
     return {
-      eks: { version: c.cluster.eks.version, subnetIds: c.cluster.eks.subnetIds },
-      nodePools: pools.map((p) => ({ name: p.name, instanceType: p.instanceType, gpusPerNode: p.gpusPerNode, min: p.min, max: p.max, spot: p.spot ?? false })),
+      // Without subnetIds the cluster creates its VPC.
+      eks: c.cluster.eks,
+      nodePools: pools,
       ...(teams ? { teams } : {}),
     };
   }
+  const kubeconfig = c.kubeconfig ?? ambientKubeconfig();
+  // Synth contacts no cluster and may see a stand-in kubeconfig: the context is picked on a real run only.
+  const inContext = c.cluster?.context && process.env[USER_ENV.synth] !== "1" ? withContext(kubeconfig, c.cluster.context, stack) : kubeconfig;
   return {
-    kubeconfig: pulumi.secret(c.kubeconfig ?? ambientKubeconfig()),
+    kubeconfig: pulumi.secret(inContext),
     ...(teams ? { teams } : {}),
+  };
+}
+
+/**
+ * Every build pushes a new tag: keep the newest `count` images (a rollback needs the previous few; one
+ * still running is never that old) and expire the rest, untagged ones included.
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
+ */
+function runtimeImageLifecyclePolicy(count: number): object {
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `Keep the newest ${count} runtime images`,
+        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: count },
+        action: { type: "expire" },
+      },
+    ],
   };
 }
 
 function buildRuntimeImage(c: StageConfig): pulumi.Output<string> {
   if (c.imageRepository) return new RuntimeImage("runtime", { imageRepository: c.imageRepository }).ref;
   if (!c.cluster?.eks) return new RuntimeImage("runtime").ref; // a local cluster (kind) shares the Docker engine
+  // Tags are content-derived (RuntimeImage: `<version>-<digest of the build context>`), so they can be
+  // immutable: a tag always names the image it first named, and pods run it by digest anyway.
   const repo = new aws.ecr.Repository(
     "runtime",
-    { imageTagMutability: "MUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: !defaults.protect },
+    { imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: !defaults.protect },
     { protect: defaults.protect },
   );
+  new aws.ecr.LifecyclePolicy("runtime", { repository: repo.name, policy: JSON.stringify(runtimeImageLifecyclePolicy(RUNTIME_IMAGES_KEPT)) });
   const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId });
   return new RuntimeImage("runtime", {
     imageRepository: repo.repositoryUrl,
     registry: { server: repo.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) },
   }).ref;
+}
+
+interface Dataset {
+  spec: { uri: string; label: string; format?: "csv" };
+  /** The upload the job waits for (the example dataset only). */
+  dependsOn?: pulumi.Resource;
+}
+
+function trainingDataset(uri: string | undefined, label: string = EXAMPLE_DATASET.label): Dataset {
+  if (uri) return { spec: { uri, label } };
+  if (!example) {
+    const made = createExampleDataset("example-data", { bucketName: exampleBucketName!, protect: defaults.protect });
+    example = { spec: { uri: made.uri, label: made.label, format: made.format }, dependsOn: made.object };
+  }
+  return example;
+}
+
+function addGpuTraining(g: NonNullable<StageConfig["gpuTraining"]>) {
+  const data = trainingDataset(g.dataset, g.label);
+  return cluster.addTrainingJob(
+    g.model,
+    {
+      registry,
+      model: g.model,
+      dataset: data.spec,
+      trainer: { command: g.command },
+      gate: { mustBeat: "champion" },
+      alias: "challenger",
+      image: g.image,
+      workers: g.workers,
+      gpusPerWorker: g.gpusPerWorker,
+      nodePool: g.nodePool,
+      ...(g.team ? { team: g.team } : {}),
+      ...(g.schedule ? { schedule: g.schedule } : {}),
+    },
+    data.dependsOn ? { dependsOn: [data.dependsOn] } : {},
+  );
+}
+
+/** The example dataset's bucket name: a plain string, so it is derived from the account and region. */
+async function datasetBucketName(): Promise<string> {
+  const [identity, region] = await Promise.all([aws.getCallerIdentity(), aws.getRegion()]);
+  return exampleDatasetBucketName({ project: pulumi.getProject(), stage, accountId: identity.accountId, region: region.region });
 }
 
 /** The kubeconfig `kubectl` would use; `mlops synth` renders offline and needs none. */

@@ -38,6 +38,27 @@ export interface GpuArgs {
   readonly tolerations?: k8s.types.input.core.v1.Toleration[];
 }
 
+/**
+ * How the pods reach an S3 registry other than through AWS with an IAM role: an S3-compatible server (MinIO on
+ * a kind cluster, say) and static credentials.
+ */
+export interface S3AccessArgs {
+  /**
+   * The S3 API's URL as the pods reach it, e.g. `"http://minio.minio.svc.cluster.local:9000"`; path-style
+   * addressing is used with it.
+   * @default - AWS S3 in the pods' region
+   */
+  readonly endpoint?: string;
+  /** The region to sign requests for. @default - the SDK's (AWS_REGION on EKS), else "us-east-1" */
+  readonly region?: string;
+  /**
+   * Static credentials. Give them as secrets (`config.requireSecret(...)`): they go into a Kubernetes Secret,
+   * never into the Deployment or the spec. Given, no IAM role is made for the pods.
+   * @default - the SDK's default chain (IRSA on EKS)
+   */
+  readonly credentials?: { readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
+}
+
 export interface BatchingArgs {
   /** Most rows merged into one onnxruntime call. @default 32 */
   readonly maxBatchSize?: number;
@@ -50,6 +71,8 @@ export interface ModelEndpointTransforms {
   readonly namespace?: Transform<k8s.core.v1.NamespaceArgs>;
   readonly serviceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
   readonly secret?: Transform<k8s.core.v1.SecretArgs>;
+  /** The Secret holding `s3.credentials`. */
+  readonly s3Secret?: Transform<k8s.core.v1.SecretArgs>;
   readonly deployment?: Transform<k8s.apps.v1.DeploymentArgs>;
   readonly service?: Transform<k8s.core.v1.ServiceArgs>;
   readonly autoscaler?: Transform<k8s.autoscaling.v2.HorizontalPodAutoscalerArgs>;
@@ -101,9 +124,15 @@ export interface ModelEndpointArgs {
    */
   readonly allowFrom?: { readonly namespaces: readonly string[] };
   /**
+   * An S3-compatible registry server and static credentials, for clusters without IRSA (kind with MinIO).
+   * @example s3: { endpoint: "http://minio.minio:9000", credentials: { accessKeyId: cfg.requireSecret("s3Key"), secretAccessKey: cfg.requireSecret("s3Secret") } }
+   * @default - AWS S3, credentials from the SDK's default chain (IRSA on EKS)
+   */
+  readonly s3?: S3AccessArgs;
+  /**
    * IAM role for the pods' ServiceAccount (IRSA), e.g. to read an S3 registry. Given, it wins: no role is made.
    * @default - when `kubernetes` is a cluster that issues ServiceAccount roles (a TrainingCluster on EKS) and the
-   * registry is on S3, a new role that only this ServiceAccount can assume and that only reads the registry;
+   * registry is on S3 (and no `s3.credentials` are given), a new role that only this ServiceAccount can assume and that only reads the registry;
    * otherwise none
    */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
@@ -115,7 +144,7 @@ export interface ModelEndpointArgs {
    */
   readonly registryKmsKeyArn?: pulumi.Input<string>;
   /**
-   * The pods' PriorityClass. A TrainingCluster creates a serving class (`mlops-serving`) that may preempt
+   * The pods' PriorityClass. A TrainingCluster creates a serving class (`${project}-${stage}-serving`, its `servingPriorityClassName`) that may preempt
    * training pods, so a traffic spike takes capacity back from training; any other cluster may have no such
    * class, and a pod naming a class that does not exist is refused. `false`: none (the cluster's default).
    * @default - the TrainingCluster's serving class when `kubernetes` is a TrainingCluster; otherwise none
@@ -186,6 +215,14 @@ export const ModelEndpointArgsSchema = z
       .optional(),
     auth: z.object({ token: input }).strict().optional(),
     allowFrom: z.object({ namespaces: z.array(k8sName) }).strict().optional(),
+    s3: z
+      .object({
+        endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL, e.g. "http://minio.minio.svc.cluster.local:9000"').optional(),
+        region: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name, e.g. "us-east-1"').optional(),
+        credentials: z.object({ accessKeyId: input, secretAccessKey: input }).strict().optional(),
+      })
+      .strict()
+      .optional(),
     serviceAccountRoleArn: input.optional(),
     registryKmsKeyArn: input.optional(),
     priorityClassName: z.union([z.literal(false), z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a PriorityClass name (lowercase letters, digits, '-' and '.'), or false for none")]).optional(),

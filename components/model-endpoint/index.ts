@@ -4,12 +4,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { recommendedLabels, selectorLabels } from "../../src/naming.js";
+import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { runtimeImage } from "../shared/image.js";
 import { resolveProvider } from "../shared/kubernetes.js";
 import { stackContext, stackPhysicalName } from "../shared/stage.js";
 import { validateArgs } from "../shared/validate.js";
+import type { Placement } from "../shared/constants.js";
 import { TrainingCluster } from "../training-cluster/index.js";
-import { PRIORITY_SERVING } from "../training-cluster/normalize.js";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import { EndpointNameSchema, ModelEndpointArgsSchema, type ModelEndpointArgs } from "./args.js";
 import {
@@ -21,6 +22,7 @@ import {
   networkPolicyArgs,
   serviceAccountArgs,
   serviceArgs,
+  s3SecretArgs,
   type ManifestContext,
 } from "./manifests.js";
 import { normalizeEndpoint } from "./normalize.js";
@@ -44,6 +46,8 @@ export interface ModelEndpointNodes {
   readonly role?: aws.iam.Role;
   /** Only with `auth`. */
   readonly secret?: k8s.core.v1.Secret;
+  /** Only with `s3.credentials`. */
+  readonly s3Secret?: k8s.core.v1.Secret;
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
   readonly autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler;
@@ -57,7 +61,7 @@ const Validated = z.object({ name: EndpointNameSchema, args: ModelEndpointArgsSc
 
 /**
  * Serves a registered model over the Open Inference Protocol on Kubernetes: a Deployment of the runtime
- * image (restricted security context, probes on the OIP health paths, spread across zones, Prometheus
+ * image (restricted security context, probes on the runtime's health paths, spread across zones, Prometheus
  * scrape annotations), a ClusterIP Service, a CPU HorizontalPodAutoscaler, a PodDisruptionBudget and a
  * NetworkPolicy admitting only the serving port. The model and settings reach the container as one
  * validated EndpointSpec (MLOPS_ENDPOINT_SPEC); the auth token as a Kubernetes Secret. Deployed to a
@@ -79,6 +83,12 @@ export class ModelEndpoint extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
   readonly serviceName: pulumi.Output<string>;
   readonly namespace: pulumi.Output<string>;
+  /**
+   * `GET` it in the cluster to see whether the model is served: 200 once a version is loaded; 503 until then,
+   * with why (a fresh stage: the model or its alias is not in the registry yet, until the first training run
+   * registers it or a promotion copies it).
+   */
+  readonly readyUrl: pulumi.Output<string>;
   private readonly children: ModelEndpointNodes;
 
   constructor(name: string, args: ModelEndpointArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -87,7 +97,12 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     const { project, stage } = stackContext();
     // On a TrainingCluster the pods get the serving PriorityClass it creates (and wait for it).
     const cluster = args.kubernetes instanceof TrainingCluster ? args.kubernetes : undefined;
-    const endpoint = normalizeEndpoint(args, stage, cluster ? { servingPriorityClass: PRIORITY_SERVING } : {});
+    // Duck-typed, like `provider`: any cluster object may say where serving pods go (a TrainingCluster with a serving pool does).
+    const servingPlacement = (args.kubernetes as { servingPlacement?: Placement }).servingPlacement;
+    const endpoint = normalizeEndpoint(args, stage, {
+      ...(cluster ? { servingPriorityClass: cluster.servingPriorityClassName } : {}),
+      ...(servingPlacement ? { servingPlacement } : {}),
+    });
     const physicalName = stackPhysicalName(name);
     const labels = recommendedLabels({ name, instance: physicalName, component: "model-endpoint", partOf: project });
     const selector = selectorLabels({ name, instance: physicalName });
@@ -146,9 +161,10 @@ export class ModelEndpoint extends pulumi.ComponentResource {
 
     const serviceAccount = create(k8s.core.v1.ServiceAccount, "sa", t.serviceAccount, serviceAccountArgs(ctx));
     const secret = args.auth ? create(k8s.core.v1.Secret, "auth", t.secret, authSecretArgs(ctx, args.auth.token)) : undefined;
+    const s3Secret = args.s3?.credentials ? create(k8s.core.v1.Secret, "s3", t.s3Secret, s3SecretArgs(ctx, args.s3.credentials)) : undefined;
     const deployment = create(k8s.apps.v1.Deployment, "deployment", t.deployment, deploymentArgs(ctx), {
       ...childOpts,
-      dependsOn: [serviceAccount, ...(secret ? [secret] : []), ...(cluster && endpoint.priorityClassName === PRIORITY_SERVING ? cluster.nodes.priorityClasses : [])],
+      dependsOn: [serviceAccount, ...(secret ? [secret] : []), ...(s3Secret ? [s3Secret] : []), ...(cluster && endpoint.priorityClassName === cluster.servingPriorityClassName ? cluster.nodes.priorityClasses : [])],
     });
     const service = create(k8s.core.v1.Service, "svc", t.service, serviceArgs(ctx));
     const autoscaler = create(k8s.autoscaling.v2.HorizontalPodAutoscaler, "hpa", t.autoscaler, autoscalerArgs(ctx), {
@@ -164,6 +180,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       serviceAccount,
       ...(role ? { role } : {}),
       ...(secret ? { secret } : {}),
+      ...(s3Secret ? { s3Secret } : {}),
       deployment,
       service,
       autoscaler,
@@ -175,7 +192,16 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     this.namespace = namespaceName;
     // The Service listens on port 80, so the URL needs no port.
     this.url = pulumi.interpolate`http://${service.metadata.name}.${namespaceName}.svc.cluster.local`;
-    this.registerOutputs({ url: this.url, serviceName: this.serviceName, namespace: this.namespace });
+    this.readyUrl = pulumi.interpolate`${this.url}${SERVE_PATHS.ready}`;
+    // Whether the registry holds the model is not known here (the program may not even reach it), so this
+    // says what a fresh stage's first `pulumi up` leads to: the rollout completes (see ROLLOUT_READY_PATH) and
+    // the endpoint answers 503 until the model is registered, then serves without a restart.
+    pulumi.log.warn(
+      `ModelEndpoint "${name}" waits for its first model while ${endpoint.model} is not in the registry (a fresh stage, before its first training run or promotion): ` +
+        `the rollout completes and the endpoint answers 503 until the model is registered, then serves it without a restart. See the readyUrl output.`,
+      this,
+    );
+    this.registerOutputs({ url: this.url, serviceName: this.serviceName, namespace: this.namespace, readyUrl: this.readyUrl });
   }
 
   /** The underlying resources, for what the args and transforms do not cover. */

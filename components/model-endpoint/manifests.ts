@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SPEC_ENV } from "../../src/spec/env.js";
+import { SPEC_ENV, USER_ENV } from "../../src/spec/env.js";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { GPU_RESOURCE } from "../shared/constants.js";
 import { podSecurityLabels } from "../shared/pod-security.js";
@@ -15,6 +15,31 @@ import { MODEL_ENDPOINT_DEFAULTS as D, type NormalizedEndpoint } from "./normali
 export const AUTH_SECRET_KEY = "token";
 /** The container's name in the pod. */
 export const CONTAINER_NAME = "server";
+/** The keys of the S3 credentials Secret: the variables the runtime's S3 client reads (src/store/index.ts). */
+export const S3_SECRET_KEYS = { accessKeyId: "AWS_ACCESS_KEY_ID", secretAccessKey: "AWS_SECRET_ACCESS_KEY" } as const;
+
+/**
+ * The path the Deployment's readiness probe reads: the runtime's `GET /v2/health/rollout`
+ * (runtime/serve/routes/health.ts ROLLOUT_READY_PATH; the contract test boots the runtime from this probe).
+ *
+ * Why not `/v2/health/ready`: the Deployment is awaited until Available (pulumi-kubernetes' default await:
+ * every updated pod Ready), and a fresh stage's registry has no model yet, so pods that answer OIP ready
+ * only with a model loaded would time `pulumi up` out after 10 minutes, and the HPA after it would never be
+ * created. `pulumi.com/skipAwait`, or a `pulumi.com/waitFor` JSONPath on the Deployment
+ * (e.g. `{.status.updatedReplicas}`), would not help: a Deployment's status only counts pods by readiness,
+ * so any condition that holds while pods are live but unready also holds while they crash-loop or cannot
+ * pull their image, and `pulumi up` would then pass a broken rollout. A readiness gate needs a controller to
+ * set its condition, and the runtime has no Kubernetes API access. So the pod's own readiness says what the
+ * rollout needs: 200 when a version is loaded, and also when the registry answers that the model (or alias)
+ * does not exist yet; 503 while loading, when the registry cannot be read (wrong credentials, no bucket, no
+ * network) and while draining. The Deployment then keeps its default await (Available, 10 minutes), which
+ * still fails on an image that cannot be pulled, a crash loop or a spec the runtime rejects.
+ * OIP clients keep `/v2/health/ready`, which stays 503 until a model is loaded. The price of not knowing at
+ * deploy time whether a stage is fresh: an update that points `model` at a reference the registry lacks (a
+ * typo) also completes, with the warning, and its pods answer 503 once they replace the old ones.
+ * https://github.com/pulumi/pulumi-kubernetes/pull/3134 (waitFor reads the awaited object only)
+ */
+export const ROLLOUT_READY_PATH = SERVE_PATHS.rollout;
 
 export interface ManifestContext {
   /** Object names (`${project}-${stage}-${name}`). */
@@ -29,6 +54,10 @@ export interface ManifestContext {
   readonly specJson: pulumi.Input<string>;
   readonly endpoint: NormalizedEndpoint;
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
+}
+
+export function s3SecretName(ctx: Pick<ManifestContext, "physicalName">): string {
+  return `${ctx.physicalName.slice(0, 60)}-s3`;
 }
 
 export function authSecretName(ctx: Pick<ManifestContext, "physicalName">): string {
@@ -60,6 +89,39 @@ export function authSecretArgs(ctx: ManifestContext, token: pulumi.Input<string>
   };
 }
 
+/** The static S3 credentials, always stored as Pulumi secrets (even if given in plain). */
+export function s3SecretArgs(
+  ctx: ManifestContext,
+  credentials: { readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> },
+): k8s.core.v1.SecretArgs {
+  return {
+    metadata: { name: s3SecretName(ctx), namespace: ctx.namespace, labels: ctx.labels },
+    type: "Opaque",
+    stringData: {
+      [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(credentials.accessKeyId),
+      [S3_SECRET_KEYS.secretAccessKey]: pulumi.secret(credentials.secretAccessKey),
+    },
+  };
+}
+
+/**
+ * The container's environment beside the spec: the auth token and the S3 credentials by Secret reference
+ * (never their values), the S3 endpoint and region in plain (not secret; the runtime's S3 client reads
+ * `MLOPS_S3_ENDPOINT` and `AWS_REGION`, src/store/index.ts).
+ */
+export function endpointEnv(ctx: ManifestContext): k8s.types.input.core.v1.EnvVar[] {
+  const e = ctx.endpoint;
+  const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+  return [
+    ...(e.authEnabled ? [fromSecret(SPEC_ENV.authToken, authSecretName(ctx), AUTH_SECRET_KEY)] : []),
+    ...(e.s3.endpoint !== undefined ? [{ name: USER_ENV.s3Endpoint, value: e.s3.endpoint }] : []),
+    ...(e.s3.region !== undefined ? [{ name: "AWS_REGION", value: e.s3.region }] : []),
+    ...(e.s3.staticCredentials
+      ? Object.values(S3_SECRET_KEYS).map((key) => fromSecret(key, s3SecretName(ctx), key))
+      : []),
+  ];
+}
+
 export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
   const e = ctx.endpoint;
   const { cpu, memory } = e.resources;
@@ -75,14 +137,14 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
     image: ctx.image,
     command: ["serve"],
     spec: { env: SPEC_ENV.endpointSpec, json: ctx.specJson },
-    env: e.authEnabled ? [{ name: SPEC_ENV.authToken, valueFrom: { secretKeyRef: { name: authSecretName(ctx), key: AUTH_SECRET_KEY } } }] : [],
+    env: endpointEnv(ctx),
     ports: [{ name: D.containerPortName, containerPort: D.containerPort, protocol: "TCP" }],
     resources: { requests: { cpu, memory, ...gpu }, limits: { cpu, memory, ...gpu } },
     probes: {
       startup: probe(SERVE_PATHS.live, 2, 60),
       liveness: probe(SERVE_PATHS.live, 10, 3),
-      // Fails fast so a draining pod leaves the Service within seconds.
-      readiness: probe(SERVE_PATHS.ready, 2, 2),
+      // Fails fast so a draining pod leaves the Service within seconds. The rollout path, not OIP ready: see ROLLOUT_READY_PATH.
+      readiness: probe(ROLLOUT_READY_PATH, 2, 2),
     },
     volumes: [{ name: "tmp", mountPath: "/tmp", sizeLimit: D.tmpSizeLimit }],
     serviceAccountName: ctx.physicalName,
@@ -101,9 +163,7 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
         { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: ctx.selector } },
       ],
     },
-    ...(e.gpu
-      ? { nodeSelector: e.gpu.nodeSelector, tolerations: [{ key: GPU_RESOURCE, operator: "Exists", effect: "NoSchedule" }, ...e.gpu.tolerations] }
-      : {}),
+    ...(e.placement ? { nodeSelector: e.placement.nodeSelector, tolerations: e.placement.tolerations } : {}),
   });
   return {
     metadata: { name: ctx.physicalName, namespace: ctx.namespace, labels: ctx.labels },

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
+import { GPU_RESOURCE, type Placement } from "../shared/constants.js";
 import { STAGE_DEFAULTS, stageTier } from "../shared/stage.js";
 import type { ModelEndpointArgs } from "./args.js";
 
@@ -34,11 +35,14 @@ export interface NormalizedEndpoint {
   readonly replicas: { readonly min: number; readonly max: number; readonly targetCpuUtilization: number };
   /** Kubernetes quantities. */
   readonly resources: { readonly cpu: string; readonly memory: string };
-  readonly gpu?: {
-    readonly count: number;
+  readonly gpu?: { readonly count: number };
+  /** Where the pods run: a GPU endpoint's own placement, else the cluster's serving pool; undefined: anywhere. */
+  readonly placement?: {
     readonly nodeSelector: Record<string, string>;
     readonly tolerations: k8s.types.input.core.v1.Toleration[];
   };
+  /** S3 settings beyond AWS's defaults (the credentials themselves stay in args: they go to a Secret). */
+  readonly s3: { readonly endpoint?: string; readonly region?: string; readonly staticCredentials: boolean };
   readonly batching: { readonly maxBatchSize: number; readonly maxBatchDelayMs: number };
   readonly authEnabled: boolean;
   readonly allowFromNamespaces: readonly string[];
@@ -53,17 +57,37 @@ export interface NormalizedEndpoint {
 export interface EndpointClusterFacts {
   /** The serving PriorityClass the cluster creates (a TrainingCluster's), if any. */
   readonly servingPriorityClass?: string;
+  /** Where the cluster wants serving pods (a TrainingCluster with a serving pool exposes `servingPlacement`). */
+  readonly servingPlacement?: Placement;
+}
+
+/**
+ * A GPU endpoint goes where its GPUs are (its own nodeSelector, the `nvidia.com/gpu` toleration and its
+ * extras), not to the serving pool, whose instances are CPU-only; a CPU endpoint goes to the cluster's
+ * serving pool when it has one, so it neither lands on the small system group nor competes with CoreDNS.
+ */
+function placementOf(args: ModelEndpointArgs, cluster: EndpointClusterFacts): NormalizedEndpoint["placement"] {
+  if (args.gpu) {
+    return {
+      nodeSelector: { ...(args.gpu.nodeSelector ?? {}) },
+      tolerations: [{ key: GPU_RESOURCE, operator: "Exists", effect: "NoSchedule" }, ...(args.gpu.tolerations ?? [])],
+    };
+  }
+  const p = cluster.servingPlacement;
+  if (!p) return undefined;
+  return { nodeSelector: { ...p.nodeSelector }, tolerations: p.tolerations.map((t) => ({ ...t })) };
 }
 
 /**
  * Applies defaults to validated args; `stage` (the stack name) picks the replica defaults, `cluster` the
- * PriorityClass default.
+ * PriorityClass and placement defaults.
  */
 export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluster: EndpointClusterFacts = {}): NormalizedEndpoint {
   const priorityClassName = args.priorityClassName === false ? undefined : (args.priorityClassName ?? cluster.servingPriorityClass);
   const d = MODEL_ENDPOINT_DEFAULTS;
   const byStage = STAGE_DEFAULTS[stageTier(stage)].replicas;
   const min = args.replicas?.min ?? byStage.min;
+  const placement = placementOf(args, cluster);
   return {
     model: args.model,
     replicas: {
@@ -72,9 +96,13 @@ export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluste
       targetCpuUtilization: args.replicas?.targetCpuUtilization ?? d.targetCpuUtilization,
     },
     resources: { cpu: args.resources?.cpu ?? d.cpu, memory: args.resources?.memory ?? d.memory },
-    ...(args.gpu
-      ? { gpu: { count: args.gpu.count, nodeSelector: args.gpu.nodeSelector ?? {}, tolerations: args.gpu.tolerations ?? [] } }
-      : {}),
+    ...(args.gpu ? { gpu: { count: args.gpu.count } } : {}),
+    ...(placement ? { placement } : {}),
+    s3: {
+      ...(args.s3?.endpoint !== undefined ? { endpoint: args.s3.endpoint } : {}),
+      ...(args.s3?.region !== undefined ? { region: args.s3.region } : {}),
+      staticCredentials: args.s3?.credentials !== undefined,
+    },
     batching: {
       maxBatchSize: args.batching?.maxBatchSize ?? d.maxBatchSize,
       maxBatchDelayMs: args.batching?.maxBatchDelayMs ?? d.maxBatchDelayMs,

@@ -25,6 +25,8 @@ export interface EndpointRoleRequest {
 export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest): aws.iam.Role | undefined {
   const { args } = req;
   if (args.serviceAccountRoleArn !== undefined || !isServiceAccountRoleHost(args.kubernetes)) return undefined;
+  // Static credentials win over IRSA in the runtime's S3 client (src/store/index.ts): a role would go unused.
+  if (args.s3?.credentials !== undefined) return undefined;
   if (typeof args.registry === "string" && !args.registry.startsWith("s3://")) return undefined;
   if (req.namespace === undefined) {
     pulumi.log.warn(

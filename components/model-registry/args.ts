@@ -21,7 +21,29 @@ export interface S3StorageArgs {
     readonly kmsKeyArn?: pulumi.Input<string>;
     /** Key prefix for the registry inside the bucket. @default - the bucket root */
     readonly prefix?: string;
+    /**
+     * Lifecycle rules that bound the bucket's growth (`false`: none). Model versions are immutable and
+     * never expire; what grows without bound is the old versions of overwritten objects (every alias move
+     * leaves one, since the bucket is versioned), uploads that never completed, and training checkpoints.
+     * @default { noncurrentVersionDays: 30, abortIncompleteUploadDays: 7, checkpointDays: 30 }
+     */
+    readonly lifecycle?: false | RegistryLifecycleArgs;
   };
+}
+
+/** How long the registry bucket keeps what it no longer needs. */
+export interface RegistryLifecycleArgs {
+  /** Days an overwritten or deleted object's old version is kept (its recovery window). @default 30 */
+  readonly noncurrentVersionDays?: number;
+  /** Days before the parts of an unfinished multipart upload are removed. @default 7 */
+  readonly abortIncompleteUploadDays?: number;
+  /**
+   * Days a checkpoint (`<prefix>/checkpoints/…`, where training jobs write them by default) is kept after
+   * it was written; `false` keeps them. A run writes a new checkpoint every interval, so only runs that
+   * finished (or stalled) that long ago lose theirs.
+   * @default 30
+   */
+  readonly checkpointDays?: number | false;
 }
 
 /** A bucket that already exists; nothing is created. */
@@ -57,6 +79,7 @@ export interface ModelRegistryArgs {
     readonly publicAccessBlock?: Transform<aws.s3.BucketPublicAccessBlockArgs>;
     readonly ownershipControls?: Transform<aws.s3.BucketOwnershipControlsArgs>;
     readonly policy?: Transform<aws.s3.BucketPolicyArgs>;
+    readonly lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs>;
   };
 }
 
@@ -70,6 +93,7 @@ const prefix = z
   .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "must be a plain key prefix (letters, digits, '/', '-', '_', '.')")
   .refine((s) => !s.startsWith("/"), "must not start with '/'");
 const input = inputString();
+const days = z.number().int("must be a whole number of days").min(1, "must be at least 1 day (S3's smallest lifecycle period)");
 
 export const ModelRegistryArgsSchema = z
   .object({
@@ -77,7 +101,24 @@ export const ModelRegistryArgsSchema = z
       .union([
         z.object({
           s3: z
-            .object({ bucketName: bucketName.optional(), forceDestroy: z.boolean().optional(), kmsKeyArn: input.optional(), prefix: prefix.optional() })
+            .object({
+              bucketName: bucketName.optional(),
+              forceDestroy: z.boolean().optional(),
+              kmsKeyArn: input.optional(),
+              prefix: prefix.optional(),
+              lifecycle: z
+                .union([
+                  z.literal(false),
+                  z
+                    .object({
+                      noncurrentVersionDays: days.optional(),
+                      abortIncompleteUploadDays: days.optional(),
+                      checkpointDays: z.union([z.literal(false), days]).optional(),
+                    })
+                    .strict(),
+                ])
+                .optional(),
+            })
             .strict(),
         }).strict(),
         z.object({ bucket: bucketName, prefix: prefix.optional() }).strict(),

@@ -1,6 +1,6 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { MODEL_REGISTRY_DEFAULTS } from "./normalize.js";
+import { MODEL_REGISTRY_DEFAULTS, type NormalizedLifecycle } from "./normalize.js";
 
 /** Args for the bucket itself: a given name, or a prefix from the physical name. */
 export function bucketArgs(opts: { physicalName: string; bucketName?: string; forceDestroy: boolean; tags: Record<string, string> }): aws.s3.BucketArgs {
@@ -56,4 +56,37 @@ export function tlsOnlyPolicy(bucketArn: string): string {
 
 export function policyArgs(bucket: pulumi.Input<string>, bucketArn: pulumi.Input<string>): aws.s3.BucketPolicyArgs {
   return { bucket, policy: pulumi.output(bucketArn).apply(tlsOnlyPolicy) };
+}
+
+/**
+ * The rules bounding the bucket's growth. Two rules, because S3 refuses `ExpiredObjectDeleteMarker`
+ * together with `Days` in one expiration:
+ * - the whole bucket: old versions expire `noncurrentVersionDays` after they became noncurrent, delete
+ *   markers left with no version behind them are removed, unfinished multipart uploads are aborted;
+ * - checkpoints: expire `checkpointDays` after they were written. In a versioned bucket that makes them
+ *   noncurrent, and the first rule deletes them for good `noncurrentVersionDays` later.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
+ */
+export function lifecycleArgs(bucket: pulumi.Input<string>, prefix: string, l: NormalizedLifecycle): aws.s3.BucketLifecycleConfigurationArgs {
+  const under = prefix ? `${prefix}/` : "";
+  const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [
+    {
+      id: "noncurrent-versions-and-uploads",
+      status: "Enabled",
+      // An empty filter is the whole bucket (a rule without any filter is ambiguous to the provider).
+      filter: { prefix: under },
+      noncurrentVersionExpiration: { noncurrentDays: l.noncurrentVersionDays },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: l.abortIncompleteUploadDays },
+      expiration: { expiredObjectDeleteMarker: true },
+    },
+  ];
+  if (l.checkpointDays !== false) {
+    rules.push({
+      id: "checkpoints",
+      status: "Enabled",
+      filter: { prefix: `${under}${MODEL_REGISTRY_DEFAULTS.checkpointPrefix}` },
+      expiration: { days: l.checkpointDays },
+    });
+  }
+  return { bucket, rules };
 }

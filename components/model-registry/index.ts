@@ -4,7 +4,7 @@ import { stackContext, stackPhysicalName } from "../shared/stage.js";
 import { applyTransform } from "../shared/transform.js";
 import { validateArgs } from "../shared/validate.js";
 import { ModelRegistryArgsSchema, type ModelRegistryArgs } from "./args.js";
-import { bucketArgs, encryptionArgs, ownershipControlsArgs, policyArgs, publicAccessBlockArgs, versioningArgs } from "./bucket.js";
+import { bucketArgs, encryptionArgs, lifecycleArgs, ownershipControlsArgs, policyArgs, publicAccessBlockArgs, versioningArgs } from "./bucket.js";
 import { normalizeStorage, s3Uri, type NormalizedStorage } from "./normalize.js";
 
 export * from "./args.js";
@@ -20,6 +20,8 @@ export interface ModelRegistryNodes {
   readonly publicAccessBlock?: aws.s3.BucketPublicAccessBlock;
   readonly ownershipControls?: aws.s3.BucketOwnershipControls;
   readonly policy?: aws.s3.BucketPolicy;
+  /** Undefined with `lifecycle: false`. */
+  readonly lifecycle?: aws.s3.BucketLifecycleConfiguration;
 }
 
 /**
@@ -85,14 +87,15 @@ export class ModelRegistry extends pulumi.ComponentResource {
   private createBucket(name: string, storage: Extract<NormalizedStorage, { kind: "s3" }>, args: ModelRegistryArgs): ModelRegistryNodes {
     const { project, stage, defaults } = stackContext();
     const t = args.transform ?? {};
-    const childOpts: pulumi.CustomResourceOptions = { parent: this };
     // Losing the registry loses every model's lineage: in prod it survives `destroy` and refuses deletion.
-    const statefulOpts: pulumi.CustomResourceOptions = defaults.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
+    // So do its guard rails: a retained bucket whose public access block, encryption, versioning or TLS
+    // policy were deleted with the stack (or by a replacement) would outlive them unguarded.
+    const childOpts: pulumi.CustomResourceOptions = defaults.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this };
 
     const tags = { "mlops:project": project, "mlops:stage": stage, "mlops:component": "model-registry" };
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      ...applyTransform(t.bucket, `${name}-bucket`, bucketArgs({ physicalName: stackPhysicalName(name), ...storage, tags }), statefulOpts),
+      ...applyTransform(t.bucket, `${name}-bucket`, bucketArgs({ physicalName: stackPhysicalName(name), ...storage, tags }), childOpts),
     );
     const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access`,
@@ -115,6 +118,14 @@ export class ModelRegistry extends pulumi.ComponentResource {
       `${name}-policy`,
       ...applyTransform(t.policy, `${name}-policy`, policyArgs(bucket.id, bucket.arn), { ...childOpts, dependsOn: [publicAccessBlock] }),
     );
-    return { bucket, versioning, encryption, publicAccessBlock, ownershipControls, policy };
+    // After versioning: the noncurrent-version rule only means something on a versioned bucket.
+    const lifecycle =
+      storage.lifecycle === false
+        ? undefined
+        : new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            ...applyTransform(t.lifecycle, `${name}-lifecycle`, lifecycleArgs(bucket.id, storage.prefix, storage.lifecycle), { ...childOpts, dependsOn: [versioning] }),
+          );
+    return { bucket, versioning, encryption, publicAccessBlock, ownershipControls, policy, ...(lifecycle ? { lifecycle } : {}) };
   }
 }

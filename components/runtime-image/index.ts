@@ -13,6 +13,13 @@ export interface RuntimeImageArgs {
   readonly imageRepository?: pulumi.Input<string>;
   /** Credentials for `imageRepository`. @default - the Docker client's own login */
   readonly registry?: pulumi.Input<{ server: pulumi.Input<string>; username?: pulumi.Input<string>; password?: pulumi.Input<string> }>;
+  /**
+   * The Node.js base image, passed to runtime/Dockerfile as `NODE_IMAGE` (e.g. a newer digest, or a mirror
+   * in your registry). It must be a Node.js LTS image with `node` and `npm` on Debian.
+   * @default - the Dockerfile's: `node:24-bookworm-slim` pinned by digest
+   * @example "node:24-bookworm-slim@sha256:<digest>"
+   */
+  readonly baseImage?: string;
   readonly transform?: { readonly image?: Transform<docker.ImageArgs> };
 }
 
@@ -20,6 +27,10 @@ const ArgsSchema = z
   .object({
     imageRepository: inputString("must be a repository URL string or Output").optional(),
     registry: z.unknown().optional(),
+    baseImage: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$/, 'must be an image reference such as "node:24-bookworm-slim@sha256:<digest>"')
+      .optional(),
     transform: z.object({ image: z.function().optional() }).strict().optional(),
   })
   .strict();
@@ -40,7 +51,10 @@ const ArgsSchema = z
  */
 export class RuntimeImage extends pulumi.ComponentResource {
   static readonly TYPE = "mlops:runtime:RuntimeImage";
-  /** The image to run: pinned by digest when pushed. */
+  /**
+   * The image to run: pinned by digest when pushed. Its tag is content-derived
+   * (`<package version>-<digest of the build context>`), so a repository may make tags immutable.
+   */
   readonly ref: pulumi.Output<string>;
   private readonly image: docker.Image | undefined;
 
@@ -52,6 +66,7 @@ export class RuntimeImage extends pulumi.ComponentResource {
       {
         ...(args.imageRepository !== undefined ? { imageRepository: args.imageRepository } : {}),
         ...(args.registry !== undefined ? { registry: args.registry } : {}),
+        ...(args.baseImage !== undefined ? { baseImage: args.baseImage } : {}),
       },
       this,
       args.transform?.image,

@@ -38,6 +38,15 @@ export interface S3Location {
   readonly access: "read" | "readwrite";
 }
 
+/**
+ * The partition of an ARN (`arn:aws-cn:iam::…` → `aws-cn`); undefined for anything else. The roles take it
+ * from the cluster's OIDC provider ARN, which the trust policy needs anyway: no `aws.getPartition` call,
+ * and always the partition the role lives in.
+ */
+export function partitionOf(arn: string): string | undefined {
+  return /^arn:(aws[a-z-]*):/.exec(arn)?.[1];
+}
+
 /** `s3://bucket/a/b` → `{ bucket: "bucket", prefix: "a/b" }`; undefined for any other scheme. */
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } | undefined {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
@@ -107,14 +116,16 @@ export function kmsAccessStatements(keys: readonly KmsKeyGrant[]): Record<string
  * write), and listing restricted to those prefixes. Locations that are not `s3://` are ignored.
  * A location may be a single object (a dataset file) or a folder: both `<prefix>` and `<prefix>/*` match.
  * With `kmsKeys` (buckets encrypted with customer-managed keys) it adds {@link kmsAccessStatements}.
+ * `partition` spells the S3 ARNs (`aws`, `aws-cn`, `aws-us-gov`): a role in China or GovCloud matches no
+ * `arn:aws:` resource.
  */
-export function s3AccessPolicy(locations: readonly S3Location[], kmsKeys: readonly KmsKeyGrant[] = []): PolicyDocument {
+export function s3AccessPolicy(locations: readonly S3Location[], kmsKeys: readonly KmsKeyGrant[] = [], partition = "aws"): PolicyDocument {
   const objects = { read: new Set<string>(), readwrite: new Set<string>() };
   const listing = new Map<string, Set<string>>();
   for (const loc of locations) {
     const s3 = parseS3Uri(loc.uri);
     if (!s3) continue;
-    const base = `arn:aws:s3:::${s3.bucket}`;
+    const base = `arn:${partition}:s3:::${s3.bucket}`;
     const keys = s3.prefix ? [`${base}/${s3.prefix}`, `${base}/${s3.prefix}/*`] : [`${base}/*`];
     for (const k of keys) objects[loc.access].add(k);
     const prefixes = listing.get(s3.bucket) ?? new Set<string>();
@@ -142,7 +153,7 @@ export function s3AccessPolicy(locations: readonly S3Location[], kmsKeys: readon
       Sid: `List${statements.length}`,
       Effect: "Allow",
       Action: ["s3:ListBucket"],
-      Resource: `arn:aws:s3:::${bucket}`,
+      Resource: `arn:${partition}:s3:::${bucket}`,
       ...(prefixes.has("*") ? {} : { Condition: { StringLike: { "s3:prefix": [...prefixes].sort() } } }),
     });
   }

@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import { packageRoot, packageVersion } from "../../src/package.js";
 import { applyTransform, type Transform } from "./transform.js";
 
@@ -17,7 +18,48 @@ export interface RuntimeImageArgs {
   readonly imageRepository?: pulumi.Input<string>;
   /** Credentials for `imageRepository`. @default - the Docker client's own login */
   readonly registry?: pulumi.Input<{ server: pulumi.Input<string>; username?: pulumi.Input<string>; password?: pulumi.Input<string> }>;
+  /**
+   * The Node.js base image (`NODE_IMAGE` of runtime/Dockerfile), e.g. a newer digest of the same tag or a
+   * mirror in your own registry. @default - the Dockerfile's own: Node 24 LTS (bookworm-slim), pinned by digest
+   */
+  readonly baseImage?: string;
 }
+
+/**
+ * What runtime/Dockerfile copies into the image (its COPY lines), relative to the package root: the
+ * inputs of the content-derived tag.
+ */
+export const RUNTIME_BUILD_INPUTS = ["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "tsconfig.build.json", "index.ts", "src", "cli", "components", "runtime"] as const;
+
+/**
+ * A digest of the build context: every file runtime/Dockerfile copies, by path and content, and the base
+ * image. The image tag is `<package version>-<first 12 hex digits>`, so a tag names one content and can
+ * be immutable in the registry (ECR `IMMUTABLE`): a changed context is a new tag, an unchanged one the same
+ * tag (nothing to push). The package version alone would be reused by every unreleased change.
+ */
+export function buildContextDigest(root: string, baseImage = ""): string {
+  // Once per process and input: a program builds the image once, but every component that could build
+  // one asks (the files do not change while a program runs).
+  const key = `${root}\0${baseImage}`;
+  const known = digests.get(key);
+  if (known) return known;
+  const hash = createHash("sha256").update(`base:${baseImage}\0`);
+  const files: string[] = [];
+  const walk = (path: string): void => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path).sort()) if (entry !== "node_modules" && entry !== "dist") walk(join(path, entry));
+    } else {
+      files.push(path);
+    }
+  };
+  for (const input of RUNTIME_BUILD_INPUTS) walk(join(root, input));
+  for (const file of files) hash.update(`${relative(root, file).split(sep).join("/")}\0`).update(readFileSync(file)).update("\0");
+  const digest = hash.digest("hex");
+  digests.set(key, digest);
+  return digest;
+}
+const digests = new Map<string, string>();
 
 /** The runtime image's build context: the package root, which holds runtime/Dockerfile. */
 export function dockerContext(): string {
@@ -40,9 +82,15 @@ export function runtimeImage(
   if (args.image) return { ref: pulumi.output(args.image) };
   const root = dockerContext();
   const repository = args.imageRepository ?? LOCAL_RUNTIME_IMAGE;
+  const tag = `${packageVersion()}-${buildContextDigest(root, args.baseImage).slice(0, 12)}`;
   const imageArgs: docker.ImageArgs = {
-    imageName: pulumi.interpolate`${repository}:${packageVersion()}`,
-    build: { context: root, dockerfile: join(root, "runtime", "Dockerfile"), platform: RUNTIME_PLATFORM },
+    imageName: pulumi.interpolate`${repository}:${tag}`,
+    build: {
+      context: root,
+      dockerfile: join(root, "runtime", "Dockerfile"),
+      platform: RUNTIME_PLATFORM,
+      ...(args.baseImage ? { args: { NODE_IMAGE: args.baseImage } } : {}),
+    },
     skipPush: args.imageRepository === undefined,
     ...(args.registry ? { registry: args.registry } : {}),
   };

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { parseOrThrow } from "../../src/errors.js";
-import { irsaTrustPolicy, KMS_KEY_ARN_FIX, parseKmsKeyArn, parseS3Uri, s3AccessPolicy, type PolicyDocument } from "./iam-policy.js";
+import { irsaTrustPolicy, KMS_KEY_ARN_FIX, parseKmsKeyArn, parseS3Uri, partitionOf, s3AccessPolicy, type PolicyDocument } from "./iam-policy.js";
 import { applyTransform, type Transform } from "./transform.js";
 import { isDeferred } from "./validate.js";
 
@@ -121,11 +121,12 @@ export function nonS3Locations(uris: readonly string[]): string[] {
  * Least-privilege access: `read` locations read-only, `write` locations read and write; the KMS keys
  * through S3 only, to decrypt, and to encrypt too when there is something to write.
  */
-export function serviceAccountRolePolicy(read: readonly string[], write: readonly string[], kmsKeyArns: readonly string[] = []): PolicyDocument {
+export function serviceAccountRolePolicy(read: readonly string[], write: readonly string[], kmsKeyArns: readonly string[] = [], partition = "aws"): PolicyDocument {
   const keyAccess = write.length > 0 ? ("readwrite" as const) : ("read" as const);
   return s3AccessPolicy(
     [...read.map((uri) => ({ uri, access: "read" as const })), ...write.map((uri) => ({ uri, access: "readwrite" as const }))],
     kmsKeyArns.map((arn) => ({ arn, access: keyAccess })),
+    partition,
   );
 }
 
@@ -172,7 +173,7 @@ export function createServiceAccountRole(req: ServiceAccountRoleRequest): Servic
   const tags = { ...irsa.tags, "mlops.dev/service-account": `${args.namespace}/${args.serviceAccount}` };
   const role = irsaRole(`${name}-role`, irsa, args.namespace, args.serviceAccount, tags, opts, req.transform);
 
-  const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...args.kmsKeyArns])]).apply(([read, write, keys]) => {
+  const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...args.kmsKeyArns]), irsa.providerArn]).apply(([read, write, keys, providerArn]) => {
     const bad = nonS3Locations([...read, ...write]);
     if (bad.length > 0) {
       throw new pulumi.ResourceError(
@@ -186,7 +187,7 @@ export function createServiceAccountRole(req: ServiceAccountRoleRequest): Servic
     if (badKeys.length > 0) {
       throw new pulumi.ResourceError(`${context}: kmsKeyArns ${badKeys.map((k) => JSON.stringify(k)).join(", ")} ${KMS_KEY_MESSAGE}`, parent);
     }
-    return JSON.stringify(serviceAccountRolePolicy(read, write, kmsKeyArns));
+    return JSON.stringify(serviceAccountRolePolicy(read, write, kmsKeyArns, partitionOf(providerArn) ?? "aws"));
   });
   const rolePolicy = new aws.iam.RolePolicy(`${name}-s3`, { role: role.id, policy }, opts);
   return { role, rolePolicy };

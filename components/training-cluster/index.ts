@@ -18,22 +18,28 @@ import type { TrainingJobContext } from "../training-job/normalize.js";
 import {
   DEFAULT_TRAINING_NAMESPACE,
   GPU_SYSTEM_NAMESPACE,
+  PRIORITY_SERVING,
+  PRIORITY_TRAINING,
   KUEUE_NAMESPACE,
   normalizeClusterArgs,
   type NormalizedCluster,
 } from "./normalize.js";
 import {
   clusterQueueManifest,
+  cpuFlavorManifest,
   localQueueManifest,
   namespaceManifest,
   priorityClassManifests,
   resourceFlavorManifest,
   teamQuotaManifest,
+  tenancyNames,
   type LabelContext,
+  type TenancyNames,
   type Manifest,
 } from "./tenancy.js";
 import { applyTransform } from "../shared/transform.js";
 import { stackContext, stackPhysicalName } from "../shared/stage.js";
+import type { Placement } from "../shared/constants.js";
 import { createServiceAccountRole, irsaRole, normalizeServiceAccountRole, type IrsaIssuer, type ServiceAccountRoleArgs, type ServiceAccountRoleHost } from "../shared/irsa.js";
 
 export interface TrainingClusterNodes {
@@ -84,6 +90,16 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
   readonly nodePoolNames: pulumi.Output<string[]>;
   /** The EKS cluster's name; undefined with `kubeconfig`. */
   readonly clusterName: pulumi.Output<string | undefined>;
+  /**
+   * Node selector and tolerations for the cluster's CPU serving node group (`SERVING_PLACEMENT`); undefined
+   * when there is none (`eks.servingNodes: false`, or a cluster reached by kubeconfig).
+   */
+  readonly servingPlacement?: Placement;
+  /**
+   * The PriorityClass this cluster creates for serving pods (`${project}-${stage}-serving`: its name
+   * carries the stack, so several stacks can share one cluster). Endpoints on this cluster use it.
+   */
+  readonly servingPriorityClassName: string;
   /** What jobs added to this cluster are handed (provider, pools, teams, OIDC issuer). */
   private readonly jobContext: TrainingJobContext;
   private readonly _nodes: TrainingClusterNodes;
@@ -96,7 +112,11 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     for (const w of cfg.warnings) pulumi.log.warn(w, this);
     // EKS cluster names may be 100 characters; the stage drives the name.
     const clusterName = stackPhysicalName(name, 100);
-    const owner: LabelContext = { name, instance: clusterName, partOf: stackContext().project };
+    const stack = stackContext();
+    const owner: LabelContext = { name, instance: clusterName, partOf: stack.project };
+    // Cluster-scoped objects this stack owns carry the stack in their names (see TenancyNames for why).
+    const names = tenancyNames(stack, cfg.pools, cfg.teams);
+    this.servingPriorityClassName = names.priorityClasses.serving;
 
     const eks = cfg.eks ? createEks(this, name, clusterName, cfg.eks, cfg.pools, args.transform) : undefined;
     this.kubeconfig = eks ? eks.kubeconfig : pulumi.secret(pulumi.output(cfg.kubeconfig!));
@@ -111,18 +131,23 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     // Service-account roles (the autoscaler's, jobs', addServiceAccountRole's) trust the cluster's OIDC provider.
     const irsa: IrsaIssuer | undefined = eks ? { providerArn: eks.oidcProvider.arn, issuer: eks.oidcIssuer, tags: { ...cfg.eks!.tags, "mlops.dev/cluster": clusterName } } : undefined;
 
-    const { namespaces, resourceQuotas, priorityClasses } = this.createTenancy(name, owner, cfg, args, k8sOpts);
+    const { namespaces, resourceQuotas, priorityClasses } = this.createTenancy(name, owner, cfg, names, args, k8sOpts);
     const releases = this.createAddons(name, clusterName, cfg, eks, irsa, namespaces, args, systemNodes);
-    const kueue = this.createKueue(name, owner, cfg, namespaces, releases.kueue, k8sOpts);
+    const kueue = this.createKueue(name, owner, cfg, names, namespaces, releases.kueue, k8sOpts);
 
     this.nodePoolNames = pulumi.output(cfg.pools.map((p) => p.name));
     this.clusterName = eks ? eks.cluster.name : pulumi.output(undefined);
+    this.servingPlacement = eks?.servingPlacement;
     this.jobContext = {
       instance: clusterName,
       partOf: owner.partOf,
       pools: cfg.pools,
       teams: cfg.teams.map((t) => t.name),
       kueueTeams: cfg.kueue ? cfg.kueue.teams : [],
+      namespaces: { default: names.trainingNamespace, byTeam: names.teamNamespaces },
+      priorityClassName: names.priorityClasses.training,
+      // CPU-only jobs tolerate no pool's taint: on EKS they run on the system group.
+      cpuInstanceTypes: cfg.eks ? [cfg.eks.systemNodes.instanceType] : [],
       provider: this.provider,
       ...(irsa ? { irsa } : {}),
       dependsOn: [...Object.values(namespaces), ...priorityClasses, ...kueue, ...systemNodes],
@@ -181,26 +206,36 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     return createServiceAccountRole({ name: `${this.logicalName}-${name}`, irsa, access: valid, context, opts: { ...opts, parent: opts.parent ?? this } }).role;
   }
 
-  private createTenancy(name: string, owner: LabelContext, cfg: NormalizedCluster, args: TrainingClusterArgs, k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions) {
+  private createTenancy(
+    name: string,
+    owner: LabelContext,
+    cfg: NormalizedCluster,
+    names: TenancyNames,
+    args: TrainingClusterArgs,
+    k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions,
+  ) {
+    // Logical names as before the stack was in the physical names (which Pulumi replaces on `up`).
     const namespaces: Record<string, k8s.core.v1.Namespace> = {};
-    const ns = (m: Manifest) => {
-      const [a, o] = applyTransform<k8s.core.v1.NamespaceArgs>(args.transform?.namespace, `${name}-ns-${m.metadata.name}`, m as k8s.core.v1.NamespaceArgs, k8sOpts());
-      namespaces[m.metadata.name] = new k8s.core.v1.Namespace(`${name}-ns-${m.metadata.name}`, a, o);
+    const ns = (key: string, m: Manifest) => {
+      const [a, o] = applyTransform<k8s.core.v1.NamespaceArgs>(args.transform?.namespace, `${name}-ns-${key}`, m as k8s.core.v1.NamespaceArgs, k8sOpts());
+      namespaces[m.metadata.name] = new k8s.core.v1.Namespace(`${name}-ns-${key}`, a, o);
     };
-    ns(namespaceManifest(DEFAULT_TRAINING_NAMESPACE, owner, "restricted"));
-    if (cfg.devicePlugin || cfg.dcgmExporter) ns(namespaceManifest(GPU_SYSTEM_NAMESPACE, owner, "privileged"));
-    for (const team of cfg.teams) ns(namespaceManifest(team.name, owner, "restricted", { "mlops.dev/team": team.name }));
+    ns(DEFAULT_TRAINING_NAMESPACE, namespaceManifest(names.trainingNamespace, owner, "restricted"));
+    // The GPU agents' namespace goes with the agents: one per cluster, in the stack that installs them.
+    if (cfg.devicePlugin || cfg.dcgmExporter) ns(GPU_SYSTEM_NAMESPACE, namespaceManifest(GPU_SYSTEM_NAMESPACE, owner, "privileged"));
+    for (const team of cfg.teams) ns(team.name, namespaceManifest(names.teamNamespaces[team.name]!, owner, "restricted", { "mlops.dev/team": team.name }));
 
     const resourceQuotas: Record<string, k8s.core.v1.ResourceQuota> = {};
     for (const team of cfg.teams) {
+      const teamNs = names.teamNamespaces[team.name]!;
       resourceQuotas[team.name] = new k8s.core.v1.ResourceQuota(
         `${name}-quota-${team.name}`,
-        teamQuotaManifest(team, owner) as k8s.core.v1.ResourceQuotaArgs,
-        k8sOpts([namespaces[team.name]!]),
+        teamQuotaManifest(team, teamNs, owner) as k8s.core.v1.ResourceQuotaArgs,
+        k8sOpts([namespaces[teamNs]!]),
       );
     }
-    const priorityClasses = priorityClassManifests(owner).map(
-      (m) => new k8s.scheduling.v1.PriorityClass(`${name}-${m.metadata.name}`, m as unknown as k8s.scheduling.v1.PriorityClassArgs, k8sOpts()),
+    const priorityClasses = priorityClassManifests(names.priorityClasses, owner).map(
+      (m, i) => new k8s.scheduling.v1.PriorityClass(`${name}-${i === 0 ? PRIORITY_TRAINING : PRIORITY_SERVING}`, m as unknown as k8s.scheduling.v1.PriorityClassArgs, k8sOpts()),
     );
     return { namespaces, resourceQuotas, priorityClasses };
   }
@@ -290,6 +325,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     name: string,
     owner: LabelContext,
     cfg: NormalizedCluster,
+    names: TenancyNames,
     namespaces: Record<string, k8s.core.v1.Namespace>,
     release: k8s.helm.v3.Release | undefined,
     k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions,
@@ -297,12 +333,15 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     if (!cfg.kueue || !release) return [];
     const cr = (logical: string, m: Manifest, deps: pulumi.Resource[]) =>
       new k8s.apiextensions.CustomResource(logical, m as unknown as k8s.apiextensions.CustomResourceArgs, k8sOpts([release, ...deps]));
-    const flavors = cfg.pools.map((p) => cr(`${name}-flavor-${p.name}`, resourceFlavorManifest(p, owner), []));
+    const flavors = [
+      ...cfg.pools.map((p) => cr(`${name}-flavor-${p.name}`, resourceFlavorManifest(p, names.flavors[p.name]!, owner), [])),
+      cr(`${name}-flavor-cpu`, cpuFlavorManifest(names.cpuFlavor, owner), []),
+    ];
     const out = [...flavors];
     for (const teamName of cfg.kueue.teams) {
       const team = cfg.teams.find((t) => t.name === teamName)!;
-      const cq = cr(`${name}-cq-${team.name}`, clusterQueueManifest(team, cfg.pools, owner), flavors);
-      out.push(cq, cr(`${name}-lq-${team.name}`, localQueueManifest(team.name, owner), [cq, namespaces[team.name]!]));
+      const cq = cr(`${name}-cq-${team.name}`, clusterQueueManifest(team, cfg.pools, names, owner), flavors);
+      out.push(cq, cr(`${name}-lq-${team.name}`, localQueueManifest(team.name, names, owner), [cq, namespaces[names.teamNamespaces[team.name]!]!]));
     }
     return out;
   }

@@ -1,10 +1,13 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { problem } from "../../src/errors.js";
-import { GPU_RESOURCE } from "../shared/constants.js";
+import { GPU_RESOURCE, SERVING_POOL } from "../shared/constants.js";
+import { stackContext, stageTier } from "../shared/stage.js";
 import { schemaProblems, throwProblems } from "../shared/validate.js";
 import {
   TrainingClusterArgsSchema,
+  type EksAddonName,
   type EksArgs,
+  type EksLogType,
   type GpuAmiType,
   type NodeTaint,
   type TeamArgs,
@@ -37,6 +40,25 @@ export const EKS_STANDARD_SUPPORT_END: Readonly<Record<string, string>> = {
 /** The first Kubernetes version for which EKS publishes no Amazon Linux 2 AMI (AL2 reached end of support on 2025-11-26). */
 export const EKS_FIRST_VERSION_WITHOUT_AL2 = "1.33";
 
+/**
+ * EKS add-on versions pinned per Kubernetes minor version (one row per version; `eks.addonVersions`
+ * overrides single entries). For a version without a row, the add-on is created without a version and
+ * EKS installs its default for the cluster's version (and a warning says so).
+ *
+ * 1.35: vpc-cni, coredns and kube-proxy are the versions `aws eks describe-addon-versions
+ * --kubernetes-version 1.35` reported as EKS's defaults in October 2026; metrics-server is the EKS
+ * community add-on's 1.35 build (https://docs.aws.amazon.com/eks/latest/userguide/community-addons.html).
+ * Check with `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>` when adding a row.
+ */
+export const EKS_ADDON_VERSIONS: Readonly<Record<string, Readonly<Record<EksAddonName, string>>>> = {
+  "1.35": {
+    "vpc-cni": "v1.22.4-eksbuild.3",
+    coredns: "v1.13.2-eksbuild.31",
+    "kube-proxy": "v1.35.3-eksbuild.29",
+    "metrics-server": "v0.9.0-eksbuild.6",
+  },
+};
+
 /** The cluster autoscaler release that matches a Kubernetes minor version (`1.35` → `v1.35.0`). */
 export function clusterAutoscalerImageTag(version: string): string {
   return `v${version}.0`;
@@ -53,7 +75,20 @@ export const CLUSTER_DEFAULTS = {
   poolAmiType: "AL2023_x86_64_NVIDIA" as GpuAmiType,
   systemNodes: { instanceType: "m6i.large", min: 2, max: 4 },
   systemAmiType: "AL2023_x86_64_STANDARD",
+  /** Root volume of the system and serving groups (set in their launch templates). */
+  systemDiskSizeGiB: 50,
+  /**
+   * Serving pool: min 1, so the first endpoint schedules without waiting for a scale-up (an endpoint always
+   * runs at least one pod, so the node is rarely idle); `servingNodes: { min: 0 }` scales it to zero.
+   */
+  servingNodes: { instanceType: "m6i.xlarge", min: 1, max: 10, diskSizeGiB: 50 },
+  vpc: { cidrBlock: "10.0.0.0/16", availabilityZones: 3 },
   endpointPublicAccess: true,
+  publicAccessCidrs: ["0.0.0.0/0"] as readonly string[],
+  endpointPrivateAccess: true,
+  enabledClusterLogTypes: ["api", "audit", "authenticator"] as readonly EksLogType[],
+  authenticationMode: "API_AND_CONFIG_MAP",
+  metricsServer: true,
   devicePluginChartVersion: "0.17.1",
   dcgmExporterChartVersion: "4.1.1",
   kueueChartVersion: "0.13.4",
@@ -77,11 +112,15 @@ export const GPU_PRESENT_LABEL = "nvidia.com/gpu.present";
  * the autoscaler scale out again. Its node-template tag lets a group scaled to zero match too.
  */
 export const ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator";
-/** Namespace of jobs that name no team. */
+/**
+ * Logical key of the namespace of jobs that name no team. Its physical name carries the stack,
+ * `${project}-${stage}-training` (tenancy.ts `tenancyNames`), as do team namespaces and the PriorityClasses.
+ */
 export const DEFAULT_TRAINING_NAMESPACE = "mlops-training";
 /** Namespace of the GPU node agents (device plugin, DCGM exporter): the one Pod Security exception. */
 export const GPU_SYSTEM_NAMESPACE = "mlops-gpu-system";
 export const KUEUE_NAMESPACE = "kueue-system";
+/** Logical names of the PriorityClasses; their physical names are `${project}-${stage}-training|serving` (tenancyNames). */
 export const PRIORITY_TRAINING = "mlops-training";
 export const PRIORITY_SERVING = "mlops-serving";
 
@@ -124,9 +163,22 @@ export interface NormalizedPool {
 export interface NormalizedEks {
   readonly version: string;
   readonly supportType: "STANDARD";
-  readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Existing subnets; undefined when the cluster creates `vpc`. */
+  readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** The VPC to create; undefined with `subnetIds`. */
+  readonly vpc?: { readonly cidrBlock: string; readonly availabilityZones: number; readonly natGateways: "single" | "perAz" };
   readonly systemNodes: { readonly instanceType: string; readonly min: number; readonly max: number };
+  readonly servingNodes: false | { readonly instanceType: string; readonly min: number; readonly max: number; readonly diskSizeGiB: number };
   readonly endpointPublicAccess: boolean;
+  readonly publicAccessCidrs: readonly string[];
+  readonly endpointPrivateAccess: boolean;
+  readonly enabledClusterLogTypes: readonly EksLogType[];
+  readonly adminRoleArns: readonly string[];
+  readonly authenticationMode: "API" | "API_AND_CONFIG_MAP";
+  readonly kubeconfig: { readonly roleArn?: string; readonly profile?: string };
+  /** Per add-on: the pinned version, or undefined for EKS's default. */
+  readonly addonVersions: Readonly<Record<EksAddonName, string | undefined>>;
+  readonly metricsServer: boolean;
   readonly clusterAutoscaler: false | { readonly chartVersion: string; readonly imageTag: string };
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -210,7 +262,7 @@ export function normalizeClusterArgs(args: TrainingClusterArgs, context = "Train
     kueue: args.kueue
       ? { chartVersion: args.kueue.chartVersion ?? CLUSTER_DEFAULTS.kueueChartVersion, teams: args.kueue.teams ?? teams.map((t) => t.name) }
       : false,
-    warnings: eks ? eksVersionWarnings(eks.version, now) : [],
+    warnings: eks ? [...eksVersionWarnings(eks.version, now), ...eksWarnings(eks)] : [],
   };
 }
 
@@ -237,20 +289,55 @@ function compareMinor(a: string, b: string): number {
   return am! - bm! || an! - bn!;
 }
 
-function normalizeEks(e: EksArgs): NormalizedEks {
+export function normalizeEks(e: EksArgs, stage: string = currentStage()): NormalizedEks {
   const d = CLUSTER_DEFAULTS.systemNodes;
   const min = e.systemNodes?.min ?? d.min;
   const version = e.version ?? CLUSTER_DEFAULTS.eksVersion;
+  const sd = CLUSTER_DEFAULTS.servingNodes;
+  const servingMin = e.servingNodes ? (e.servingNodes.min ?? sd.min) : sd.min;
+  const pinned = EKS_ADDON_VERSIONS[version];
   return {
     version,
     supportType: CLUSTER_DEFAULTS.supportType,
-    subnetIds: e.subnetIds,
+    ...(e.subnetIds !== undefined
+      ? { subnetIds: e.subnetIds }
+      : {
+          vpc: {
+            cidrBlock: e.vpc?.cidrBlock ?? CLUSTER_DEFAULTS.vpc.cidrBlock,
+            availabilityZones: e.vpc?.availabilityZones ?? CLUSTER_DEFAULTS.vpc.availabilityZones,
+            // One NAT per zone in prod (a zone outage then takes only its own egress down); one elsewhere,
+            // since each NAT gateway is billed by the hour.
+            natGateways: e.vpc?.natGateways ?? (stageTier(stage) === "prod" ? "perAz" : "single"),
+          },
+        }),
     systemNodes: {
       instanceType: e.systemNodes?.instanceType ?? d.instanceType,
       min,
       max: e.systemNodes?.max ?? Math.max(d.max, min),
     },
+    servingNodes:
+      e.servingNodes === false
+        ? false
+        : {
+            instanceType: e.servingNodes?.instanceType ?? sd.instanceType,
+            min: servingMin,
+            max: e.servingNodes?.max ?? Math.max(sd.max, servingMin),
+            diskSizeGiB: e.servingNodes?.diskSizeGiB ?? sd.diskSizeGiB,
+          },
     endpointPublicAccess: e.endpointPublicAccess ?? CLUSTER_DEFAULTS.endpointPublicAccess,
+    publicAccessCidrs: e.publicAccessCidrs ?? CLUSTER_DEFAULTS.publicAccessCidrs,
+    endpointPrivateAccess: e.endpointPrivateAccess ?? CLUSTER_DEFAULTS.endpointPrivateAccess,
+    enabledClusterLogTypes: e.enabledClusterLogTypes ?? CLUSTER_DEFAULTS.enabledClusterLogTypes,
+    adminRoleArns: e.adminRoleArns ?? [],
+    authenticationMode: e.authenticationMode ?? CLUSTER_DEFAULTS.authenticationMode,
+    kubeconfig: { ...(e.kubeconfig ?? {}) },
+    addonVersions: {
+      "vpc-cni": e.addonVersions?.["vpc-cni"] ?? pinned?.["vpc-cni"],
+      coredns: e.addonVersions?.coredns ?? pinned?.coredns,
+      "kube-proxy": e.addonVersions?.["kube-proxy"] ?? pinned?.["kube-proxy"],
+      "metrics-server": e.addonVersions?.["metrics-server"] ?? pinned?.["metrics-server"],
+    },
+    metricsServer: e.metricsServer ?? CLUSTER_DEFAULTS.metricsServer,
     clusterAutoscaler:
       e.clusterAutoscaler === false
         ? false
@@ -261,6 +348,56 @@ function normalizeEks(e: EksArgs): NormalizedEks {
           },
     tags: e.tags ?? {},
   };
+}
+
+/** The stack name (the stage); "" outside a Pulumi program, which reads as staging. */
+function currentStage(): string {
+  return stackContext().stage;
+}
+
+/** Deploys, but the user should know: the prod API endpoint open to the internet. */
+export function eksWarnings(eks: NormalizedEks, stage: string = currentStage()): string[] {
+  if (stageTier(stage) === "prod" && eks.endpointPublicAccess && eks.publicAccessCidrs.includes("0.0.0.0/0")) {
+    return [
+      `eks.publicAccessCidrs lets the whole internet reach the prod cluster's API endpoint (["0.0.0.0/0"]). ` +
+        `Set eks.publicAccessCidrs to your office and CI egress ranges, or eks.endpointPublicAccess: false.`,
+    ];
+  }
+  return [];
+}
+
+/** A warning naming the add-ons that get EKS's default version, because `EKS_ADDON_VERSIONS` has no row for the version; else undefined. */
+export function unpinnedAddonsWarning(eks: NormalizedEks): string | undefined {
+  const unpinned = Object.entries(eks.addonVersions).filter(([n, v]) => v === undefined && (n !== "metrics-server" || eks.metricsServer)).map(([n]) => n);
+  if (unpinned.length === 0) return undefined;
+  return (
+    `eks.version ${JSON.stringify(eks.version)} has no pinned EKS add-on versions (EKS_ADDON_VERSIONS), so EKS installs its default ${unpinned.join(", ")} for it. ` +
+    `Pin them with eks.addonVersions (aws eks describe-addon-versions --kubernetes-version ${eks.version}).`
+  );
+}
+
+/** EKS rules spanning fields; tolerant of a bad shape (the schema reports that). */
+export function eksProblems(e: EksArgs | undefined, poolNames: readonly string[]): string[] {
+  if (!e || typeof e !== "object") return [];
+  const out: string[] = [];
+  if (e.subnetIds !== undefined && e.vpc !== undefined) {
+    out.push(problem("eks.vpc", "is given together with eks.subnetIds", e.vpc, "Give eks.subnetIds (existing subnets) or eks.vpc (settings of the VPC to create), not both."));
+  }
+  const s = e.servingNodes;
+  if (s && typeof s === "object" && typeof s.min === "number" && typeof s.max === "number" && s.min > s.max) {
+    out.push(problem("eks.servingNodes.min", `is greater than max (${s.max})`, s.min, "Set min at most max (min: 0 lets the pool scale to zero)."));
+  }
+  if (s !== false) {
+    poolNames.forEach((n, i) => {
+      if (n === SERVING_POOL.name) {
+        out.push(problem(`nodePools[${i}].name`, "is the serving pool's name, which the cluster uses for its CPU serving node group", n, `Rename the GPU pool, or set eks.servingNodes: false.`));
+      }
+    });
+  }
+  if (e.endpointPublicAccess === false && e.endpointPrivateAccess === false) {
+    out.push(problem("eks.endpointPrivateAccess", "is false together with endpointPublicAccess", false, "Leave one of endpointPublicAccess and endpointPrivateAccess true: the API server must be reachable."));
+  }
+  return out;
 }
 
 /** The GPU model of an EC2 instance type's family, when known (`p4d.24xlarge` → `nvidia-a100`). */
@@ -317,6 +454,7 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
       }
     }
   });
+  out.push(...eksProblems(a.eks, pools.filter((p) => p && typeof p === "object").map((p) => p.name)));
   const sys = a.eks?.systemNodes;
   if (sys && typeof sys.min === "number" && typeof sys.max === "number" && sys.min > sys.max) {
     out.push(problem("eks.systemNodes.min", `is greater than max (${sys.max})`, sys.min, "Set min at most max."));
@@ -327,7 +465,8 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
   teams.forEach((t, i) => {
     if (t && teamNames.has(t.name)) out.push(problem(`teams[${i}].name`, "repeats another team's name", t.name, "Give every team a distinct name."));
     if (t) teamNames.add(t.name);
-    if (t?.name === DEFAULT_TRAINING_NAMESPACE || t?.name === GPU_SYSTEM_NAMESPACE || t?.name === KUEUE_NAMESPACE || t?.name?.startsWith("kube-")) {
+    // "training": team namespaces are `${project}-${stage}-${team}`, like the default one (`…-training`).
+    if (t?.name === "training" || t?.name === DEFAULT_TRAINING_NAMESPACE || t?.name === GPU_SYSTEM_NAMESPACE || t?.name === KUEUE_NAMESPACE || t?.name?.startsWith("kube-")) {
       out.push(problem(`teams[${i}].name`, "is a namespace this package or Kubernetes reserves", t.name, "Pick another team name."));
     }
     if (t && typeof t === "object") out.push(...gpuQuotaByPoolProblems(`teams[${i}]`, t, poolNames));
@@ -339,6 +478,10 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
       if (!teamNames.has(t)) out.push(problem(`kueue.teams[${i}]`, "names no team", t, `Use one of the teams: ${[...teamNames].join(", ") || "(none declared)"}.`));
     });
     if (pools.length === 0) out.push(problem("kueue", "has no node pool to make a flavor of", a.kueue, "Add nodePools, or leave kueue out."));
+    // The CPU-only flavor is `${project}-${stage}-cpu`, as a pool named "cpu" would be.
+    pools.forEach((p, i) => {
+      if (p?.name === "cpu") out.push(problem(`nodePools[${i}].name`, "is the name of Kueue's CPU-only flavor", p.name, 'Rename the pool, e.g. after its GPU ("a100").'));
+    });
   }
   return out;
 }

@@ -62,7 +62,7 @@ export interface TrainingJobArgs {
   readonly gpusPerWorker?: number;
   /** The node pool to run on. @default - the cluster's first pool (none when gpusPerWorker is 0) */
   readonly nodePool?: string;
-  /** The team: the job runs in its namespace and, with Kueue, joins its LocalQueue. @default - namespace "mlops-training", no queue */
+  /** The team: the job runs in its namespace and, with Kueue, joins its LocalQueue. @default - namespace `${project}-${stage}-training`, no queue */
   readonly team?: string;
   /** Cron schedule; makes a CronJob (concurrencyPolicy Forbid). @default - a one-off Job */
   readonly schedule?: string;
@@ -83,7 +83,11 @@ export interface TrainingJobArgs {
    * @default - one-off Job: kept; CronJob runs: 604800 (7 days)
    */
   readonly ttlSecondsAfterFinished?: number;
-  /** Per-worker resources. @default { cpu: "4", memory: "16Gi", shmSize: "8Gi", scratchSize: "50Gi" } */
+  /**
+   * Per-worker resources. cpu and memory must fit the allocatable of every instance type the worker may
+   * land on (its pool's; for a CPU-only job on EKS, the system group's): see components/shared/instance-types.ts.
+   * @default { cpu: "4", memory: "16Gi", shmSize: "8Gi", scratchSize: "50Gi" } with GPUs; { cpu: "1", memory: "2Gi", … } for a CPU-only job (`gpusPerWorker: 0`)
+   */
   readonly resources?: { readonly cpu?: string; readonly memory?: string; readonly shmSize?: string; readonly scratchSize?: string };
   /**
    * An IAM role for the job's ServiceAccount. Without it, on EKS the job gets a role of its own that can

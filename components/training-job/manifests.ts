@@ -10,7 +10,6 @@ import { renderTrainSpec, type TrainSpecInput } from "../../src/spec/train.js";
 import { GPU_RESOURCE } from "../shared/constants.js";
 import { runtimePodTemplate, runtimeServiceAccount } from "../shared/workload.js";
 import { nodeSelectorFor, tolerationsFor } from "../training-cluster/node-pools.js";
-import { PRIORITY_TRAINING } from "../training-cluster/normalize.js";
 import { QUEUE_LABEL } from "../training-cluster/tenancy.js";
 import type { TrainingJobArgs } from "./args.js";
 import { normalizeTrainingJob, TRAINING_JOB_DEFAULTS, type NormalizedTrainingJob, type TrainingJobClusterFacts } from "./normalize.js";
@@ -128,7 +127,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
     // A scale-down must not kill a running training pod (its node looks idle between checkpoints).
     annotations: { "cluster-autoscaler.kubernetes.io/safe-to-evict": "false" },
     terminationGracePeriodSeconds: TRAINING_JOB_DEFAULTS.terminationGracePeriodSeconds,
-    podSpec: { restartPolicy: "Never", priorityClassName: PRIORITY_TRAINING, ...(indexed ? { subdomain: plan.name } : {}) },
+    podSpec: { restartPolicy: "Never", priorityClassName: plan.priorityClassName, ...(indexed ? { subdomain: plan.name } : {}) },
     ...(plan.pool ? { nodeSelector: nodeSelectorFor(plan.pool), tolerations: tolerationsFor(plan.pool) } : {}),
   });
 

@@ -5,8 +5,9 @@ import { problem } from "../../src/errors.js";
 import { TRAIN_DEFAULTS, type TrainSpecInput } from "../../src/spec/train.js";
 import { KMS_KEY_ARN_FIX, parseKmsKeyArn } from "../shared/iam-policy.js";
 import type { IrsaIssuer } from "../shared/irsa.js";
+import { fitsProblems } from "../shared/instance-types.js";
 import { validateArgs } from "../shared/validate.js";
-import { DEFAULT_TRAINING_NAMESPACE, type NormalizedPool } from "../training-cluster/normalize.js";
+import type { NormalizedPool } from "../training-cluster/normalize.js";
 import { TrainingJobArgsSchema, TrainingJobNameSchema, type TrainingJobArgs } from "./args.js";
 
 /** Every default of `addTrainingJob`, in one place (the JSDoc of TrainingJobArgs states the same values). */
@@ -19,8 +20,15 @@ export const TRAINING_JOB_DEFAULTS = {
   activeDeadlineSeconds: 24 * 3600,
   /** CronJob runs are cleaned up after a week; one-off Jobs are kept (see `ttlSecondsAfterFinished`). */
   cronJobTtlSecondsAfterFinished: 7 * 24 * 3600,
+  /** Per GPU worker: sized for a GPU node of 8 vCPUs and more (a 4-vCPU node, e.g. g5.xlarge, needs less: see fitsProblems). */
   cpu: "4",
   memory: "16Gi",
+  /**
+   * Per CPU-only worker (`gpusPerWorker: 0`). Such a pod runs off the GPU pools (they are tainted), i.e.
+   * on EKS on the system group, whose default m6i.large allots 1930m CPU and about 7.3 GiB to pods, shared
+   * with CoreDNS, the autoscaler and Kueue: the GPU worker's 4 CPU / 16 GiB would never schedule there.
+   */
+  cpuOnly: { cpu: "1", memory: "2Gi" },
   shmSize: "8Gi",
   scratchSize: "50Gi",
   /** Time for the runtime to sync its checkpoint on SIGTERM. */
@@ -46,6 +54,18 @@ export interface TrainingJobContext {
   readonly teams: readonly string[];
   /** Teams with a Kueue LocalQueue. */
   readonly kueueTeams: readonly string[];
+  /**
+   * Where jobs run: the namespace of jobs that name no team, and each team's. Their names carry the stack
+   * (`${project}-${stage}-training`, `${project}-${stage}-<team>`), so the cluster says what they are.
+   */
+  readonly namespaces: { readonly default: string; readonly byTeam: Readonly<Record<string, string>> };
+  /** The cluster's training PriorityClass (`${project}-${stage}-training`). */
+  readonly priorityClassName: string;
+  /**
+   * The instance types a CPU-only job's pods may land on (untainted nodes: on EKS the system group); empty
+   * where they are unknown (a kubeconfig cluster), and then nothing is checked.
+   */
+  readonly cpuInstanceTypes: readonly string[];
   readonly provider: k8s.Provider;
   /** EKS only: the OIDC provider, so jobs get their own service-account roles. */
   readonly irsa?: IrsaIssuer;
@@ -54,11 +74,12 @@ export interface TrainingJobContext {
 }
 
 /** The part of the context validation and the manifests read: plain data. */
-export type TrainingJobClusterFacts = Pick<TrainingJobContext, "instance" | "partOf" | "pools" | "teams" | "kueueTeams">;
+export type TrainingJobClusterFacts = Pick<TrainingJobContext, "instance" | "partOf" | "pools" | "teams" | "kueueTeams" | "namespaces" | "priorityClassName" | "cpuInstanceTypes">;
 
 export interface NormalizedTrainingJob {
   readonly name: string;
   readonly namespace: string;
+  readonly priorityClassName: string;
   /** The runtime image; undefined when the component is to build it. */
   readonly image?: pulumi.Input<string>;
   readonly workers: number;
@@ -96,7 +117,8 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
   const ttl = args.ttlSecondsAfterFinished ?? (args.schedule !== undefined ? TRAINING_JOB_DEFAULTS.cronJobTtlSecondsAfterFinished : undefined);
   return {
     name,
-    namespace: args.team ?? DEFAULT_TRAINING_NAMESPACE,
+    namespace: args.team !== undefined ? cluster.namespaces.byTeam[args.team]! : cluster.namespaces.default,
+    priorityClassName: cluster.priorityClassName,
     ...(args.image !== undefined ? { image: args.image } : {}),
     workers,
     gpusPerWorker,
@@ -109,8 +131,9 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
     activeDeadlineSeconds: args.activeDeadlineSeconds ?? TRAINING_JOB_DEFAULTS.activeDeadlineSeconds,
     ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),
     resources: {
-      cpu: r.cpu ?? TRAINING_JOB_DEFAULTS.cpu,
-      memory: r.memory ?? TRAINING_JOB_DEFAULTS.memory,
+      ...defaultRequests(gpusPerWorker),
+      ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
+      ...(r.memory !== undefined ? { memory: r.memory } : {}),
       shmSize: r.shmSize ?? TRAINING_JOB_DEFAULTS.shmSize,
       scratchSize: r.scratchSize ?? TRAINING_JOB_DEFAULTS.scratchSize,
     },
@@ -136,6 +159,24 @@ function specOf(name: string, args: TrainingJobArgs): Omit<TrainSpecInput, "regi
   };
 }
 
+/** The default cpu and memory of a worker: a GPU worker's, or a CPU-only one's. */
+function defaultRequests(gpusPerWorker: number): { cpu: string; memory: string } {
+  const d = gpusPerWorker > 0 ? TRAINING_JOB_DEFAULTS : TRAINING_JOB_DEFAULTS.cpuOnly;
+  return { cpu: d.cpu, memory: d.memory };
+}
+
+/**
+ * The instance types the job's pods may land on: its pool's (EKS: the node group's types; kubeconfig:
+ * the `node.kubernetes.io/instance-type` label, when the pool is selected by it), or for a CPU-only job
+ * the cluster's CPU nodes. Empty when unknown.
+ */
+function instanceTypesOf(pool: NormalizedPool | undefined, cluster: TrainingJobClusterFacts): readonly string[] {
+  if (!pool) return cluster.cpuInstanceTypes;
+  if (pool.eks) return pool.eks.instanceTypes;
+  const labelled = pool.nodeLabels[INSTANCE_TYPE_LABEL];
+  return labelled ? [labelled] : [];
+}
+
 function defaultGpus(cluster: TrainingJobClusterFacts): number {
   return cluster.pools.length > 0 ? TRAINING_JOB_DEFAULTS.gpusPerWorker : 0;
 }
@@ -158,9 +199,19 @@ function clusterProblems(name: string, args: TrainingJobArgs, cluster: TrainingJ
   } else if (args.nodePool === undefined && gpusPerWorker > 0 && !pool) {
     problems.push(problem("gpusPerWorker", "asks for GPUs on a cluster with no GPU node pool", gpusPerWorker, "Add nodePools to the cluster, or set gpusPerWorker: 0."));
   }
+  if (args.nodePool !== undefined && pool && gpusPerWorker === 0) {
+    // Its pod would not even tolerate the pool's GPU taint; and if it did, it would hold a GPU node idle.
+    problems.push(
+      problem("nodePool", `is a GPU pool, and the job asks for no GPUs (gpusPerWorker: 0)`, args.nodePool, "Remove nodePool: a CPU-only job runs off the GPU nodes. Or give gpusPerWorker ≥ 1 if it uses GPUs."),
+    );
+  }
   if (pool && gpusPerWorker > pool.gpusPerNode) {
     problems.push(problem("gpusPerWorker", `is more than a node of pool "${pool.name}" has (${pool.gpusPerNode})`, gpusPerWorker, `Use at most ${pool.gpusPerNode}, and more workers instead.`));
   }
+  // Requests a node can never satisfy leave the pod Pending forever: check them against the allocatable of
+  // every instance type the pod may land on (types the table does not know are not checked).
+  const requested = { ...defaultRequests(gpusPerWorker), ...(validResources(args.resources) ?? {}) };
+  problems.push(...fitsProblems(requested, instanceTypesOf(pool, cluster), { cpu: "resources.cpu", memory: "resources.memory", gpus: "gpusPerWorker" }));
   if (args.team !== undefined && !cluster.teams.includes(args.team)) {
     problems.push(problem("team", "names no team of this cluster", args.team, `Use one of: ${cluster.teams.join(", ") || "(none: add teams to the cluster)"}.`));
   }
@@ -171,4 +222,14 @@ function clusterProblems(name: string, args: TrainingJobArgs, cluster: TrainingJ
     problems.push(problem("timeZone", "is given without a schedule", args.timeZone, "Add schedule, or remove timeZone."));
   }
   return problems;
+}
+
+/** The node label Kubernetes sets to the node's instance type (well-known; EKS nodes carry it). */
+const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+
+/** `resources.cpu`/`memory` when they are strings (the schema reports anything else). */
+function validResources(r: unknown): { cpu?: string; memory?: string } | undefined {
+  if (r === null || typeof r !== "object") return undefined;
+  const { cpu, memory } = r as Record<string, unknown>;
+  return { ...(typeof cpu === "string" ? { cpu } : {}), ...(typeof memory === "string" ? { memory } : {}) };
 }

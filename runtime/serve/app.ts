@@ -175,13 +175,14 @@ class App implements ServeApp, RouteContext {
     const path = q < 0 ? url : url.slice(0, q);
     if (path === SERVE_PATHS.live) return method === "GET" ? health.live() : notAllowed("GET");
     if (path === SERVE_PATHS.ready) return method === "GET" ? health.ready(this) : notAllowed("GET");
+    if (path === health.ROLLOUT_READY_PATH) return method === "GET" ? health.rolloutReady(this) : notAllowed("GET");
     if (path === SERVE_PATHS.metrics) return method === "GET" ? scrape(this) : notAllowed("GET");
     if (path === "/v2") {
       if (method !== "GET") return notAllowed("GET");
       return this.authorized(authorization) ? health.serverMetadata() : unauthorized();
     }
     if (!path.startsWith(MODELS_PREFIX)) {
-      return errorReply(404, `no such path: ${path}; this server answers /v2, /v2/health/live, /v2/health/ready, /v2/models/{model}[/versions/{version}][/ready|/infer] and /metrics`);
+      return errorReply(404, `no such path: ${path}; this server answers /v2, /v2/health/live, /v2/health/ready, /v2/health/rollout, /v2/models/{model}[/versions/{version}][/ready|/infer] and /metrics`);
     }
     if (!this.authorized(authorization)) return unauthorized();
     return this.routeModel(method, path);

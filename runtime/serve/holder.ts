@@ -70,7 +70,8 @@ export class ModelHolder {
   /** First-load attempts that failed, in a row. */
   private failures = 0;
   private attempting = false;
-  private lastFailure: { reason: LoadFailureReason; message: string } | undefined;
+  /** `resolving`: the failure came from looking the reference up, before any artifact was read. */
+  private lastFailure: { reason: LoadFailureReason; message: string; resolving: boolean } | undefined;
   private nextTryAt = 0;
 
   private readonly source: ModelSource;
@@ -129,6 +130,15 @@ export class ModelHolder {
     return this.ref.name;
   }
 
+  /**
+   * True while no version is loaded because the registry answered that the reference does not exist (no such
+   * model, version or alias): a fresh stage whose first model has not been registered or promoted yet. Not
+   * for a registry that cannot be read (access, network) nor for an artifact that is missing or corrupt.
+   */
+  get awaitingFirstModel(): boolean {
+    return this.current === undefined && !this.closed && this.lastFailure?.reason === "not_found" && this.lastFailure.resolving;
+  }
+
   /** Why no version is loaded yet and when the next attempt is, for 503 answers. */
   notLoadedReason(now = Date.now()): { message: string; retryAfterSeconds: number } {
     const ref = formatModelRef(this.ref);
@@ -145,8 +155,11 @@ export class ModelHolder {
   private async attemptFirstLoad(): Promise<void> {
     if (this.closed) return;
     this.attempting = true;
+    let resolving = true;
     try {
-      const next = await this.loadRef();
+      const mv = await this.source.resolve(this.ref);
+      resolving = false;
+      const next = await this.load(mv);
       if (this.closed) {
         next.model.retire();
         return;
@@ -160,7 +173,7 @@ export class ModelHolder {
       this.failures++;
       const delayMs = retryDelayMs(this.failures, this.retry);
       this.nextTryAt = Date.now() + delayMs;
-      this.lastFailure = { reason, message: (e as Error).message };
+      this.lastFailure = { reason, message: (e as Error).message, resolving };
       this.logger.warn("model not loaded; will retry", {
         ref: formatModelRef(this.ref),
         attempt: this.failures,

@@ -11,6 +11,8 @@ export const AUTH_TOKEN_ENV = "MLOPS_AUTH_TOKEN";
 export const SERVE_PATHS = {
   live: "/v2/health/live",
   ready: "/v2/health/ready",
+  /** The Deployment's readiness probe (not OIP): 200 when serving, or while the registry has no such model yet. */
+  rollout: "/v2/health/rollout",
   metrics: "/metrics",
 } as const;
 

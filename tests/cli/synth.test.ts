@@ -76,6 +76,16 @@ describe("mlops synth", () => {
       expect(parseTrainSpec(JSON.parse(trainEnv.value)).model).toBe("breast-cancer");
     });
 
+    it("trains on the example dataset, uploaded to a bucket the stack owns", () => {
+      const plan = JSON.parse(out.get("plan.json")!) as { resources: Array<{ type: string; name: string; inputs: Record<string, unknown> }> };
+      const bucket = plan.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === "example-data-bucket")!;
+      const object = plan.resources.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2")!;
+      expect(object.inputs).toMatchObject({ key: "breast-cancer/data.csv", source: { asset: "./examples/breast-cancer/data.csv" } });
+      const [, text] = [...out].find(([p]) => /\/(cronjob|job)-/.test(p))!;
+      const env = podSpecOf(YAML.parse(text))!.containers[0]!.env!.find((e: { name: string }) => e.name === "MLOPS_TRAIN_SPEC") as { value: string };
+      expect(parseTrainSpec(JSON.parse(env.value)).dataset.uri).toBe(`s3://${bucket.inputs.bucket}/breast-cancer/data.csv`);
+    });
+
     it("lists cloud resources in plan.json with secrets masked", () => {
       const plan = JSON.parse(out.get("plan.json")!) as { resources: Array<{ type: string; name: string; inputs: unknown }> };
       expect(plan.resources.some((r) => r.type === "aws:s3/bucket:Bucket")).toBe(true);
@@ -84,6 +94,15 @@ describe("mlops synth", () => {
       const provider = plan.resources.find((r) => r.type === "pulumi:providers:kubernetes");
       expect(JSON.stringify(provider?.inputs)).toContain("[secret]");
     });
+  });
+
+  it.each(["staging", "prod"])("pushes the %s runtime image to ECR with immutable, content-derived tags and a lifecycle policy", async (stack) => {
+    // Written by the stage's describe block above.
+    const plan = JSON.parse(await readFile(join(dir, stack, "plan.json"), "utf8")) as { resources: Array<{ type: string; name: string; inputs: Record<string, unknown> }> };
+    expect(plan.resources.find((r) => r.type === "aws:ecr/repository:Repository")?.inputs.imageTagMutability).toBe("IMMUTABLE");
+    const policy = JSON.parse(String(plan.resources.find((r) => r.type === "aws:ecr/lifecyclePolicy:LifecyclePolicy")?.inputs.policy));
+    expect(policy.rules[0]).toMatchObject({ selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 20 }, action: { type: "expire" } });
+    expect(plan.resources.find((r) => r.type === "docker:index/image:Image")?.inputs.imageName).toMatch(/:0\.1\.0-[0-9a-f]{12}$/);
   });
 
   it("renders the built-in trainer without GPUs and as one worker in every stage", async () => {
@@ -100,23 +119,58 @@ describe("mlops synth", () => {
     }
   });
 
-  it("never writes a secret configured for the stack (a canary secure kubeconfig)", async () => {
+  it("synthesizes a stage whose kubeconfig and auth token are secure, never writing either (canaries)", async () => {
     const CANARY = "CANARY-9f3b";
     const project = join(dir, "canary-project");
     await mkdir(project, { recursive: true });
     await writeFile(join(project, "Pulumi.yaml"), `name: pulumi-mlops\nruntime: nodejs\nmain: ${join(ROOT, "stacks", "index.ts")}\n`);
     const dev = await readFile(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
-    // A secure value as `pulumi config set --secret` stores it (ciphertext; here the canary stands in for it).
-    await writeFile(join(project, "Pulumi.dev.yaml"), `${dev.trimEnd()}\n  pulumi-mlops:kubeconfig:\n    secure: ${CANARY}-kubeconfig\n`);
+    // Secure values as `pulumi config set --secret` stores them (ciphertext; here the canaries stand in for
+    // it). The token's ciphertext is short: synth must not validate it as if it were the token.
+    await writeFile(
+      join(project, "Pulumi.dev.yaml"),
+      `${dev.trimEnd()}\n  pulumi-mlops:kubeconfig:\n    secure: ${CANARY}-kubeconfig\n  pulumi-mlops:authToken:\n    secure: ${CANARY}\n`,
+    );
     const out = join(dir, "canary");
     const r = await mlops(["synth", "--stack", "dev", "--out", out, "--project-dir", project], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toContain(CANARY);
     const written = await files(out);
     expect(written.size).toBeGreaterThan(8);
-    for (const [path, content] of written) expect(content, path).not.toContain(CANARY);
+    for (const [path, content] of written) {
+      expect(content, path).not.toContain(CANARY);
+      expect(content, path).not.toContain("mlops-synth-placeholder");
+    }
     const plan = JSON.parse(written.get("plan.json")!) as { resources: Array<{ type: string; inputs: Record<string, unknown> }> };
     expect(plan.resources.find((res) => res.type === "pulumi:providers:kubernetes")?.inputs.kubeconfig).toBe("[secret]");
+    // The endpoint requires the token: its Secret is rendered, the value masked.
+    const secrets = [...written].filter(([p]) => /\/secret-/.test(p)).map(([, text]) => YAML.parse(text));
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(JSON.stringify(secrets)).toContain("[secret]");
+  });
+
+  it("renders the opt-in GPU trainer of the prod stage as an Indexed Job on its GPU pool", async () => {
+    const project = join(dir, "gpu-project");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "Pulumi.yaml"), `name: pulumi-mlops\nruntime: nodejs\nmain: ${join(ROOT, "stacks", "index.ts")}\n`);
+    const prod = await readFile(join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8");
+    // The stage file's commented example, uncommented with an image.
+    const gpu = prod.replace(/^  # (pulumi-mlops:gpuTraining:)$/m, "  $1").replace(/^  # (  (command|workers|gpusPerWorker|nodePool|team|schedule):.*)$/gm, "  $1")
+      .replace(/^  # {3}image: .*$/m, "    image: registry.example.com/fraud-trainer:1");
+    expect(gpu).toContain("\n  pulumi-mlops:gpuTraining:\n");
+    await writeFile(join(project, "Pulumi.prod.yaml"), gpu);
+    const out = join(dir, "gpu");
+    const r = await mlops(["synth", "--stack", "prod", "--out", out, "--project-dir", project], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const written = await files(out);
+    const [, text] = [...written].find(([p, t]) => /\/cronjob-/.test(p) && t.includes("registry.example.com/fraud-trainer:1"))!;
+    const obj = YAML.parse(text);
+    expect(obj.spec.jobTemplate.spec).toMatchObject({ completionMode: "Indexed", completions: 2, parallelism: 2 });
+    const pod = podSpecOf(obj)!;
+    expect(pod.containers[0]!.resources!.limits).toMatchObject({ "nvidia.com/gpu": "8" });
+    expect(pod.nodeSelector).toMatchObject({ "mlops.dev/node-pool": "a100" });
+    const env = pod.containers[0]!.env!.find((e: { name: string }) => e.name === "MLOPS_TRAIN_SPEC") as { value: string };
+    expect(parseTrainSpec(JSON.parse(env.value)).trainer).toMatchObject({ command: ["torchrun", "train.py"] });
   });
 
   it("fails naming the stack when there is no such stage", async () => {

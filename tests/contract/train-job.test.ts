@@ -15,7 +15,16 @@ import { ROOT, mlops } from "../helpers/cli.js";
 import { startS3, type TestS3 } from "../helpers/s3.js";
 
 let s3: TestS3;
-const cluster = { instance: "mlops-dev-ml", partOf: "pulumi-mlops", pools: [], teams: [], kueueTeams: [] };
+const cluster = {
+  instance: "mlops-dev-ml",
+  partOf: "pulumi-mlops",
+  pools: [],
+  teams: [],
+  kueueTeams: [],
+  namespaces: { default: "pulumi-mlops-dev-training", byTeam: {} },
+  priorityClassName: "pulumi-mlops-dev-training",
+  cpuInstanceTypes: [],
+};
 
 beforeAll(async () => {
   s3 = await startS3("contract");

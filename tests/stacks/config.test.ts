@@ -128,3 +128,98 @@ describe("the reference stage files", () => {
     expect(() => loadStageConfig(stack, raw)).not.toThrow();
   });
 });
+
+describe("placeholders (a stage creates what it needs, or names the key to set)", () => {
+  it("takes a training section without a dataset: the stack then uploads the example", () => {
+    const { config } = loadStageConfig("staging", { "pulumi-mlops:training": JSON.stringify({ schedule: "0 3 * * *" }) });
+    expect(config.training).toEqual({ schedule: "0 3 * * *" });
+  });
+
+  it("fails when the dataset is a file:// path, which training pods cannot read", () => {
+    const err = mlopsFailure(() => loadStageConfig("dev", { "pulumi-mlops:training": JSON.stringify({ dataset: "file:///data/x.csv" }) }));
+    expect(err.message).toContain("pulumi-mlops:training.dataset: must be an s3://<bucket>/<key> URI");
+  });
+
+  it("takes an EKS cluster without subnetIds: the cluster creates its VPC", () => {
+    const { config } = loadStageConfig("prod", { "pulumi-mlops:cluster": JSON.stringify({ eks: { version: "1.35" } }) });
+    expect(config.cluster?.eks).toEqual({ version: "1.35" });
+  });
+
+  it("fails when subnetIds lists one subnet, with TrainingCluster's own rule", () => {
+    const err = mlopsFailure(() => loadStageConfig("prod", { "pulumi-mlops:cluster": JSON.stringify({ eks: { subnetIds: ["subnet-0123456789abcdef0"] } }) }));
+    expect(err.message).toContain("pulumi-mlops:cluster.eks.subnetIds: must list at least two subnet ids");
+  });
+
+  it("fails when a subnet id is not one (e.g. a CIDR)", () => {
+    const err = mlopsFailure(() => loadStageConfig("prod", { "pulumi-mlops:cluster": JSON.stringify({ eks: { subnetIds: ["10.0.0.0/24", "subnet-0123456789abcdef0"] } }) }));
+    expect(err.message).toContain("pulumi-mlops:cluster.eks.subnetIds[0]: must be a subnet id");
+  });
+
+  it.each(["dev", "staging", "prod"])("Pulumi.%s.yaml names no made-up subnet or bucket", async (stack) => {
+    const { readFile } = await import("node:fs/promises");
+    const text = await readFile(new URL(`../../stacks/Pulumi.${stack}.yaml`, import.meta.url), "utf8");
+    const settings = text.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
+    expect(settings).not.toMatch(/subnet-[0-9a-f]/);
+    expect(settings).not.toMatch(/s3:\/\//);
+  });
+});
+
+describe("GPU pools, with TrainingCluster's NodePoolSchema rules", () => {
+  const pools = (p: object[]) => ({ "pulumi-mlops:cluster": JSON.stringify({ eks: {}, gpuPools: p }) });
+  const t4 = { name: "t4", gpusPerNode: 1, min: 0, max: 4, spot: true };
+
+  it("takes several instance types for a spot pool", () => {
+    const { config } = loadStageConfig("prod", pools([{ ...t4, instanceTypes: ["g4dn.xlarge", "g4dn.2xlarge"] }]));
+    expect(config.cluster?.gpuPools?.[0]?.instanceTypes).toEqual(["g4dn.xlarge", "g4dn.2xlarge"]);
+  });
+
+  it("fails on a pool name TrainingCluster rejects (starting with a digit)", () => {
+    const err = mlopsFailure(() => loadStageConfig("prod", pools([{ ...t4, name: "4t", instanceType: "g4dn.xlarge" }])));
+    expect(err.message).toContain("pulumi-mlops:cluster.gpuPools[0].name: must be lowercase letters, digits and '-', starting with a letter");
+  });
+
+  it("fails when a pool gives both instanceType and instanceTypes", () => {
+    const err = mlopsFailure(() => loadStageConfig("prod", pools([{ ...t4, instanceType: "g4dn.xlarge", instanceTypes: ["g4dn.2xlarge"] }])));
+    expect(err.message).toContain("pulumi-mlops:cluster.gpuPools[0]: must give instanceType or instanceTypes");
+  });
+});
+
+describe("cluster.context", () => {
+  it("takes a context for an existing cluster", () => {
+    expect(loadStageConfig("dev", { "pulumi-mlops:cluster": JSON.stringify({ context: "kind-mlops" }) }).config.cluster?.context).toBe("kind-mlops");
+  });
+
+  it("fails when given with cluster.eks, which makes its own kubeconfig", () => {
+    const err = mlopsFailure(() => loadStageConfig("staging", { "pulumi-mlops:cluster": JSON.stringify({ context: "kind-mlops", eks: {} }) }));
+    expect(err.message).toContain("pulumi-mlops:cluster.context: applies to an existing cluster's kubeconfig");
+  });
+});
+
+describe("gpuTraining (opt-in GPU command trainer)", () => {
+  const stage = (gpu: object, pools: object[] = [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, min: 0, max: 4 }]) => ({
+    "pulumi-mlops:cluster": JSON.stringify({ eks: {}, gpuPools: pools }),
+    "pulumi-mlops:gpuTraining": JSON.stringify(gpu),
+  });
+  const job = { image: "registry.example.com/trainer:1", command: ["torchrun", "train.py"], workers: 2, gpusPerWorker: 8, nodePool: "a100" };
+
+  it("takes a torchrun trainer on a GPU pool, registering breast-cancer-gpu by default", () => {
+    expect(loadStageConfig("prod", stage(job)).config.gpuTraining).toMatchObject({ ...job, model: "breast-cancer-gpu", label: "label" });
+  });
+
+  it("fails when the pool is not one of the stage's, naming those there are", () => {
+    const err = mlopsFailure(() => loadStageConfig("prod", stage({ ...job, nodePool: "h100" })));
+    expect(err.message).toContain("pulumi-mlops:gpuTraining.nodePool: must be one of the stage's GPU pools (a100)");
+  });
+
+  it("fails when a worker asks more GPUs than one node of its pool has", () => {
+    const err = mlopsFailure(() => loadStageConfig("prod", stage({ ...job, gpusPerWorker: 16 })));
+    expect(err.message).toContain("pulumi-mlops:gpuTraining.gpusPerWorker: must be at most 8");
+  });
+
+  it("fails when it asks no GPU or names no image", () => {
+    const { image: _, ...noImage } = job;
+    const err = mlopsFailure(() => loadStageConfig("prod", stage({ ...noImage, gpusPerWorker: 0 })));
+    expect(err.message).toContain("pulumi-mlops:gpuTraining.gpusPerWorker: must be at least 1");
+    expect(err.message).toContain("pulumi-mlops:gpuTraining.image");
+  });
+});

@@ -2,6 +2,7 @@
  * Health and metadata: `/v2/health/live|ready` (the kubelet probes), `GET /v2` (server metadata),
  * `GET /v2/models/{m}[/versions/{v}]` and its `/ready`. Routing, method and auth checks are app.ts's.
  */
+import { SERVE_PATHS } from "../../../src/spec/endpoint.js";
 import type { ServingVersion } from "../holder.js";
 import { SERVER_NAME, SERVER_VERSION } from "../version.js";
 import type { Reply, RouteContext } from "./reply.js";
@@ -19,6 +20,25 @@ export function live(): Reply {
 /** `GET /v2/health/ready`: a version is loaded and the app is not draining. */
 export function ready(ctx: RouteContext): Reply {
   return ctx.draining ? READY_NO : ctx.holder.serving === undefined ? notLoaded(ctx, { ready: false }) : READY_OK;
+}
+
+/**
+ * The readiness the Deployment's kubelet probe reads (not part of the OIP; OIP clients use /v2/health/ready).
+ * The components render the same path (components/model-endpoint/manifests.ts); the contract test boots this
+ * runtime from the rendered probe, so the two cannot drift apart unnoticed.
+ */
+export const ROLLOUT_READY_PATH = SERVE_PATHS.rollout;
+
+/**
+ * `GET /v2/health/rollout`: 200 when a version is loaded, and also while the registry answers that the model
+ * does not exist yet (`awaitingModel: true`, with why), so a fresh stage's Deployment becomes Available and
+ * `pulumi up` completes; 503 while loading, while the registry cannot be read, and while draining.
+ */
+export function rolloutReady(ctx: RouteContext): Reply {
+  if (ctx.draining) return READY_NO;
+  if (ctx.holder.serving !== undefined) return READY_OK;
+  if (!ctx.holder.awaitingFirstModel) return notLoaded(ctx, { ready: false });
+  return { status: 200, body: JSON.stringify({ ready: false, awaitingModel: true, error: ctx.holder.notLoadedReason().message }) };
 }
 
 /** `GET /v2`: the server's name, version and extensions. */

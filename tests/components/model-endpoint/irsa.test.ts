@@ -25,7 +25,7 @@ beforeEach(() => reset());
 function cluster(kind: "eks" | "kubeconfig" = "eks", name = `c${++n}`) {
   return new clusterMod.TrainingCluster(
     name,
-    kind === "eks" ? { eks: { version: "1.35", subnetIds: ["subnet-a"] }, nodePools: [] } : { kubeconfig: "apiVersion: v1" },
+    kind === "eks" ? { eks: { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] }, nodePools: [] } : { kubeconfig: "apiVersion: v1" },
   );
 }
 

@@ -5,13 +5,16 @@ import {
   buildEndpointSpec,
   deploymentArgs,
   disruptionBudgetArgs,
+  endpointEnv,
   namespaceArgs,
   networkPolicyArgs,
   normalizeEndpoint,
   serviceAccountArgs,
   serviceArgs,
+  ROLLOUT_READY_PATH,
   type ManifestContext,
 } from "../../../components/model-endpoint/index.js";
+import { SERVING_PLACEMENT } from "../../../components/shared/constants.js";
 import { recommendedLabels, selectorLabels } from "../../../src/naming.js";
 import { parseEndpointSpec, SERVE_PATHS } from "../../../src/spec/endpoint.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../../helpers/k8s.js";
@@ -78,7 +81,41 @@ describe("manifest builders", () => {
   test("probes point at paths the runtime serves", () => {
     const c = (deploymentArgs(ctx()) as any).spec.template.spec.containers[0];
     const paths = [c.livenessProbe, c.readinessProbe, c.startupProbe].map((p) => p.httpGet.path);
-    expect(paths.every((p: string) => (Object.values(SERVE_PATHS) as string[]).includes(p))).toBe(true);
-    expect(c.readinessProbe.httpGet.path).toBe(SERVE_PATHS.ready);
+    expect(paths.every((p: string) => ([...Object.values(SERVE_PATHS), ROLLOUT_READY_PATH] as string[]).includes(p))).toBe(true);
+    expect(c.readinessProbe.httpGet.path).toBe(ROLLOUT_READY_PATH);
+  });
+});
+
+describe("normalizeEndpoint placement", () => {
+  const base = { registry: "s3://b", model: "fraud@champion", kubernetes: { kubeconfig: "x" } } as const;
+
+  test("puts a CPU endpoint on the cluster's serving placement", () => {
+    const e = normalizeEndpoint(base, "prod", { servingPlacement: SERVING_PLACEMENT });
+    expect(e.placement).toEqual({ nodeSelector: SERVING_PLACEMENT.nodeSelector, tolerations: SERVING_PLACEMENT.tolerations });
+  });
+
+  test("keeps a GPU endpoint's own placement over the serving placement", () => {
+    const e = normalizeEndpoint({ ...base, gpu: { count: 1, nodeSelector: { gpu: "a10g" } } }, "prod", { servingPlacement: SERVING_PLACEMENT });
+    expect(e.placement).toEqual({ nodeSelector: { gpu: "a10g" }, tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] });
+  });
+
+  test("places nothing by default", () => {
+    expect(normalizeEndpoint(base, "prod").placement).toBeUndefined();
+  });
+});
+
+describe("endpointEnv", () => {
+  test("references the S3 credentials and auth token by Secret, with the endpoint in plain", () => {
+    const c = ctx({ auth: { token: "t" }, s3: { endpoint: "http://minio:9000", credentials: { accessKeyId: "k", secretAccessKey: "s" } } });
+    expect(endpointEnv(c)).toEqual([
+      { name: "MLOPS_AUTH_TOKEN", valueFrom: { secretKeyRef: { name: "mlops-dev-fraud-auth", key: "token" } } },
+      { name: "MLOPS_S3_ENDPOINT", value: "http://minio:9000" },
+      { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "mlops-dev-fraud-s3", key: "AWS_ACCESS_KEY_ID" } } },
+      { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "mlops-dev-fraud-s3", key: "AWS_SECRET_ACCESS_KEY" } } },
+    ]);
+  });
+
+  test("is empty by default", () => {
+    expect(endpointEnv(ctx())).toEqual([]);
   });
 });

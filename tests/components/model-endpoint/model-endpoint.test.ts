@@ -107,12 +107,13 @@ describe("ModelEndpoint objects", () => {
   test("probes point at paths the runtime serves", async () => {
     await make();
     const c = container();
-    const served = Object.values(SERVE_PATHS) as string[];
+    // The rollout path is the runtime's (runtime/serve/routes/health.ts), outside the OIP's SERVE_PATHS.
+    const served = [...Object.values(SERVE_PATHS), mod.ROLLOUT_READY_PATH] as string[];
     for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
       expect(served).toContain(p.httpGet.path);
       expect(p.httpGet.port).toBe("http");
     }
-    expect(c.readinessProbe.httpGet.path).toBe(SERVE_PATHS.ready);
+    expect(c.readinessProbe.httpGet.path).toBe("/v2/health/rollout");
   });
 
   test("renders an EndpointSpec that parses, with the registry's uri", async () => {

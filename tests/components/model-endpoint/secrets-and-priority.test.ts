@@ -90,8 +90,8 @@ describe("serving priority", () => {
     const cluster = new clusterMod.TrainingCluster(`pc${++n}`, { kubeconfig: "apiVersion: v1" });
     endpoint(cluster);
     const pod = await deploymentPod();
-    expect(pod.priorityClassName).toBe(clusterMod.PRIORITY_SERVING);
-    const serving = byType("kubernetes:scheduling.k8s.io/v1:PriorityClass").find((r) => r.object?.metadata.name === clusterMod.PRIORITY_SERVING)!;
+    expect(pod.priorityClassName).toBe(cluster.servingPriorityClassName);
+    const serving = byType("kubernetes:scheduling.k8s.io/v1:PriorityClass").find((r) => r.object?.metadata.name === cluster.servingPriorityClassName)!;
     const deployment = byType("kubernetes:apps/v1:Deployment")[0]!;
     expect(deployment.options.dependencies.some((urn) => urn.endsWith(`::${serving.name}`))).toBe(true);
   });

@@ -105,7 +105,7 @@ describe("ModelRegistry on a new S3 bucket", () => {
     new mod.ModelRegistry(name);
     await waitForResources();
     const children = resources().filter((r) => r.type.startsWith("aws:"));
-    expect(children).toHaveLength(6);
+    expect(children).toHaveLength(7);
     for (const c of children) expect(c.options.parent).toMatch(new RegExp(`mlops:registry:ModelRegistry::${name}$`));
   });
 

@@ -27,7 +27,8 @@ describe("RuntimeImage", () => {
     const img = new mod.RuntimeImage(`rt${++n}`, { imageRepository: pulumi.output("123456789012.dkr.ecr.us-east-1.amazonaws.com/rt") });
     await waitForResources();
     const [image] = byType("docker:index/image:Image");
-    expect(image!.inputs).toMatchObject({ skipPush: false, imageName: "123456789012.dkr.ecr.us-east-1.amazonaws.com/rt:0.1.0" });
+    expect(image!.inputs.skipPush).toBe(false);
+    expect(image!.inputs.imageName).toMatch(/^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/rt:0\.1\.0-[0-9a-f]{12}$/);
     expect(await outputOf(img.ref)).toMatch(/^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/rt.*@sha256:/);
   });
 
@@ -38,6 +39,30 @@ describe("RuntimeImage", () => {
     expect(byType("docker:index/image:Image")).toHaveLength(1);
     const container = podSpecOf(k8sObjectsOfKind("Deployment")[0])!.containers[0];
     expect(container.image).toBe(await outputOf(img.ref));
+  });
+
+  test("tags the image with the package version and a digest of the build context", async () => {
+    new mod.RuntimeImage(`rt${++n}`, { imageRepository: "registry.example.com/team/runtime" });
+    await waitForResources();
+    const [image] = byType("docker:index/image:Image");
+    const { buildContextDigest } = await import("../../../components/shared/image.js");
+    const { packageRoot } = await import("../../../src/package.js");
+    expect(image!.inputs.imageName).toBe(`registry.example.com/team/runtime:0.1.0-${buildContextDigest(packageRoot()).slice(0, 12)}`);
+  });
+
+  test("passes baseImage to runtime/Dockerfile as NODE_IMAGE, and a new base is a new tag", async () => {
+    const base = `node:24-bookworm-slim@sha256:${"a".repeat(64)}`;
+    new mod.RuntimeImage(`rt${++n}`, { imageRepository: "registry.example.com/team/runtime" });
+    new mod.RuntimeImage(`rt${++n}`, { imageRepository: "registry.example.com/team/runtime", baseImage: base });
+    await waitForResources();
+    const [plain, rebased] = byType("docker:index/image:Image");
+    expect(rebased!.inputs.build).toMatchObject({ args: { NODE_IMAGE: base } });
+    expect((plain!.inputs.build as { args?: unknown }).args).toBeUndefined();
+    expect(rebased!.inputs.imageName).not.toBe(plain!.inputs.imageName);
+  });
+
+  test("fails when baseImage is not an image reference", () => {
+    expect(() => new mod.RuntimeImage(`rt${++n}`, { baseImage: "node 24" })).toThrow(/baseImage/);
   });
 
   test("fails when the repository is not a string", () => {

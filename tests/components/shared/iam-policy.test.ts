@@ -1,6 +1,6 @@
 // The IAM policy documents every workload's role is made of: pure, no Pulumi involved.
 import { describe, expect, test } from "vitest";
-import { irsaTrustPolicy, kmsAccessStatements, parseS3Uri, s3AccessPolicy } from "../../../components/shared/iam-policy.js";
+import { irsaTrustPolicy, kmsAccessStatements, parseS3Uri, partitionOf, s3AccessPolicy } from "../../../components/shared/iam-policy.js";
 import { KEY, kmsStatements, OTHER_KEY, VIA_S3 } from "../../helpers/kms.js";
 
 
@@ -29,6 +29,18 @@ describe("s3AccessPolicy", () => {
       expect.objectContaining({ Resource: "arn:aws:s3:::data", Condition: { StringLike: { "s3:prefix": ["fraud/train.parquet", "fraud/train.parquet/*"] } } }),
       expect.objectContaining({ Resource: "arn:aws:s3:::models", Condition: { StringLike: { "s3:prefix": ["reg", "reg/*"] } } }),
     ]);
+  });
+
+  test("spells the S3 ARNs in the partition it is given", () => {
+    const policy = s3AccessPolicy([{ uri: "s3://models/registry", access: "readwrite" }], [], "aws-cn");
+    const arns = policy.Statement.flatMap((s) => [s.Resource].flat() as string[]);
+    expect(arns.length).toBeGreaterThan(0);
+    expect(arns.every((a) => a.startsWith("arn:aws-cn:s3:::models"))).toBe(true);
+  });
+
+  test("reads the partition of an ARN", () => {
+    expect(partitionOf("arn:aws-us-gov:iam::123456789012:oidc-provider/oidc.eks.us-gov-west-1.amazonaws.com/id/X")).toBe("aws-us-gov");
+    expect(partitionOf("not-an-arn")).toBeUndefined();
   });
 
   test("ignores locations that are not on S3", () => {

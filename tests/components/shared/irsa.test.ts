@@ -9,6 +9,11 @@ describe("serviceAccountRolePolicy", () => {
   });
 });
 
+test("serviceAccountRolePolicy spells its S3 ARNs in the partition given (the OIDC provider's)", () => {
+  const doc = serviceAccountRolePolicy(["s3://data/x.csv"], [], [], "aws-us-gov");
+  expect(doc.Statement.flatMap((s) => [s.Resource].flat())).toEqual(["arn:aws-us-gov:s3:::data/x.csv", "arn:aws-us-gov:s3:::data/x.csv/*", "arn:aws-us-gov:s3:::data"]);
+});
+
 describe("nonS3Locations", () => {
   test("lists the resolved locations that are not s3:// URIs", () => {
     expect(nonS3Locations(["s3://b", "file:///tmp/r", "s3://", "S3://b"])).toEqual(["file:///tmp/r", "s3://", "S3://b"]);

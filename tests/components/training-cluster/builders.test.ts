@@ -4,10 +4,10 @@ import { scaleFromZeroTags, eksTaints, tolerationsFor } from "../../../component
 import { clusterAutoscalerPolicy } from "../../../components/training-cluster/iam.js";
 import { devicePluginValues } from "../../../components/training-cluster/addons.js";
 import { eksKubeconfig, nodeGroupNamePrefix, NODE_GROUP_NAME_PREFIX_MAX, scalingConfig } from "../../../components/training-cluster/eks.js";
-import { clusterQueueManifest, priorityClassManifests } from "../../../components/training-cluster/tenancy.js";
+import { clusterQueueManifest, priorityClassManifests, tenancyNames } from "../../../components/training-cluster/tenancy.js";
 
 const cfg = normalizeClusterArgs({
-  eks: { subnetIds: ["subnet-a"] },
+  eks: { subnetIds: ["subnet-a", "subnet-b"] },
   nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, labels: { tier: "train" } }],
   teams: [{ name: "fraud", gpuQuota: 16 }],
 });
@@ -57,7 +57,7 @@ describe("node groups", () => {
 
   test("keep the device plugin off Bottlerocket pools", () => {
     const mixed = normalizeClusterArgs({
-      eks: { subnetIds: ["subnet-a"] },
+      eks: { subnetIds: ["subnet-a", "subnet-b"] },
       nodePools: [
         { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 },
         { name: "br", instanceType: "g6.xlarge", gpusPerNode: 1, amiType: "BOTTLEROCKET_x86_64_NVIDIA" },
@@ -81,18 +81,19 @@ describe("IAM", () => {
 
 describe("tenancy", () => {
   const owner = { name: "ml", instance: "mlops-dev-ml", partOf: "mlops" };
+  const names = tenancyNames({ project: "mlops", stage: "dev" }, cfg.pools, cfg.teams);
 
   test("makes training never preempt and serving preempt lower priorities", () => {
-    const [training, serving] = priorityClassManifests(owner);
-    expect(training).toMatchObject({ metadata: { name: "mlops-training" }, preemptionPolicy: "Never" });
-    expect(serving).toMatchObject({ metadata: { name: "mlops-serving" }, preemptionPolicy: "PreemptLowerPriority" });
+    const [training, serving] = priorityClassManifests(names.priorityClasses, owner);
+    expect(training).toMatchObject({ metadata: { name: "mlops-dev-training" }, preemptionPolicy: "Never" });
+    expect(serving).toMatchObject({ metadata: { name: "mlops-dev-serving" }, preemptionPolicy: "PreemptLowerPriority" });
     expect((serving as any).value).toBeGreaterThan((training as any).value);
   });
 
   test("gives a one-pool team's ClusterQueue flavor the whole GPU quota and the default cpu and memory", () => {
-    const cq = clusterQueueManifest(cfg.teams[0]!, cfg.pools, owner) as any;
+    const cq = clusterQueueManifest(cfg.teams[0]!, cfg.pools, names, owner) as any;
     expect(cq.spec.resourceGroups[0].flavors[0]).toEqual({
-      name: "a100",
+      name: "mlops-dev-a100",
       resources: [
         { name: "cpu", nominalQuota: "1000" },
         { name: "memory", nominalQuota: "8Ti" },

@@ -71,9 +71,9 @@ describe("EKS", () => {
   test("gives no node group a fixed name, so a replacing change creates the new group first", async () => {
     await eksCluster({ nodePools: [a100, { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1 }] });
     const groups = byType("aws:eks/nodeGroup:NodeGroup");
-    expect(groups).toHaveLength(3);
+    expect(groups).toHaveLength(4);
     for (const ng of groups) expect(ng.inputs.nodeGroupName).toBeUndefined();
-    expect(groups.map((ng) => ng.inputs.nodeGroupNamePrefix).sort()).toEqual(["mlops-dev-ml-a100-", "mlops-dev-ml-l4-", "mlops-dev-ml-system-"]);
+    expect(groups.map((ng) => ng.inputs.nodeGroupNamePrefix).sort()).toEqual(["mlops-dev-ml-a100-", "mlops-dev-ml-l4-", "mlops-dev-ml-serving-", "mlops-dev-ml-system-"]);
   });
 
   test("lets desiredSize follow min, so raising a pool's min from 0 to 1 is one update EKS accepts", async () => {
@@ -111,7 +111,6 @@ describe("EKS", () => {
       amiType: "AL2023_x86_64_NVIDIA",
       capacityType: "SPOT",
       instanceTypes: ["p4d.24xlarge"],
-      diskSize: 200,
       scalingConfig: { minSize: 0, maxSize: 4, desiredSize: 0 },
       taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
       labels: { "mlops.dev/node-pool": "a100", "mlops.dev/gpu-type": "nvidia-a100" },
@@ -260,17 +259,18 @@ describe("add-ons", () => {
 describe("tenancy", () => {
   test("gives each team a restricted namespace and a GPU ResourceQuota", async () => {
     await eksCluster({ teams: [{ name: "fraud", gpuQuota: 16, cpuQuota: "64" }] });
-    const ns = k8sObjectsOfKind("Namespace").find((n) => n.metadata.name === "fraud");
+    // Cluster-scoped names carry the stack (mocks: project "mlops", stack "dev"), so two stacks can share a cluster.
+    const ns = k8sObjectsOfKind("Namespace").find((n) => n.metadata.name === "mlops-dev-fraud");
     expect(ns?.metadata.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
-    const quota = k8sObjectsOfKind("ResourceQuota").find((q) => q.metadata.namespace === "fraud");
+    const quota = k8sObjectsOfKind("ResourceQuota").find((q) => q.metadata.namespace === "mlops-dev-fraud");
     expect(quota?.spec.hard).toEqual({ "requests.nvidia.com/gpu": "16", "requests.cpu": "64" });
   });
 
   test("creates the training and serving priority classes", async () => {
     await eksCluster();
     expect(k8sObjectsOfKind("PriorityClass").map((p) => [p.metadata.name, p.preemptionPolicy])).toEqual([
-      ["mlops-training", "Never"],
-      ["mlops-serving", "PreemptLowerPriority"],
+      ["mlops-dev-training", "Never"],
+      ["mlops-dev-serving", "PreemptLowerPriority"],
     ]);
   });
 
@@ -278,13 +278,16 @@ describe("tenancy", () => {
     await eksCluster({ nodePools: [a100, { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1 }], kueue: {} });
     expect(findResource("kubernetes:helm.sh/v3:Release", { chart: "oci://registry.k8s.io/kueue/charts/kueue" }).inputs.namespace).toBe("kueue-system");
     expect(k8sObjectsOfKind("ResourceFlavor").map((f) => [f.metadata.name, f.spec.nodeLabels])).toEqual([
-      ["a100", { "mlops.dev/node-pool": "a100" }],
-      ["l4", { "mlops.dev/node-pool": "l4" }],
+      ["mlops-dev-cpu", undefined],
+      ["mlops-dev-a100", { "mlops.dev/node-pool": "a100" }],
+      ["mlops-dev-l4", { "mlops.dev/node-pool": "l4" }],
     ]);
     const cq = k8sObjectsOfKind("ClusterQueue")[0]!;
-    expect(cq.metadata.name).toBe("fraud");
-    expect(cq.spec.resourceGroups[0].flavors.map((f: any) => f.name)).toEqual(["a100", "l4"]);
-    expect(k8sObjectsOfKind("LocalQueue")).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ name: "fraud", namespace: "fraud" }), spec: { clusterQueue: "fraud" } })]);
+    expect(cq.metadata.name).toBe("mlops-dev-fraud");
+    expect(cq.spec.resourceGroups[0].flavors.map((f: any) => f.name)).toEqual(["mlops-dev-a100", "mlops-dev-l4", "mlops-dev-cpu"]);
+    expect(k8sObjectsOfKind("LocalQueue")).toEqual([
+      expect.objectContaining({ metadata: expect.objectContaining({ name: "fraud", namespace: "mlops-dev-fraud" }), spec: { clusterQueue: "mlops-dev-fraud" } }),
+    ]);
     expect(byType("kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue")).toHaveLength(1);
   });
 });

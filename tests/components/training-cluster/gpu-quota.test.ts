@@ -2,13 +2,14 @@ import { describe, expect, test } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import type { TrainingClusterArgs } from "../../../components/training-cluster/args.js";
 import { normalizeClusterArgs } from "../../../components/training-cluster/normalize.js";
-import { clusterQueueManifest } from "../../../components/training-cluster/tenancy.js";
+import { clusterQueueManifest, tenancyNames } from "../../../components/training-cluster/tenancy.js";
 
 const eks = { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] };
 // Capacity: a100 = 3 × 8 = 24 GPUs, l4 = 8 × 1 = 8 GPUs.
 const a100 = { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8, max: 3 };
 const l4 = { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1, max: 8 };
 const owner = { name: "ml", instance: "mlops-dev-ml", partOf: "mlops" };
+const STACK = { project: "mlops", stage: "dev" };
 
 function teamSplit(args: TrainingClusterArgs): Record<string, number> {
   return { ...normalizeClusterArgs(args).teams[0]!.gpuQuotaByPool };
@@ -48,8 +49,12 @@ describe("per-pool GPU quota", () => {
 
   test("uses gpuQuotaByPool as given, a pool left out getting 0", () => {
     const n = normalizeClusterArgs({ eks, nodePools: [a100, l4], teams: [{ name: "fraud", gpuQuota: 16, gpuQuotaByPool: { l4: 16 } }], kueue: {} });
-    const cq = clusterQueueManifest(n.teams[0]!, n.pools, owner) as any;
-    expect(cq.spec.resourceGroups[0].flavors.map((f: any) => [f.name, gpuQuotaOf(f)])).toEqual([["a100", 0], ["l4", 16]]);
+    const cq = clusterQueueManifest(n.teams[0]!, n.pools, tenancyNames(STACK, n.pools, n.teams), owner) as any;
+    expect(cq.spec.resourceGroups[0].flavors.map((f: any) => [f.name, gpuQuotaOf(f)])).toEqual([
+      ["mlops-dev-a100", 0],
+      ["mlops-dev-l4", 16],
+      ["mlops-dev-cpu", 0],
+    ]);
   });
 
   test("fails when gpuQuotaByPool does not sum to gpuQuota", () => {
@@ -68,9 +73,10 @@ describe("per-pool GPU quota", () => {
   test("the ClusterQueue for a two-pool cluster never admits more than gpuQuota in total", () => {
     for (const gpuQuota of [0, 1, 5, 16, 31, 33, 100]) {
       const n = normalizeClusterArgs({ eks, nodePools: [a100, l4], teams: [{ name: "fraud", gpuQuota }], kueue: {} });
-      const cq = clusterQueueManifest(n.teams[0]!, n.pools, owner) as any;
+      const cq = clusterQueueManifest(n.teams[0]!, n.pools, tenancyNames(STACK, n.pools, n.teams), owner) as any;
       const flavors = cq.spec.resourceGroups[0].flavors;
-      expect(flavors).toHaveLength(2);
+      // Two pools and the CPU-only flavor, whose GPU quota is 0.
+      expect(flavors).toHaveLength(3);
       expect(flavors.reduce((sum: number, f: any) => sum + gpuQuotaOf(f), 0)).toBe(gpuQuota);
       // Borrowing from a cohort would admit past the quota too.
       expect(cq.spec.cohort).toBeUndefined();

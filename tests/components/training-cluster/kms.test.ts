@@ -18,7 +18,7 @@ beforeEach(() => reset());
 
 
 function eksCluster() {
-  return new mod.TrainingCluster(`k${++n}`, { eks: { version: "1.35", subnetIds: ["subnet-a"] }, nodePools: [] });
+  return new mod.TrainingCluster(`k${++n}`, { eks: { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] }, nodePools: [] });
 }
 const jobArgs = {
   model: "fraud",

@@ -16,7 +16,7 @@ beforeEach(() => reset());
 /** A fresh EKS cluster (its own logical name, so its children never clash with another test's). */
 function eksCluster() {
   const name = `sa${++n}`;
-  const cluster = new mod.TrainingCluster(name, { eks: { version: "1.35", subnetIds: ["subnet-a"] }, nodePools: [] });
+  const cluster = new mod.TrainingCluster(name, { eks: { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] }, nodePools: [] });
   return { name, cluster };
 }
 function kubeconfigCluster() {

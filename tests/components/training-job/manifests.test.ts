@@ -9,7 +9,7 @@ import { resolvePodEnv } from "../../helpers/pod-env.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../../helpers/k8s.js";
 
 const cfg = normalizeClusterArgs({
-  eks: { version: "1.35", subnetIds: ["subnet-a"] },
+  eks: { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] },
   nodePools: [
     { name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 },
     { name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1 },
@@ -23,6 +23,9 @@ const cluster: TrainingJobClusterFacts = {
   pools: cfg.pools,
   teams: cfg.teams.map((t) => t.name),
   kueueTeams: ["fraud"],
+  namespaces: { default: "mlops-training", byTeam: { fraud: "fraud", risk: "risk" } },
+  priorityClassName: "mlops-training",
+  cpuInstanceTypes: [],
 };
 const base: TrainingJobArgs = {
   registry: "s3://models/registry",
@@ -102,7 +105,7 @@ describe("one worker", () => {
 
   test("runs with no GPU, pool, toleration or selector when gpusPerWorker is 0", () => {
     const pod = podSpecOf(build({ gpusPerWorker: 0 }).job!)!;
-    expect(pod.containers[0].resources.limits).toEqual({ memory: "16Gi" });
+    expect(pod.containers[0].resources.limits).toEqual({ memory: "2Gi" });
     expect(pod.nodeSelector).toBeUndefined();
     expect(pod.tolerations).toBeUndefined();
   });
@@ -218,7 +221,7 @@ describe("validation", () => {
   });
 
   test("fails when gpusPerWorker exceeds the pool's GPUs per node", () => {
-    expect(problemsOf({ nodePool: "l4", gpusPerWorker: 2 })).toEqual([expect.stringMatching(/^gpusPerWorker: is more than a node of pool "l4" has \(1\)/)]);
+    expect(problemsOf({ nodePool: "l4", gpusPerWorker: 2, resources: { cpu: "2", memory: "8Gi" } })).toEqual([expect.stringMatching(/^gpusPerWorker: is more than a node of pool "l4" has \(1\)/)]);
   });
 
   test("fails when team names no team of the cluster", () => {

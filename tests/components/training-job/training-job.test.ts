@@ -23,7 +23,7 @@ const jobArgs = {
 
 function eksCluster(name: string) {
   return new mod.TrainingCluster(name, {
-    eks: { version: "1.35", subnetIds: ["subnet-a"] },
+    eks: { version: "1.35", subnetIds: ["subnet-a", "subnet-b"] },
     nodePools: [{ name: "a100", instanceType: "p4d.24xlarge", gpusPerNode: 8 }],
     teams: [{ name: "fraud", gpuQuota: 16 }],
     kueue: {},
@@ -35,7 +35,7 @@ describe("on EKS", () => {
     eksCluster("c1").addTrainingJob("fraud", { ...jobArgs, team: "fraud" });
     await waitForResources();
     const cond = trustOf("c1-fraud-role").Statement[0]!.Condition.StringEquals;
-    expect(Object.values(cond)).toEqual(["system:serviceaccount:fraud:fraud-trainer", "sts.amazonaws.com"]);
+    expect(Object.values(cond)).toEqual(["system:serviceaccount:mlops-dev-fraud:fraud-trainer", "sts.amazonaws.com"]);
     const sa = k8sObjectsOfKind("ServiceAccount").find((s) => s.metadata.name === "fraud-trainer");
     expect(sa?.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam/);
   });
@@ -82,7 +82,7 @@ describe("on an existing cluster", () => {
     expect(parseTrainSpec(JSON.parse(env.value))).toMatchObject({ registry: "s3://models/registry", model: "fraud", trainer: { builtin: "logistic-regression" } });
     expect(await outputOf(job.kind)).toBe("Job");
     expect(await outputOf(job.jobName)).toBe("fraud");
-    expect(await outputOf(job.namespace)).toBe("mlops-training");
+    expect(await outputOf(job.namespace)).toBe("mlops-dev-training");
   });
 
   test("creates no IAM role", async () => {
@@ -103,7 +103,7 @@ describe("on an existing cluster", () => {
     await waitForResources();
     expect(k8sObjectsOfKind("CronJob")[0]!.spec).toMatchObject({ schedule: "0 3 * * *", concurrencyPolicy: "Forbid" });
     expect(await outputOf(job.kind)).toBe("CronJob");
-    expect(await outputOf(job.runOnDemandCommand)).toBe("kubectl create job --from=cronjob/nightly nightly-manual-$(date +%s) -n mlops-training");
+    expect(await outputOf(job.runOnDemandCommand)).toBe("kubectl create job --from=cronjob/nightly nightly-manual-$(date +%s) -n mlops-dev-training");
   });
 
   test("outputs a manual Job manifest with the rendered spec", async () => {

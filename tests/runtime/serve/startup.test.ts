@@ -5,6 +5,7 @@
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { NotFoundError } from "../../../src/errors.js";
 import type { Logger } from "../../../src/log.js";
 import type { ModelSource } from "../../../runtime/serve/holder.js";
 import { startServer, type RunningServer, type StartOptions } from "../../../runtime/serve/main.js";
@@ -130,6 +131,56 @@ describe("starting before the model is registered", () => {
     const after = failures(logs).length;
     await sleep(200);
     expect(failures(logs).length).toBe(after);
+  });
+});
+
+describe("the rollout probe (GET /v2/health/rollout, what the Deployment's readiness probe reads)", () => {
+  const deniedSource: ModelSource = {
+    resolve: () => Promise.reject(Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } })),
+    readArtifact: () => Promise.reject(new Error("unreachable")),
+  };
+
+  it("answers 200 with awaitingModel while the registry has no such model, and ready stays 503", async () => {
+    const { server, logs } = await startEarly();
+    await waitFor(() => failures(logs).length > 0);
+    const [rollout, ready] = [await get(server, "/v2/health/rollout"), await get(server, "/v2/health/ready")];
+    expect([rollout.status, ready.status]).toEqual([200, 503]);
+    const body = (await rollout.json()) as { ready: boolean; awaitingModel: boolean; error: string };
+    expect(body).toMatchObject({ ready: false, awaitingModel: true });
+    expect(body.error).toMatch(/not_found/);
+  });
+
+  it("answers 200 without awaitingModel once the model is loaded", async () => {
+    const { server, registry } = await startEarly();
+    await registry.register("logistic", await fixture("logistic"), { alias: "champion" });
+    await waitFor(() => server.app.ready);
+    const r = await get(server, "/v2/health/rollout");
+    expect([r.status, await r.json()]).toEqual([200, { ready: true }]);
+  });
+
+  it("answers 503 while the registry refuses access", async () => {
+    const { server, logs } = await startEarly("logistic@champion", { registry: deniedSource });
+    await waitFor(() => failures(logs).length > 0);
+    const r = await get(server, "/v2/health/rollout");
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as { error: string }).error).toMatch(/access_denied/);
+  });
+
+  it("answers 503 while the version is found but its artifact is missing", async () => {
+    const source: ModelSource = {
+      resolve: async () => ({ name: "logistic", version: 1, digest: "sha256:00" }) as never,
+      readArtifact: () => Promise.reject(new NotFoundError("artifact is missing")),
+    };
+    const { server, logs } = await startEarly("logistic@champion", { registry: source });
+    await waitFor(() => failures(logs).length > 0);
+    expect((await get(server, "/v2/health/rollout")).status).toBe(503);
+  });
+
+  it("answers 503 while draining", async () => {
+    const { server, logs } = await startEarly();
+    await waitFor(() => failures(logs).length > 0);
+    server.app.startDraining();
+    expect((await get(server, "/v2/health/rollout")).status).toBe(503);
   });
 });
 
