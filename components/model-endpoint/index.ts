@@ -25,7 +25,7 @@ import {
   s3SecretArgs,
   type ManifestContext,
 } from "./manifests.js";
-import { normalizeEndpoint } from "./normalize.js";
+import { endpointFitProblems, normalizeEndpoint } from "./normalize.js";
 import { endpointRole } from "./role.js";
 import { buildEndpointSpec } from "./spec.js";
 
@@ -93,15 +93,24 @@ export class ModelEndpoint extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelEndpointArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(ModelEndpoint.TYPE, name, {}, opts);
-    validateArgs(Validated, { name, args }, { context: `new ModelEndpoint("${name}")`, prefix: "" });
+    // Duck-typed, like `provider`: any cluster object may say where serving pods go and on which instance
+    // types (a TrainingCluster with a serving pool does). Read before validation, so the raw args may lack it.
+    const target = (args as { kubernetes?: unknown } | undefined)?.kubernetes as { servingPlacement?: Placement; servingInstanceTypes?: readonly string[] } | undefined;
+    const servingPlacement = target?.servingPlacement;
+    const servingInstanceTypes = target?.servingInstanceTypes;
+    validateArgs(Validated, { name, args }, {
+      context: `new ModelEndpoint("${name}")`,
+      prefix: "",
+      // Requests that no node the pods may land on can satisfy: they would stay Pending forever.
+      crossFieldChecks: ({ args: a }) => (a && typeof a === "object" ? endpointFitProblems(a, { ...(servingInstanceTypes ? { servingInstanceTypes } : {}) }) : []),
+    });
     const { project, stage } = stackContext();
     // On a TrainingCluster the pods get the serving PriorityClass it creates (and wait for it).
     const cluster = args.kubernetes instanceof TrainingCluster ? args.kubernetes : undefined;
-    // Duck-typed, like `provider`: any cluster object may say where serving pods go (a TrainingCluster with a serving pool does).
-    const servingPlacement = (args.kubernetes as { servingPlacement?: Placement }).servingPlacement;
     const endpoint = normalizeEndpoint(args, stage, {
       ...(cluster ? { servingPriorityClass: cluster.servingPriorityClassName } : {}),
       ...(servingPlacement ? { servingPlacement } : {}),
+      ...(servingInstanceTypes ? { servingInstanceTypes } : {}),
     });
     const physicalName = stackPhysicalName(name);
     const labels = recommendedLabels({ name, instance: physicalName, component: "model-endpoint", partOf: project });

@@ -1,6 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
 import { GPU_RESOURCE, type Placement } from "../shared/constants.js";
+import { fitsProblems } from "../shared/instance-types.js";
 import { STAGE_DEFAULTS, stageTier } from "../shared/stage.js";
 import type { ModelEndpointArgs } from "./args.js";
 
@@ -59,6 +60,8 @@ export interface EndpointClusterFacts {
   readonly servingPriorityClass?: string;
   /** Where the cluster wants serving pods (a TrainingCluster with a serving pool exposes `servingPlacement`). */
   readonly servingPlacement?: Placement;
+  /** The serving pool's EC2 instance types (a TrainingCluster with a serving pool exposes `servingInstanceTypes`). */
+  readonly servingInstanceTypes?: readonly string[];
 }
 
 /**
@@ -114,4 +117,37 @@ export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluste
     logLevel: args.logLevel ?? d.logLevel,
     ...(priorityClassName !== undefined ? { priorityClassName } : {}),
   };
+}
+
+/** The node label Kubernetes sets to the node's instance type (well-known; EKS nodes carry it). */
+const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+
+/**
+ * Requests no node the pods may land on can satisfy, which would leave them Pending forever (issue 7, item 8),
+ * checked against the allocatable of the instance types (components/shared/instance-types.ts):
+ * - a CPU endpoint: cpu and memory against the cluster's serving pool (`servingInstanceTypes`), where
+ *   {@link placementOf} sends it; on a cluster without one, nothing (its nodes are not known here);
+ * - a GPU endpoint: cpu, memory and GPUs against the instance type its `gpu.nodeSelector` pins with
+ *   `node.kubernetes.io/instance-type`. Selected otherwise (a GPU model label, a Karpenter label, or no
+ *   selector at all), it is not checked: which instance types it lands on is not known here.
+ * Property paths start at `prefix`. Runs on raw args: tolerant of a bad shape (the schema reports that).
+ */
+export function endpointFitProblems(args: ModelEndpointArgs, cluster: EndpointClusterFacts, prefix = "args"): string[] {
+  const d = MODEL_ENDPOINT_DEFAULTS;
+  const r = (args.resources ?? {}) as Record<string, unknown>;
+  const requests = {
+    cpu: typeof r.cpu === "string" ? r.cpu : r.cpu === undefined ? d.cpu : undefined,
+    memory: typeof r.memory === "string" ? r.memory : r.memory === undefined ? d.memory : undefined,
+  };
+  const fields = { cpu: `${prefix}.resources.cpu`, memory: `${prefix}.resources.memory`, gpus: `${prefix}.gpu.count` };
+  const strip = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const gpu = args.gpu as { count?: unknown; nodeSelector?: unknown } | undefined;
+  if (gpu !== undefined) {
+    const selector = gpu && typeof gpu.nodeSelector === "object" && gpu.nodeSelector !== null ? (gpu.nodeSelector as Record<string, unknown>) : {};
+    const pinned = selector[INSTANCE_TYPE_LABEL];
+    if (typeof pinned !== "string") return [];
+    const gpus = typeof gpu.count === "number" ? gpu.count : undefined;
+    return fitsProblems(strip({ ...requests, gpus }), [pinned], fields);
+  }
+  return cluster.servingInstanceTypes ? fitsProblems(strip(requests), cluster.servingInstanceTypes, fields) : [];
 }

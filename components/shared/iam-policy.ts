@@ -33,9 +33,17 @@ export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string, name
   };
 }
 
+/**
+ * An S3 location and what the role may do there:
+ * - `read`: GetObject, and ListBucket under the prefix;
+ * - `readput`: also PutObject (and AbortMultipartUpload), never DeleteObject: for content-addressed
+ *   objects (a key names its bytes), where adding an object cannot change what another key means;
+ * - `readwrite`: also DeleteObject;
+ * - `list`: ListBucket on exactly this folder (`s3:prefix` equal to `<prefix>/`), no object access.
+ */
 export interface S3Location {
   readonly uri: string;
-  readonly access: "read" | "readwrite";
+  readonly access: "read" | "readput" | "readwrite" | "list";
 }
 
 /**
@@ -112,33 +120,45 @@ export function kmsAccessStatements(keys: readonly KmsKeyGrant[]): Record<string
 }
 
 /**
- * Least-privilege S3 access to exactly these locations: objects under each prefix (read, or read and
- * write), and listing restricted to those prefixes. Locations that are not `s3://` are ignored.
+ * Least-privilege S3 access to exactly these locations: objects under each prefix (read, read and put,
+ * or read and write; see {@link S3Location}), and listing restricted to those prefixes. Locations that are not `s3://` are ignored.
  * A location may be a single object (a dataset file) or a folder: both `<prefix>` and `<prefix>/*` match.
  * With `kmsKeys` (buckets encrypted with customer-managed keys) it adds {@link kmsAccessStatements}.
  * `partition` spells the S3 ARNs (`aws`, `aws-cn`, `aws-us-gov`): a role in China or GovCloud matches no
  * `arn:aws:` resource.
  */
 export function s3AccessPolicy(locations: readonly S3Location[], kmsKeys: readonly KmsKeyGrant[] = [], partition = "aws"): PolicyDocument {
-  const objects = { read: new Set<string>(), readwrite: new Set<string>() };
+  const objects = { read: new Set<string>(), readput: new Set<string>(), readwrite: new Set<string>() };
   const listing = new Map<string, Set<string>>();
   for (const loc of locations) {
     const s3 = parseS3Uri(loc.uri);
     if (!s3) continue;
+    const prefixes = listing.get(s3.bucket) ?? new Set<string>();
+    listing.set(s3.bucket, prefixes);
+    if (loc.access === "list") {
+      // Exactly this folder's listing (what ListObjectsV2 sends as Prefix), not a wildcard below it.
+      prefixes.add(s3.prefix ? `${s3.prefix}/` : "*");
+      continue;
+    }
     const base = `arn:${partition}:s3:::${s3.bucket}`;
     const keys = s3.prefix ? [`${base}/${s3.prefix}`, `${base}/${s3.prefix}/*`] : [`${base}/*`];
     for (const k of keys) objects[loc.access].add(k);
-    const prefixes = listing.get(s3.bucket) ?? new Set<string>();
     if (s3.prefix) {
       prefixes.add(s3.prefix);
       prefixes.add(`${s3.prefix}/*`);
     } else prefixes.add("*");
-    listing.set(s3.bucket, prefixes);
   }
-  for (const k of objects.readwrite) objects.read.delete(k);
+  for (const k of objects.readwrite) {
+    objects.readput.delete(k);
+    objects.read.delete(k);
+  }
+  for (const k of objects.readput) objects.read.delete(k);
   const statements: Record<string, unknown>[] = [];
   if (objects.read.size > 0) {
     statements.push({ Sid: "Read", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...objects.read].sort() });
+  }
+  if (objects.readput.size > 0) {
+    statements.push({ Sid: "ReadPut", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: [...objects.readput].sort() });
   }
   if (objects.readwrite.size > 0) {
     statements.push({

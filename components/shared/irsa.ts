@@ -29,12 +29,30 @@ export interface ServiceAccountRoleArgs {
    */
   readonly write?: readonly pulumi.Input<string>[];
   /**
+   * `s3://` locations to read and add objects to, never delete (adds PutObject, AbortMultipartUpload): for
+   * content-addressed objects such as a registry's `blobs/sha256/`, where a key names its bytes.
+   * @default []
+   */
+  readonly put?: readonly pulumi.Input<string>[];
+  /**
+   * `s3://` folders whose listing the role may read (ListBucket with `s3:prefix` exactly `<prefix>/`), no
+   * object in them: e.g. a registry's `models/`, which it lists to name the models that exist.
+   * @default []
+   */
+  readonly list?: readonly pulumi.Input<string>[];
+  /**
    * ARNs of customer-managed KMS keys encrypting these locations (SSE-KMS). The role may use them through
-   * S3 only: kms:Decrypt, plus kms:GenerateDataKey when `write` is not empty. An entry that resolves to
-   * undefined is skipped, so a ModelRegistry's `kmsKeyArn` can be passed as it is.
+   * S3 only: kms:Decrypt, plus kms:GenerateDataKey when `write` or `put` is not empty. An entry that
+   * resolves to undefined is skipped, so a ModelRegistry's `kmsKeyArn` can be passed as it is.
    * @default []
    */
   readonly kmsKeyArns?: readonly pulumi.Input<string | undefined>[];
+  /**
+   * ARNs of KMS keys the role may only decrypt with, through S3 (kms:Decrypt), whatever it writes: the key
+   * of a dataset it reads. A key in both lists is granted read/write once. Undefined entries are skipped.
+   * @default []
+   */
+  readonly readKmsKeyArns?: readonly pulumi.Input<string | undefined>[];
 }
 
 /**
@@ -72,7 +90,13 @@ export interface NormalizedServiceAccountRole {
   readonly serviceAccount: string;
   readonly read: readonly pulumi.Input<string>[];
   readonly write: readonly pulumi.Input<string>[];
+  /** @default [] */
+  readonly put?: readonly pulumi.Input<string>[];
+  /** @default [] */
+  readonly list?: readonly pulumi.Input<string>[];
   readonly kmsKeyArns: readonly pulumi.Input<string | undefined>[];
+  /** @default [] */
+  readonly readKmsKeyArns?: readonly pulumi.Input<string | undefined>[];
 }
 
 const S3_URI_MESSAGE = "must be an s3:// URI: s3://bucket or s3://bucket/prefix";
@@ -96,20 +120,32 @@ const ServiceAccountRoleSchema = z
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a ServiceAccount name (lowercase letters, digits, '-' and '.')"),
     read: z.array(location).optional(),
     write: z.array(location).optional(),
+    put: z.array(location).optional(),
+    list: z.array(location).optional(),
     kmsKeyArns: z.array(kmsKey).optional(),
+    readKmsKeyArns: z.array(kmsKey).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
     // A policy without statements is rejected by IAM; a role with no S3 access has no reason to exist here.
-    if ((a.read?.length ?? 0) + (a.write?.length ?? 0) === 0) {
-      ctx.addIssue({ code: "custom", path: ["read"], message: "gives no S3 location: list at least one s3:// URI in read or write" });
+    if ((a.read?.length ?? 0) + (a.write?.length ?? 0) + (a.put?.length ?? 0) === 0) {
+      ctx.addIssue({ code: "custom", path: ["read"], message: "gives no S3 location: list at least one s3:// URI in read, write or put" });
     }
   });
 
 /** Checks the plain args (one MlopsError listing every problem) and applies the defaults. */
 export function normalizeServiceAccountRole(args: ServiceAccountRoleArgs, context: string): NormalizedServiceAccountRole {
   const valid = parseOrThrow(ServiceAccountRoleSchema, args, "args", context);
-  return { namespace: valid.namespace, serviceAccount: valid.serviceAccount, read: valid.read ?? [], write: valid.write ?? [], kmsKeyArns: valid.kmsKeyArns ?? [] };
+  return {
+    namespace: valid.namespace,
+    serviceAccount: valid.serviceAccount,
+    read: valid.read ?? [],
+    write: valid.write ?? [],
+    put: valid.put ?? [],
+    list: valid.list ?? [],
+    kmsKeyArns: valid.kmsKeyArns ?? [],
+    readKmsKeyArns: valid.readKmsKeyArns ?? [],
+  };
 }
 
 /** The resolved locations that are not `s3://` URIs (a local registry, a typo). */
@@ -117,15 +153,35 @@ export function nonS3Locations(uris: readonly string[]): string[] {
   return uris.filter((u) => typeof u !== "string" || parseS3Uri(u) === undefined);
 }
 
+/** The resolved locations and keys beyond `read`/`write`/`kmsKeyArns` (see {@link ServiceAccountRoleArgs}). */
+export interface MoreAccess {
+  readonly put?: readonly string[];
+  readonly list?: readonly string[];
+  readonly readKmsKeyArns?: readonly string[];
+}
+
 /**
- * Least-privilege access: `read` locations read-only, `write` locations read and write; the KMS keys
- * through S3 only, to decrypt, and to encrypt too when there is something to write.
+ * Least-privilege access: `read` locations read-only, `put` locations read and add (no delete), `write`
+ * locations read and write, `list` folders listed only; the KMS keys through S3 only, to decrypt, and to
+ * encrypt too when there is something to write (`readKmsKeyArns`: to decrypt only).
  */
-export function serviceAccountRolePolicy(read: readonly string[], write: readonly string[], kmsKeyArns: readonly string[] = [], partition = "aws"): PolicyDocument {
-  const keyAccess = write.length > 0 ? ("readwrite" as const) : ("read" as const);
+export function serviceAccountRolePolicy(
+  read: readonly string[],
+  write: readonly string[],
+  kmsKeyArns: readonly string[] = [],
+  partition = "aws",
+  more: MoreAccess = {},
+): PolicyDocument {
+  const put = more.put ?? [];
+  const keyAccess = write.length + put.length > 0 ? ("readwrite" as const) : ("read" as const);
   return s3AccessPolicy(
-    [...read.map((uri) => ({ uri, access: "read" as const })), ...write.map((uri) => ({ uri, access: "readwrite" as const }))],
-    kmsKeyArns.map((arn) => ({ arn, access: keyAccess })),
+    [
+      ...read.map((uri) => ({ uri, access: "read" as const })),
+      ...put.map((uri) => ({ uri, access: "readput" as const })),
+      ...write.map((uri) => ({ uri, access: "readwrite" as const })),
+      ...(more.list ?? []).map((uri) => ({ uri, access: "list" as const })),
+    ],
+    [...kmsKeyArns.map((arn) => ({ arn, access: keyAccess })), ...(more.readKmsKeyArns ?? []).map((arn) => ({ arn, access: "read" as const }))],
     partition,
   );
 }
@@ -173,8 +229,10 @@ export function createServiceAccountRole(req: ServiceAccountRoleRequest): Servic
   const tags = { ...irsa.tags, "mlops.dev/service-account": `${args.namespace}/${args.serviceAccount}` };
   const role = irsaRole(`${name}-role`, irsa, args.namespace, args.serviceAccount, tags, opts, req.transform);
 
-  const policy = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...args.kmsKeyArns]), irsa.providerArn]).apply(([read, write, keys, providerArn]) => {
-    const bad = nonS3Locations([...read, ...write]);
+  const locations = pulumi.all([pulumi.all([...args.read]), pulumi.all([...args.write]), pulumi.all([...(args.put ?? [])]), pulumi.all([...(args.list ?? [])])]);
+  const keyLists = pulumi.all([pulumi.all([...args.kmsKeyArns]), pulumi.all([...(args.readKmsKeyArns ?? [])])]);
+  const policy = pulumi.all([locations, keyLists, irsa.providerArn]).apply(([[read, write, put, list], [keys, readKeys], providerArn]) => {
+    const bad = nonS3Locations([...read, ...write, ...put, ...list]);
     if (bad.length > 0) {
       throw new pulumi.ResourceError(
         `${context}: ${bad.map((u) => JSON.stringify(u)).join(", ")} ${S3_URI_MESSAGE}; an IAM role only grants access to S3. ` +
@@ -182,12 +240,14 @@ export function createServiceAccountRole(req: ServiceAccountRoleRequest): Servic
         parent,
       );
     }
-    const kmsKeyArns = keys.filter((k): k is string => k !== undefined && k !== "");
-    const badKeys = kmsKeyArns.filter((k) => parseKmsKeyArn(k) === undefined);
+    const given = (ks: readonly (string | undefined)[]) => ks.filter((k): k is string => k !== undefined && k !== "");
+    const kmsKeyArns = given(keys);
+    const readKmsKeyArns = given(readKeys);
+    const badKeys = [...kmsKeyArns, ...readKmsKeyArns].filter((k) => parseKmsKeyArn(k) === undefined);
     if (badKeys.length > 0) {
       throw new pulumi.ResourceError(`${context}: kmsKeyArns ${badKeys.map((k) => JSON.stringify(k)).join(", ")} ${KMS_KEY_MESSAGE}`, parent);
     }
-    return JSON.stringify(serviceAccountRolePolicy(read, write, kmsKeyArns, partitionOf(providerArn) ?? "aws"));
+    return JSON.stringify(serviceAccountRolePolicy(read, write, kmsKeyArns, partitionOf(providerArn) ?? "aws", { put, list, readKmsKeyArns }));
   });
   const rolePolicy = new aws.iam.RolePolicy(`${name}-s3`, { role: role.id, policy }, opts);
   return { role, rolePolicy };

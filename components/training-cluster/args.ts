@@ -189,6 +189,26 @@ export interface EksArgs {
   readonly tags?: Record<string, string>;
 }
 
+/** Kueue: the controller (Helm, in `kueue-system`) and this stack's flavors and queues. */
+export interface KueueArgs {
+  /** The Kueue chart's version; only with `installController`. @default "0.13.4" */
+  readonly chartVersion?: string;
+  /** Teams that get a ClusterQueue and a LocalQueue. @default - every team */
+  readonly teams?: readonly string[];
+  /**
+   * Whether this stack installs the Kueue controller (the Helm release `kueue` in `kueue-system`). Its CRDs
+   * and webhooks are cluster-wide, so there is one per cluster: on every stack but one that share a cluster,
+   * set `false`. Such a stack still creates its own ResourceFlavors, ClusterQueues and LocalQueues (their
+   * names carry the stack), but they cannot wait for a release it does not own: the controller must already
+   * be installed (deploy the stack that installs it first), or creating them fails for want of Kueue's CRDs.
+   * @default true
+   * @example
+   * // dev-bob shares dev-alice's cluster, whose stack installs Kueue:
+   * kueue: { installController: false }
+   */
+  readonly installController?: boolean;
+}
+
 /** A team: a namespace, a GPU quota and (with Kueue) a LocalQueue. */
 export interface TeamArgs {
   /** Team name; also its namespace and LocalQueue name. */
@@ -249,10 +269,10 @@ export interface TrainingClusterArgs {
   /**
    * Kueue (Helm) with a ResourceFlavor per node pool, a ClusterQueue per team (GPU quota per flavor from
    * the team's `gpuQuotaByPool`, adding up to its `gpuQuota`; no cohort, so no borrowing past the namespace
-   * ResourceQuota) and a LocalQueue in each team's namespace.
+   * ResourceQuota) and a LocalQueue in each team's namespace. Stacks sharing a cluster: see `installController`.
    * @default - no Kueue
    */
-  readonly kueue?: { readonly chartVersion?: string; readonly teams?: readonly string[] };
+  readonly kueue?: KueueArgs;
   /** Per-child escape hatches. */
   readonly transform?: {
     readonly cluster?: Transform<aws.eks.ClusterArgs>;
@@ -389,7 +409,7 @@ export const TrainingClusterArgsSchema = z
     devicePlugin: z.union([z.literal(false), z.object({ chartVersion: chartVersion.optional() }).strict()]).optional(),
     dcgmExporter: z.union([z.boolean(), z.object({ chartVersion: chartVersion.optional() }).strict()]).optional(),
     kueue: z
-      .object({ chartVersion: chartVersion.optional(), teams: z.array(z.string()).optional() })
+      .object({ chartVersion: chartVersion.optional(), teams: z.array(z.string()).optional(), installController: z.boolean().optional() })
       .strict()
       .optional(),
     transform: z.record(z.string(), z.unknown()).optional(),

@@ -96,6 +96,11 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
    */
   readonly servingPlacement?: Placement;
   /**
+   * The EC2 instance types of the serving node group (`eks.servingNodes.instanceType`); undefined when there
+   * is none. Endpoints on this cluster check their requests against them.
+   */
+  readonly servingInstanceTypes?: readonly string[];
+  /**
    * The PriorityClass this cluster creates for serving pods (`${project}-${stage}-serving`: its name
    * carries the stack, so several stacks can share one cluster). Endpoints on this cluster use it.
    */
@@ -138,6 +143,8 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     this.nodePoolNames = pulumi.output(cfg.pools.map((p) => p.name));
     this.clusterName = eks ? eks.cluster.name : pulumi.output(undefined);
     this.servingPlacement = eks?.servingPlacement;
+    // Only with the node group itself (eks.servingPlacement says it was created).
+    this.servingInstanceTypes = eks?.servingPlacement && cfg.eks?.servingNodes ? [cfg.eks.servingNodes.instanceType] : undefined;
     this.jobContext = {
       instance: clusterName,
       partOf: owner.partOf,
@@ -300,7 +307,8 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
       });
     }
 
-    const kueue = cfg.kueue
+    // One controller per cluster: a stack sharing the cluster with the one that installs it creates none.
+    const kueue = cfg.kueue && cfg.kueue.installController
       ? createRelease(this, `${name}-kueue`, {
           ...common,
           chart: CHARTS.kueue,
@@ -320,7 +328,11 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     return { all, kueue, clusterAutoscalerRole };
   }
 
-  /** ResourceFlavors, ClusterQueues and LocalQueues; they need Kueue's CRDs, hence the release first. */
+  /**
+   * ResourceFlavors, ClusterQueues and LocalQueues; they need Kueue's CRDs, hence the release first. Without
+   * the release (`kueue.installController: false`) there is nothing of this stack's to wait for: the
+   * controller another stack installed must already be there.
+   */
   private createKueue(
     name: string,
     owner: LabelContext,
@@ -330,9 +342,9 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
     release: k8s.helm.v3.Release | undefined,
     k8sOpts: (d?: pulumi.Resource[]) => pulumi.CustomResourceOptions,
   ): k8s.apiextensions.CustomResource[] {
-    if (!cfg.kueue || !release) return [];
+    if (!cfg.kueue) return [];
     const cr = (logical: string, m: Manifest, deps: pulumi.Resource[]) =>
-      new k8s.apiextensions.CustomResource(logical, m as unknown as k8s.apiextensions.CustomResourceArgs, k8sOpts([release, ...deps]));
+      new k8s.apiextensions.CustomResource(logical, m as unknown as k8s.apiextensions.CustomResourceArgs, k8sOpts([...(release ? [release] : []), ...deps]));
     const flavors = [
       ...cfg.pools.map((p) => cr(`${name}-flavor-${p.name}`, resourceFlavorManifest(p, names.flavors[p.name]!, owner), [])),
       cr(`${name}-flavor-cpu`, cpuFlavorManifest(names.cpuFlavor, owner), []),
@@ -348,7 +360,7 @@ export class TrainingCluster extends pulumi.ComponentResource implements Service
 }
 
 
-export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType } from "./args.js";
+export type { TrainingClusterArgs, GpuNodePoolArgs, EksArgs, TeamArgs, NodeTaint, GpuAmiType, KueueArgs } from "./args.js";
 export { TrainingClusterArgsSchema } from "./args.js";
 export { normalizeClusterArgs, CLUSTER_DEFAULTS, EKS_DEFAULT_VERSION, EKS_STANDARD_SUPPORT_END, GPU_SYSTEM_NAMESPACE, DEFAULT_TRAINING_NAMESPACE, PRIORITY_TRAINING, PRIORITY_SERVING } from "./normalize.js";
 export { scaleFromZeroTags } from "./node-pools.js";

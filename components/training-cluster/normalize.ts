@@ -62,6 +62,8 @@ export const CLUSTER_DEFAULTS = {
   devicePluginChartVersion: "0.17.1",
   dcgmExporterChartVersion: "4.1.1",
   kueueChartVersion: "0.13.4",
+  /** One stack per cluster installs the Kueue controller; the others set `kueue.installController: false`. */
+  kueueInstallController: true as boolean,
   clusterAutoscalerChartVersion: "9.46.6",
   /** Kueue's ClusterQueue must cover cpu and memory too; without a team quota these are "unlimited enough". */
   kueueCpuQuota: "1000",
@@ -167,9 +169,7 @@ export function normalizeClusterArgs(args: TrainingClusterArgs, context = "Train
     teams,
     devicePlugin: args.devicePlugin === false || !needsDevicePlugin ? false : { chartVersion: args.devicePlugin?.chartVersion ?? CLUSTER_DEFAULTS.devicePluginChartVersion },
     dcgmExporter: !dcgm ? false : { chartVersion: (dcgm === true ? undefined : dcgm.chartVersion) ?? CLUSTER_DEFAULTS.dcgmExporterChartVersion },
-    kueue: args.kueue
-      ? { chartVersion: args.kueue.chartVersion ?? CLUSTER_DEFAULTS.kueueChartVersion, teams: args.kueue.teams ?? teams.map((t) => t.name) }
-      : false,
+    kueue: normalizeKueue(args.kueue, teams),
     warnings: eks ? [...eksVersionWarnings(eks.version, now), ...eksWarnings(eks)] : [],
   };
 }
@@ -296,6 +296,15 @@ export function gpuTypeFor(instanceType: string): string | undefined {
 }
 
 /** Rules that span fields; tolerant of a bad shape (the schema reports that). */
+/** Kueue's settings; without the controller (another stack installs it), no chart version. */
+function normalizeKueue(k: TrainingClusterArgs["kueue"], teams: readonly NormalizedTeam[]): NormalizedCluster["kueue"] {
+  if (!k) return false;
+  const queued = k.teams ?? teams.map((t) => t.name);
+  return (k.installController ?? CLUSTER_DEFAULTS.kueueInstallController)
+    ? { installController: true, chartVersion: k.chartVersion ?? CLUSTER_DEFAULTS.kueueChartVersion, teams: queued }
+    : { installController: false, teams: queued };
+}
+
 function crossFieldProblems(args: TrainingClusterArgs): string[] {
   const out: string[] = [];
   const a = (args ?? {}) as TrainingClusterArgs;
@@ -368,6 +377,9 @@ function crossFieldProblems(args: TrainingClusterArgs): string[] {
       if (!teamNames.has(t)) out.push(problem(`kueue.teams[${i}]`, "names no team", t, `Use one of the teams: ${[...teamNames].join(", ") || "(none declared)"}.`));
     });
     if (pools.length === 0) out.push(problem("kueue", "has no node pool to make a flavor of", a.kueue, "Add nodePools, or leave kueue out."));
+    if (a.kueue.installController === false && a.kueue.chartVersion !== undefined) {
+      out.push(problem("kueue.chartVersion", "is given with installController: false, so no chart is installed", a.kueue.chartVersion, "Remove chartVersion, or set installController: true on the one stack that installs Kueue."));
+    }
     // The CPU-only flavor is `${project}-${stage}-cpu`, as a pool named "cpu" would be.
     pools.forEach((p, i) => {
       if (p?.name === "cpu") out.push(problem(`nodePools[${i}].name`, "is the name of Kueue's CPU-only flavor", p.name, 'Rename the pool, e.g. after its GPU ("a100").'));

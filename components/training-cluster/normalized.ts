@@ -61,7 +61,8 @@ export interface NormalizedCluster {
   readonly teams: readonly NormalizedTeam[];
   readonly devicePlugin: false | { readonly chartVersion: string };
   readonly dcgmExporter: false | { readonly chartVersion: string };
-  readonly kueue: false | { readonly chartVersion: string; readonly teams: readonly string[] };
+  /** `installController: false`: the flavors and queues only (another stack installs the controller); no chart version then. */
+  readonly kueue: false | { readonly installController: true; readonly chartVersion: string; readonly teams: readonly string[] } | { readonly installController: false; readonly teams: readonly string[] };
   /** Things that deploy but that the user should fix (e.g. a version past standard support). */
   readonly warnings: readonly string[];
 }

@@ -30,6 +30,12 @@ export interface TrainingJobArgs {
    * @default - the registry's `kmsKeyArn` when it is a ModelRegistry; otherwise none (SSE-S3)
    */
   readonly registryKmsKeyArn?: pulumi.Input<string>;
+  /**
+   * ARN of the customer-managed KMS key the dataset's objects are encrypted with (SSE-KMS). The job's
+   * role may then decrypt with it, through S3 only (kms:Decrypt; it never encrypts with it).
+   * @default - none (the dataset uses SSE-S3, or the same key as the registry)
+   */
+  readonly datasetKmsKeyArn?: pulumi.Input<string>;
   /** Model name the result is registered under. */
   readonly model: string;
   /** Training data: an `s3://` URI (Parquet or CSV), the label column, the feature columns. */
@@ -91,7 +97,8 @@ export interface TrainingJobArgs {
   readonly resources?: { readonly cpu?: string; readonly memory?: string; readonly shmSize?: string; readonly scratchSize?: string };
   /**
    * An IAM role for the job's ServiceAccount. Without it, on EKS the job gets a role of its own that can
-   * only read the dataset and read/write the registry and checkpoint prefixes.
+   * only read the dataset, read/write its own model's versions and aliases (`<registry>/models/<model>/`)
+   * and its checkpoint prefix, and add artifacts to `<registry>/blobs/sha256/`.
    * @default - EKS: a least-privilege role; kubeconfig: none
    */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
@@ -136,6 +143,7 @@ export const TrainingJobArgsSchema = z
     ),
     // Whether a string is a key ARN is checked in normalize.ts, to word the fix.
     registryKmsKeyArn: inputString().optional(),
+    datasetKmsKeyArn: inputString().optional(),
     model: spec.model,
     dataset: spec.dataset.refine((d) => d.uri.startsWith("s3://"), {
       path: ["uri"],

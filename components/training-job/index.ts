@@ -8,7 +8,7 @@ import { createServiceAccountRole } from "../shared/irsa.js";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import type { TrainingJobArgs } from "./args.js";
 import { buildTrainingJobManifests, buildTrainSpec, runOnDemandCommand, type TrainingJobManifests } from "./manifests.js";
-import { normalizeTrainingJob, type NormalizedTrainingJob, type TrainingJobContext } from "./normalize.js";
+import { normalizeTrainingJob, trainingJobS3Access, underUri, type NormalizedTrainingJob, type TrainingJobContext } from "./normalize.js";
 
 export interface TrainingJobNodes {
   readonly serviceAccount: k8s.core.v1.ServiceAccount;
@@ -115,8 +115,10 @@ export class TrainingJob extends pulumi.ComponentResource {
   }
 
   /**
-   * On EKS, a role only this job's ServiceAccount can assume, reaching only the dataset (read) and the
-   * registry and checkpoint prefixes (read/write), and the registry's KMS key, if any, through S3.
+   * On EKS, a role only this job's ServiceAccount can assume, reaching only what a run of this job's model
+   * needs ({@link trainingJobS3Access}): the dataset (read), its own model's prefix and its checkpoint
+   * prefix (read/write), the content-addressed blobs (read/put); the registry's KMS key, if any, through
+   * S3, and the dataset's (`datasetKmsKeyArn`) to decrypt only.
    */
   private createRole(
     name: string,
@@ -132,10 +134,10 @@ export class TrainingJob extends pulumi.ComponentResource {
       access: {
         namespace: job.namespace,
         serviceAccount: job.serviceAccountName,
-        read: [job.spec.dataset.uri],
-        write: [registryUri, ...(job.spec.checkpoint?.uri ? [job.spec.checkpoint.uri] : [])],
+        ...trainingJobS3Access(job, (path) => registryUri.apply((uri) => underUri(uri, path))),
         // The default checkpoint prefix is inside the registry, so the registry's key covers it too.
         kmsKeyArns: [registryKmsKeyArn(args.registry, args.registryKmsKeyArn)],
+        ...(args.datasetKmsKeyArn !== undefined ? { readKmsKeyArns: [args.datasetKmsKeyArn] } : {}),
       },
       context: `addTrainingJob(${JSON.stringify(job.name)})`,
       opts: { parent: this },
@@ -146,5 +148,5 @@ export class TrainingJob extends pulumi.ComponentResource {
 
 export type { TrainingJobArgs } from "./args.js";
 export { TrainingJobArgsSchema } from "./args.js";
-export { TRAINING_JOB_DEFAULTS, normalizeTrainingJob, type TrainingJobContext, type NormalizedTrainingJob } from "./normalize.js";
+export { TRAINING_JOB_DEFAULTS, normalizeTrainingJob, trainingJobS3Access, type TrainingJobContext, type NormalizedTrainingJob, type TrainingJobS3Access } from "./normalize.js";
 export { buildTrainingJobManifests, buildTrainSpec, distributedEnvVars, renderTrainingJob, runOnDemandCommand, type TrainingJobPlan, type TrainingJobManifests } from "./manifests.js";

@@ -143,6 +143,39 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
   };
 }
 
+/** The S3 locations a run of the job reaches, by what it may do there (see ServiceAccountRoleArgs). */
+export interface TrainingJobS3Access<T> {
+  /** The dataset. */
+  readonly read: readonly (string | T)[];
+  /** Its own model's versions and aliases, and its checkpoint prefix. */
+  readonly write: readonly (string | T)[];
+  /** The content-addressed artifacts, shared by every model (adding one changes no other model's version). */
+  readonly put: readonly (string | T)[];
+  /** The registry's `models/` folder, which it lists (only) to name the models that exist when its own is missing. */
+  readonly list: readonly (string | T)[];
+}
+
+/**
+ * What a run of the job reads and writes, from the registry's key layout (src/registry/registry.ts): the
+ * dataset; `models/<model>/` (versions and aliases, the `mustBeat` holder included: it is its own model);
+ * `blobs/sha256/`; the checkpoint prefix (`checkpoint.uri`, else `<registry>/checkpoints/<job>/`, the
+ * folder of runtime/train/checkpoint.ts's defaultCheckpointUri). `inRegistry(path)` makes the URI of
+ * a path under the registry (the registry's URI is an Output until deployment).
+ */
+export function trainingJobS3Access<T>(job: Pick<NormalizedTrainingJob, "name" | "spec">, inRegistry: (path: string) => T): TrainingJobS3Access<T> {
+  return {
+    read: [job.spec.dataset.uri],
+    write: [inRegistry(`models/${job.spec.model}`), job.spec.checkpoint?.uri ?? inRegistry(`checkpoints/${job.name}`)],
+    put: [inRegistry("blobs/sha256")],
+    list: [inRegistry("models")],
+  };
+}
+
+/** `s3://bucket/prefix` + `a/b` → `s3://bucket/prefix/a/b`. */
+export function underUri(uri: string, path: string): string {
+  return `${uri.replace(/\/+$/, "")}/${path}`;
+}
+
 /** The TrainSpec fields as the user gave them; the runtime applies the spec's own defaults. */
 function specOf(name: string, args: TrainingJobArgs): Omit<TrainSpecInput, "registry"> {
   return {
@@ -217,6 +250,9 @@ function clusterProblems(name: string, args: TrainingJobArgs, cluster: TrainingJ
   }
   if (typeof args.registryKmsKeyArn === "string" && !parseKmsKeyArn(args.registryKmsKeyArn)) {
     problems.push(problem("registryKmsKeyArn", "is not a KMS key ARN", args.registryKmsKeyArn, KMS_KEY_ARN_FIX));
+  }
+  if (typeof args.datasetKmsKeyArn === "string" && !parseKmsKeyArn(args.datasetKmsKeyArn)) {
+    problems.push(problem("datasetKmsKeyArn", "is not a KMS key ARN", args.datasetKmsKeyArn, KMS_KEY_ARN_FIX));
   }
   if (args.timeZone !== undefined && args.schedule === undefined) {
     problems.push(problem("timeZone", "is given without a schedule", args.timeZone, "Add schedule, or remove timeZone."));

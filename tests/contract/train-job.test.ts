@@ -7,7 +7,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceAccountRolePolicy } from "../../components/shared/irsa.js";
 import { renderTrainingJob } from "../../components/training-job/manifests.js";
+import { normalizeTrainingJob, trainingJobS3Access, underUri } from "../../components/training-job/normalize.js";
+import { allows, objectArn } from "../components/training-job/policy-match.js";
 import { resolvePodEnv } from "../helpers/pod-env.js";
 import { Registry } from "../../src/registry/index.js";
 import { openStore } from "../../src/store/index.js";
@@ -36,18 +39,14 @@ afterAll(async () => s3?.stop());
 describe("the TrainSpec rendered by addTrainingJob", () => {
   it("boots mlops train from the pod environment and registers the gated model", async () => {
     const registryUri = `s3://${s3.bucket}/registry`;
-    const rendered = renderTrainingJob(
-      "nightly",
-      {
-        registry: registryUri,
-        model: "cancer",
-        dataset: { uri: `s3://${s3.bucket}/data/breast-cancer.csv`, label: "label" },
-        trainer: { builtin: "logistic-regression" },
-        gate: { minimum: { auc: 0.95 } },
-      },
-      cluster,
-      registryUri,
-    );
+    const args = {
+      registry: registryUri,
+      model: "cancer",
+      dataset: { uri: `s3://${s3.bucket}/data/breast-cancer.csv`, label: "label" },
+      trainer: { builtin: "logistic-regression" as const },
+      gate: { minimum: { auc: 0.95 } },
+    };
+    const rendered = renderTrainingJob("nightly", args, cluster, registryUri);
     const job = rendered.job!;
     const container = job.spec.template.spec.containers[0];
     const podEnv = resolvePodEnv(job, { jobName: "nightly-x1", jobUid: "6f1c2d" });
@@ -65,6 +64,13 @@ describe("the TrainSpec rendered by addTrainingJob", () => {
     const mv = await registry.get("cancer", 1);
     expect(mv.lineage.runId).toBe(podEnv.MLOPS_RUN_ID);
     expect(mv.lineage.datasetUri).toBe(`s3://${s3.bucket}/data/breast-cancer.csv`);
+
+    // s3rver enforces no IAM: check that every key the run wrote is one the job's role may write.
+    const access = trainingJobS3Access(normalizeTrainingJob("nightly", args, cluster), (p) => underUri(registryUri, p));
+    const policy = serviceAccountRolePolicy([...access.read], [...access.write], [], "aws", { put: [...access.put], list: [...access.list] });
+    const written = await openStore(registryUri, { env: { ...process.env, ...s3.env } }).list("");
+    expect(written.some((k) => k.startsWith("models/cancer/aliases/"))).toBe(true);
+    for (const key of written) expect(allows(policy, "s3:PutObject", objectArn(`${registryUri}/${key}`)), key).toBe(true);
   });
 
   it("fails at boot naming the field when the rendered spec is tampered with", async () => {

@@ -91,3 +91,25 @@ describe("kmsAccessStatements", () => {
   });
 });
 
+describe("s3AccessPolicy access kinds (least privilege, issue 7 item 20)", () => {
+  test("readput grants GetObject and PutObject without DeleteObject", () => {
+    const doc = s3AccessPolicy([{ uri: "s3://b/reg/blobs/sha256", access: "readput" }]);
+    expect(doc.Statement[0]).toEqual({
+      Sid: "ReadPut",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: ["arn:aws:s3:::b/reg/blobs/sha256", "arn:aws:s3:::b/reg/blobs/sha256/*"],
+    });
+  });
+
+  test("list grants listing exactly that folder and no object in it", () => {
+    const doc = s3AccessPolicy([
+      { uri: "s3://b/reg/models", access: "list" },
+      { uri: "s3://b/reg/models/fraud", access: "readwrite" },
+    ]);
+    expect(doc.Statement.flatMap((s) => [s.Resource].flat())).not.toContain("arn:aws:s3:::b/reg/models/*");
+    expect(doc.Statement.at(-1)).toEqual(
+      expect.objectContaining({ Action: ["s3:ListBucket"], Condition: { StringLike: { "s3:prefix": ["reg/models/", "reg/models/fraud", "reg/models/fraud/*"] } } }),
+    );
+  });
+});

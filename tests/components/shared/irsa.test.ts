@@ -19,3 +19,10 @@ describe("nonS3Locations", () => {
     expect(nonS3Locations(["s3://b", "file:///tmp/r", "s3://", "S3://b"])).toEqual(["file:///tmp/r", "s3://", "S3://b"]);
   });
 });
+
+test("serviceAccountRolePolicy grants put locations without delete, and readKmsKeyArns to decrypt only", () => {
+  const key = "arn:aws:kms:eu-west-1:123456789012:key/data";
+  const doc = serviceAccountRolePolicy(["s3://data/x.csv"], [], [], "aws", { put: ["s3://m/reg/blobs/sha256"], readKmsKeyArns: [key] });
+  expect(doc.Statement.map((s) => s.Sid)).toEqual(["Read", "ReadPut", "List2", "List3", "KmsRead"]);
+  expect(doc.Statement.find((s) => s.Sid === "KmsRead")).toEqual(expect.objectContaining({ Action: ["kms:Decrypt"], Resource: [key] }));
+});

@@ -48,3 +48,19 @@ describe("Kueue flavors", () => {
     ).toThrow(MlopsError);
   });
 });
+
+describe("kueue.installController", () => {
+  const base = { eks: { subnetIds: ["subnet-a", "subnet-b"] }, nodePools: [{ name: "l4", instanceType: "g6.xlarge", gpusPerNode: 1 }], teams: [{ name: "fraud", gpuQuota: 1 }] };
+
+  test("installs the controller by default", () => {
+    expect(normalizeClusterArgs({ ...base, kueue: {} }).kueue).toEqual({ installController: true, chartVersion: "0.13.4", teams: ["fraud"] });
+  });
+
+  test("keeps the queues but no chart with installController: false", () => {
+    expect(normalizeClusterArgs({ ...base, kueue: { installController: false } }).kueue).toEqual({ installController: false, teams: ["fraud"] });
+  });
+
+  test("fails when a chartVersion is given with installController: false", () => {
+    expect(() => normalizeClusterArgs({ ...base, kueue: { installController: false, chartVersion: "0.13.4" } })).toThrow(/kueue\.chartVersion: is given with installController: false.*Remove chartVersion/);
+  });
+});

@@ -56,6 +56,25 @@ describe("two stacks on one cluster", () => {
     expect(collisions(alice.owned, bob.owned)).toEqual(["Release kueue@kueue-system"]);
   });
 
+  test("create no colliding cluster-scoped object or release when the second sets kueue.installController: false", async () => {
+    const alice = await render("dev-alice", { ...shared, kueue: {} });
+    const bob = await render("dev-bob", { ...shared, devicePlugin: false, kueue: { installController: false } });
+    expect(alice.owned).toContain("Release kueue@kueue-system");
+    // Bob still has his own flavors and queues; only the controller is left to Alice's stack.
+    expect(bob.owned).toEqual(expect.arrayContaining(["ResourceFlavor mlops-dev-bob-l4", "ResourceFlavor mlops-dev-bob-cpu", "ClusterQueue mlops-dev-bob-fraud"]));
+    expect(bob.owned.filter((o) => o.startsWith("Release "))).toEqual([]);
+    expect(collisions(alice.owned, bob.owned)).toEqual([]);
+  });
+
+  test("create the LocalQueues too without the controller, depending on no release", async () => {
+    const { cluster } = await render("dev-bob", { ...shared, devicePlugin: false, kueue: { installController: false } });
+    expect(k8sObjectsOfKind("LocalQueue")).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ name: "fraud", namespace: "mlops-dev-bob-fraud" }) })]);
+    expect(cluster.nodes.releases.kueue).toBeUndefined();
+    const queued = byType("kubernetes:kueue.x-k8s.io/v1beta1:ResourceFlavor").concat(byType("kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"), byType("kubernetes:kueue.x-k8s.io/v1beta1:LocalQueue"));
+    expect(queued).toHaveLength(4);
+    expect(queued.flatMap((r) => r.options.dependencies).filter((u) => u.includes("helm.sh"))).toEqual([]);
+  });
+
   test("run each stack's jobs in its own namespaces, with its own PriorityClass", async () => {
     const { job } = await render("dev-bob", { ...shared, devicePlugin: false });
     expect(job.metadata.namespace).toBe("mlops-dev-bob-fraud");

@@ -40,7 +40,7 @@ describe("on EKS", () => {
     expect(sa?.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam/);
   });
 
-  test("lets the role reach only the registry, the dataset and the checkpoint prefix", async () => {
+  test("lets the role reach only its model's prefix and the blobs in the registry, the dataset and the checkpoint prefix", async () => {
     eksCluster("c2").addTrainingJob("fraud", { ...jobArgs, checkpoint: { uri: "s3://scratch/ckpt/fraud" } });
     await waitForResources();
     const resources = policyOf("c2-fraud-role").Statement.flatMap((s) => [s.Resource].flat());
@@ -48,8 +48,10 @@ describe("on EKS", () => {
       [
         "arn:aws:s3:::data/fraud/train.parquet",
         "arn:aws:s3:::data/fraud/train.parquet/*",
-        "arn:aws:s3:::models/registry",
-        "arn:aws:s3:::models/registry/*",
+        "arn:aws:s3:::models/registry/models/fraud",
+        "arn:aws:s3:::models/registry/models/fraud/*",
+        "arn:aws:s3:::models/registry/blobs/sha256",
+        "arn:aws:s3:::models/registry/blobs/sha256/*",
         "arn:aws:s3:::scratch/ckpt/fraud",
         "arn:aws:s3:::scratch/ckpt/fraud/*",
         "arn:aws:s3:::data",
