@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
+import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import type { Transform } from "../shared/transform.js";
 import { dnsLabelSchema, inputString, quantity } from "../shared/validate.js";
 import type { ModelRegistry } from "../model-registry/index.js";
@@ -42,22 +43,7 @@ export interface GpuArgs {
  * How the pods reach an S3 registry other than through AWS with an IAM role: an S3-compatible server (MinIO on
  * a kind cluster, say) and static credentials.
  */
-export interface S3AccessArgs {
-  /**
-   * The S3 API's URL as the pods reach it, e.g. `"http://minio.minio.svc.cluster.local:9000"`; path-style
-   * addressing is used with it.
-   * @default - AWS S3 in the pods' region
-   */
-  readonly endpoint?: string;
-  /** The region to sign requests for. @default - the SDK's (AWS_REGION on EKS), else "us-east-1" */
-  readonly region?: string;
-  /**
-   * Static credentials. Give them as secrets (`config.requireSecret(...)`): they go into a Kubernetes Secret,
-   * never into the Deployment or the spec. Given, no IAM role is made for the pods.
-   * @default - the SDK's default chain (IRSA on EKS)
-   */
-  readonly credentials?: { readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
-}
+export type { S3AccessArgs };
 
 export interface BatchingArgs {
   /** Most rows merged into one onnxruntime call. @default 32 */
@@ -215,14 +201,7 @@ export const ModelEndpointArgsSchema = z
       .optional(),
     auth: z.object({ token: input }).strict().optional(),
     allowFrom: z.object({ namespaces: z.array(k8sName) }).strict().optional(),
-    s3: z
-      .object({
-        endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL, e.g. "http://minio.minio.svc.cluster.local:9000"').optional(),
-        region: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name, e.g. "us-east-1"').optional(),
-        credentials: z.object({ accessKeyId: input, secretAccessKey: input }).strict().optional(),
-      })
-      .strict()
-      .optional(),
+    s3: S3AccessSchema.optional(),
     serviceAccountRoleArn: input.optional(),
     registryKmsKeyArn: input.optional(),
     priorityClassName: z.union([z.literal(false), z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a PriorityClass name (lowercase letters, digits, '-' and '.'), or false for none")]).optional(),

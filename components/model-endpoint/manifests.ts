@@ -8,6 +8,7 @@ import { SPEC_ENV, USER_ENV } from "../../src/spec/env.js";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { GPU_RESOURCE } from "../shared/constants.js";
 import { podSecurityLabels } from "../shared/pod-security.js";
+import { S3_SECRET_KEYS, s3AccessEnv, s3CredentialsSecret, type S3AccessArgs } from "../shared/s3-access.js";
 import { runtimePodTemplate, runtimeServiceAccount } from "../shared/workload.js";
 import { MODEL_ENDPOINT_DEFAULTS as D, type NormalizedEndpoint } from "./normalize.js";
 
@@ -15,8 +16,7 @@ import { MODEL_ENDPOINT_DEFAULTS as D, type NormalizedEndpoint } from "./normali
 export const AUTH_SECRET_KEY = "token";
 /** The container's name in the pod. */
 export const CONTAINER_NAME = "server";
-/** The keys of the S3 credentials Secret: the variables the runtime's S3 client reads (src/store/index.ts). */
-export const S3_SECRET_KEYS = { accessKeyId: "AWS_ACCESS_KEY_ID", secretAccessKey: "AWS_SECRET_ACCESS_KEY" } as const;
+export { S3_SECRET_KEYS };
 
 /**
  * The path the Deployment's readiness probe reads: the runtime's `GET /v2/health/rollout`
@@ -90,18 +90,8 @@ export function authSecretArgs(ctx: ManifestContext, token: pulumi.Input<string>
 }
 
 /** The static S3 credentials, always stored as Pulumi secrets (even if given in plain). */
-export function s3SecretArgs(
-  ctx: ManifestContext,
-  credentials: { readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> },
-): k8s.core.v1.SecretArgs {
-  return {
-    metadata: { name: s3SecretName(ctx), namespace: ctx.namespace, labels: ctx.labels },
-    type: "Opaque",
-    stringData: {
-      [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(credentials.accessKeyId),
-      [S3_SECRET_KEYS.secretAccessKey]: pulumi.secret(credentials.secretAccessKey),
-    },
-  };
+export function s3SecretArgs(ctx: ManifestContext, credentials: NonNullable<S3AccessArgs["credentials"]>): k8s.core.v1.SecretArgs {
+  return s3CredentialsSecret({ name: s3SecretName(ctx), namespace: ctx.namespace, labels: ctx.labels, credentials });
 }
 
 /**
@@ -114,11 +104,7 @@ export function endpointEnv(ctx: ManifestContext): k8s.types.input.core.v1.EnvVa
   const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
   return [
     ...(e.authEnabled ? [fromSecret(SPEC_ENV.authToken, authSecretName(ctx), AUTH_SECRET_KEY)] : []),
-    ...(e.s3.endpoint !== undefined ? [{ name: USER_ENV.s3Endpoint, value: e.s3.endpoint }] : []),
-    ...(e.s3.region !== undefined ? [{ name: "AWS_REGION", value: e.s3.region }] : []),
-    ...(e.s3.staticCredentials
-      ? Object.values(S3_SECRET_KEYS).map((key) => fromSecret(key, s3SecretName(ctx), key))
-      : []),
+    ...s3AccessEnv(e.s3, s3SecretName(ctx)),
   ];
 }
 

@@ -4,6 +4,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { z } from "zod";
 import { RESERVED_TRAINING_ENV } from "../../src/spec/env.js";
 import { TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
+import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import type { Transform } from "../shared/transform.js";
 import { inputString, isDeferred, QUANTITY } from "../shared/validate.js";
 
@@ -104,6 +105,14 @@ export interface TrainingJobArgs {
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
   /** Extra container environment (e.g. `AWS_ENDPOINT_URL_S3` for an S3-compatible store). @default {} */
   readonly env?: Record<string, string>;
+  /**
+   * How the pods reach S3 without IRSA (kind, MinIO, an access key): the API's URL, the region, static
+   * credentials (give them as secrets: they go into a Kubernetes Secret the pods read by reference). With
+   * credentials no IAM role is made. The same shape as ModelEndpoint's `s3`.
+   * @example s3: { endpoint: "http://minio.minio:9000", credentials: { accessKeyId: cfg.requireSecret("s3Key"), secretAccessKey: cfg.requireSecret("s3Secret") } }
+   * @default - the SDK's default chain (IRSA on EKS)
+   */
+  readonly s3?: S3AccessArgs;
   /** Per-child escape hatches. */
   readonly transform?: {
     readonly job?: Transform<k8s.batch.v1.JobArgs>;
@@ -111,6 +120,8 @@ export interface TrainingJobArgs {
     readonly service?: Transform<k8s.core.v1.ServiceArgs>;
     readonly serviceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
     readonly role?: Transform<aws.iam.RoleArgs>;
+    /** The Secret holding `s3.credentials`. */
+    readonly s3Secret?: Transform<k8s.core.v1.SecretArgs>;
   };
 }
 
@@ -172,6 +183,7 @@ export const TrainingJobArgsSchema = z
     ttlSecondsAfterFinished: wholeNumber(0).optional(),
     resources: z.object({ cpu: quantity.optional(), memory: quantity.optional(), shmSize: quantity.optional(), scratchSize: quantity.optional() }).strict().optional(),
     serviceAccountRoleArn: inputString().optional(),
+    s3: S3AccessSchema.optional(),
     env: z
       .record(z.string(), z.string())
       .superRefine((env, ctx) => {

@@ -15,6 +15,8 @@ export interface TrainingJobNodes {
   readonly service?: k8s.core.v1.Service;
   readonly job?: k8s.batch.v1.Job;
   readonly cronJob?: k8s.batch.v1.CronJob;
+  /** Only with `s3.credentials`. */
+  readonly s3Secret?: k8s.core.v1.Secret;
   readonly role?: aws.iam.Role;
   readonly rolePolicy?: aws.iam.RolePolicy;
 }
@@ -67,6 +69,7 @@ export class TrainingJob extends pulumi.ComponentResource {
       partOf: context.partOf,
       renderedSpec: this.trainSpec,
       ...(roleArn !== undefined ? { serviceAccountRoleArn: roleArn } : {}),
+      ...(args.s3?.credentials ? { s3Credentials: args.s3.credentials } : {}),
     });
     this._nodes = { ...this.createObjects(name, manifests, args.transform, context), ...(role ? { role } : {}), ...(rolePolicy ? { rolePolicy } : {}) };
 
@@ -105,12 +108,15 @@ export class TrainingJob extends pulumi.ComponentResource {
     const make = <A extends object, R>(hook: Transform<A> | undefined, n: string, manifest: object, Ctor: new (n: string, a: A, o: pulumi.CustomResourceOptions) => R, after: pulumi.Resource[] = []): R =>
       new Ctor(n, ...applyTransform<A>(hook, n, manifest as A, opts(after)));
     const serviceAccount = make(t?.serviceAccount, `${name}-sa`, m.serviceAccount, k8s.core.v1.ServiceAccount);
+    const s3Secret = m.s3Secret ? make(t?.s3Secret, `${name}-s3`, m.s3Secret, k8s.core.v1.Secret) : undefined;
+    const first = [serviceAccount, ...(s3Secret ? [s3Secret] : [])];
     // Pods name the ServiceAccount (and its IAM role): created before it, they fail admission or start without the role.
     return {
       serviceAccount,
+      ...(s3Secret ? { s3Secret } : {}),
       ...(m.service ? { service: make(t?.service, `${name}-workers`, m.service, k8s.core.v1.Service) } : {}),
-      ...(m.cronJob ? { cronJob: make(t?.cronJob, `${name}-cron`, m.cronJob, k8s.batch.v1.CronJob, [serviceAccount]) } : {}),
-      ...(m.job ? { job: make(t?.job, `${name}-job`, m.job, k8s.batch.v1.Job, [serviceAccount]) } : {}),
+      ...(m.cronJob ? { cronJob: make(t?.cronJob, `${name}-cron`, m.cronJob, k8s.batch.v1.CronJob, first) } : {}),
+      ...(m.job ? { job: make(t?.job, `${name}-job`, m.job, k8s.batch.v1.Job, first) } : {}),
     };
   }
 
@@ -127,7 +133,8 @@ export class TrainingJob extends pulumi.ComponentResource {
     context: TrainingJobContext,
     registryUri: pulumi.Output<string>,
   ): { role?: aws.iam.Role; rolePolicy?: aws.iam.RolePolicy } {
-    if (!context.irsa || args.serviceAccountRoleArn !== undefined) return {};
+    // Static S3 credentials win over IRSA in the SDK's chain: a role would go unused.
+    if (!context.irsa || args.serviceAccountRoleArn !== undefined || args.s3?.credentials !== undefined) return {};
     return createServiceAccountRole({
       name,
       irsa: context.irsa,

@@ -8,6 +8,7 @@ import { recommendedLabels } from "../../src/naming.js";
 import { DISTRIBUTED_ENV, JOB_ENV, SPEC_ENV } from "../../src/spec/env.js";
 import { renderTrainSpec, type TrainSpecInput } from "../../src/spec/train.js";
 import { GPU_RESOURCE } from "../shared/constants.js";
+import { s3AccessEnv, s3CredentialsSecret, type S3AccessArgs } from "../shared/s3-access.js";
 import { runtimePodTemplate, runtimeServiceAccount } from "../shared/workload.js";
 import { nodeSelectorFor, tolerationsFor } from "../training-cluster/node-pools.js";
 import { QUEUE_LABEL } from "../training-cluster/tenancy.js";
@@ -22,6 +23,13 @@ export interface TrainingJobPlan extends NormalizedTrainingJob {
   /** `renderTrainSpec(...)` output, put into `MLOPS_TRAIN_SPEC`. */
   readonly renderedSpec: pulumi.Input<string>;
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
+  /** `s3.credentials` as given, for the Secret (never rendered into the pod). */
+  readonly s3Credentials?: NonNullable<S3AccessArgs["credentials"]>;
+}
+
+/** The name of the Secret holding a job's S3 credentials. */
+export function s3SecretName(job: string): string {
+  return `${job}-s3`;
 }
 
 type Obj = Record<string, any>;
@@ -34,6 +42,8 @@ export interface TrainingJobManifests {
   readonly job?: Obj;
   /** The CronJob (with schedule). */
   readonly cronJob?: Obj;
+  /** The Secret with `s3.credentials` (only when given; its values are Pulumi secrets). */
+  readonly s3Secret?: Obj;
   /** A Job that starts one run now (`metadata.generateName`, so it can be created repeatedly). */
   readonly manualJob: Obj;
 }
@@ -99,6 +109,9 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
     ...(plan.serviceAccountRoleArn !== undefined ? { roleArn: plan.serviceAccountRoleArn } : {}),
   });
 
+  const s3Secret = plan.s3Credentials
+    ? { s3Secret: { apiVersion: "v1", kind: "Secret", ...s3CredentialsSecret({ name: s3SecretName(plan.name), namespace: plan.namespace, labels, credentials: plan.s3Credentials }) } }
+    : {};
   const gpu: Record<string, string> = plan.gpusPerWorker > 0 ? { [GPU_RESOURCE]: String(plan.gpusPerWorker) } : {};
   const template = runtimePodTemplate({
     containerName: "trainer",
@@ -109,6 +122,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
       ...distributedEnvVars(plan),
       { name: "HOME", value: "/tmp" },
       { name: "TMPDIR", value: "/tmp" },
+      ...s3AccessEnv(plan.s3, s3SecretName(plan.name)),
       ...Object.entries(plan.env).map(([name, value]) => ({ name, value })),
     ],
     ...(indexed ? { ports: [{ name: "dist", containerPort: plan.masterPort, protocol: "TCP" }] } : {}),
@@ -177,7 +191,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
         jobTemplate: { metadata: { labels: jobMetaLabels }, spec: jobSpec },
       },
     };
-    return { serviceAccount, ...(service ? { service } : {}), cronJob, manualJob };
+    return { serviceAccount, ...(service ? { service } : {}), ...s3Secret, cronJob, manualJob };
   }
 
   const job: Obj = {
@@ -191,7 +205,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
     },
     spec: jobSpec,
   };
-  return { serviceAccount, ...(service ? { service } : {}), job, manualJob };
+  return { serviceAccount, ...(service ? { service } : {}), ...s3Secret, job, manualJob };
 }
 
 /**
@@ -218,6 +232,13 @@ export function renderTrainingJob(
 ): TrainingJobManifests & { readonly trainSpec: string; readonly runOnDemandCommand: string } {
   const job = normalizeTrainingJob(name, args, cluster);
   const trainSpec = renderTrainSpec(buildTrainSpec(job, registryUri));
-  const manifests = buildTrainingJobManifests({ ...job, image: job.image ?? "", instance: cluster.instance, partOf: cluster.partOf, renderedSpec: trainSpec });
+  const manifests = buildTrainingJobManifests({
+    ...job,
+    image: job.image ?? "",
+    instance: cluster.instance,
+    partOf: cluster.partOf,
+    renderedSpec: trainSpec,
+    ...(args.s3?.credentials ? { s3Credentials: args.s3.credentials } : {}),
+  });
   return { ...manifests, trainSpec, runOnDemandCommand: runOnDemandCommand(job, manifests.manualJob) };
 }

@@ -5,6 +5,7 @@ import { problem } from "../../src/errors.js";
 import { TRAIN_DEFAULTS, type TrainSpecInput } from "../../src/spec/train.js";
 import { KMS_KEY_ARN_FIX, parseKmsKeyArn } from "../shared/iam-policy.js";
 import type { IrsaIssuer } from "../shared/irsa.js";
+import { S3_ACCESS_ENV } from "../shared/s3-access.js";
 import { fitsProblems } from "../shared/instance-types.js";
 import { validateArgs } from "../shared/validate.js";
 import type { NormalizedPool } from "../training-cluster/normalize.js";
@@ -94,6 +95,8 @@ export interface NormalizedTrainingJob {
   readonly ttlSecondsAfterFinished?: number;
   readonly resources: { readonly cpu: string; readonly memory: string; readonly shmSize: string; readonly scratchSize: string };
   readonly env: Readonly<Record<string, string>>;
+  /** How the pods reach S3 without IRSA; `staticCredentials`: a Secret holds them. */
+  readonly s3: { readonly endpoint?: string; readonly region?: string; readonly staticCredentials: boolean };
   readonly serviceAccountName: string;
   /** The TrainSpec without its registry (an Output until deployment). */
   readonly spec: Omit<TrainSpecInput, "registry">;
@@ -138,6 +141,11 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
       scratchSize: r.scratchSize ?? TRAINING_JOB_DEFAULTS.scratchSize,
     },
     env: { ...(args.env ?? {}) },
+    s3: {
+      ...(args.s3?.endpoint !== undefined ? { endpoint: args.s3.endpoint } : {}),
+      ...(args.s3?.region !== undefined ? { region: args.s3.region } : {}),
+      staticCredentials: args.s3?.credentials !== undefined,
+    },
     serviceAccountName: `${name}-trainer`,
     spec: specOf(name, args),
   };
@@ -253,6 +261,11 @@ function clusterProblems(name: string, args: TrainingJobArgs, cluster: TrainingJ
   }
   if (typeof args.datasetKmsKeyArn === "string" && !parseKmsKeyArn(args.datasetKmsKeyArn)) {
     problems.push(problem("datasetKmsKeyArn", "is not a KMS key ARN", args.datasetKmsKeyArn, KMS_KEY_ARN_FIX));
+  }
+  if (args.s3 && args.env) {
+    for (const k of Object.keys(args.env).filter((k) => S3_ACCESS_ENV.includes(k))) {
+      problems.push(problem(`env.${k}`, "is set by s3", k, "Give it through s3 (endpoint, region, credentials), not env."));
+    }
   }
   if (args.timeZone !== undefined && args.schedule === undefined) {
     problems.push(problem("timeZone", "is given without a schedule", args.timeZone, "Add schedule, or remove timeZone."));
