@@ -152,7 +152,9 @@ class App implements ServeApp, RouteContext {
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
-    const target = this.route(req.method ?? "GET", req.url ?? "/", req.headers.authorization);
+    // HEAD answers what GET would, headers only (health checks and load balancers use it).
+    const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
+    const target = this.route(method, req.url ?? "/", req.headers.authorization);
     if ("infer" in target) infer(this, req, res, target.serving, started);
     else if ("then" in target) target.then((r) => this.send(res, r), (e: unknown) => this.send(res, errorReply(500, (e as Error).message)));
     else this.send(res, target);
@@ -166,13 +168,16 @@ class App implements ServeApp, RouteContext {
     };
     if (this.draining) headers.connection = "close";
     res.writeHead(reply.status, headers);
+    // Node sends no body for a HEAD request's response: the headers (Content-Length included) are GET's.
     res.end(reply.body);
   }
 
   /** Routes a request. Returns the reply for everything but infer, which still needs its body. */
   private route(method: string, url: string, authorization: string | undefined): Reply | Promise<Reply> | InferTarget {
     const q = url.indexOf("?");
-    const path = q < 0 ? url : url.slice(0, q);
+    const raw = q < 0 ? url : url.slice(0, q);
+    // `/v2/` is `/v2` (as Triton and KServe answer it); likewise any path with one trailing slash.
+    const path = raw.length > 1 && raw.endsWith("/") ? raw.slice(0, -1) : raw;
     if (path === SERVE_PATHS.live) return method === "GET" ? health.live() : notAllowed("GET");
     if (path === SERVE_PATHS.ready) return method === "GET" ? health.ready(this) : notAllowed("GET");
     if (path === health.ROLLOUT_READY_PATH) return method === "GET" ? health.rolloutReady(this) : notAllowed("GET");

@@ -112,9 +112,9 @@ describe("the EndpointSpec rendered by ModelEndpoint", () => {
       expect(await probe(container.startupProbe.httpGet.path)).toBe(200);
 
       const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 30], data: new Array(30).fill(1) }] });
-      const denied = await fetch(`${base}/v2/models/cancer/infer`, { method: "POST", body });
+      const denied = await fetch(`${base}/v2/models/cancer/infer`, { method: "POST", body, headers: { "content-type": "application/json" } });
       expect(denied.status).toBe(401);
-      const ok = await fetch(`${base}/v2/models/cancer/infer`, { method: "POST", body, headers: { authorization: `Bearer ${TOKEN}` } });
+      const ok = await fetch(`${base}/v2/models/cancer/infer`, { method: "POST", body, headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` } });
       expect(ok.status).toBe(200);
       expect(((await ok.json()) as { model_version: string }).model_version).toBe("1");
     } finally {
@@ -175,7 +175,7 @@ describe("a fresh stage on kind: S3-compatible registry with credentials from a 
       await freshRegistry.register("cancer", await readFile(EXAMPLE_MODEL), { alias: "champion" });
       await until("/v2/health/ready", 200);
       const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 30], data: new Array(30).fill(1) }] });
-      const ok = await fetch(`${base}/v2/models/cancer/infer`, { method: "POST", body });
+      const ok = await fetch(`${base}/v2/models/cancer/infer`, { method: "POST", body, headers: { "content-type": "application/json" } });
       expect(ok.status).toBe(200);
     } finally {
       child.kill("SIGTERM");

@@ -39,7 +39,7 @@ describe("startServer", () => {
       expect(server.port).toBeGreaterThan(0);
       expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
       const ready = await fetch(`${server.url}/v2/health/ready`);
-      const r = await fetch(`${server.url}/v2/models/logistic/infer`, { method: "POST", body: JSON.stringify(inferBody(rows(2))) });
+      const r = await fetch(`${server.url}/v2/models/logistic/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(inferBody(rows(2))) });
       expect([ready.status, r.status]).toEqual([200, 200]);
       expect(((await r.json()) as { outputs: { shape: number[] }[] }).outputs[0]!.shape).toEqual([2, 1]);
     } finally {

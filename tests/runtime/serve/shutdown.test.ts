@@ -135,8 +135,8 @@ describe("container boot from the environment", () => {
     const exited = new Promise<number | null>((r) => child.on("exit", r));
     try {
       const body = JSON.stringify(inferBody(rows(1)));
-      const without = await fetch(`${url}/v2/models/logistic/infer`, { method: "POST", body });
-      const withToken = await fetch(`${url}/v2/models/logistic/infer`, { method: "POST", body, headers: { authorization: "Bearer tok" } });
+      const without = await fetch(`${url}/v2/models/logistic/infer`, { method: "POST", body, headers: { "content-type": "application/json" } });
+      const withToken = await fetch(`${url}/v2/models/logistic/infer`, { method: "POST", body, headers: { "content-type": "application/json", authorization: "Bearer tok" } });
       const ready = await fetch(`${url}/v2/health/ready`);
       expect([without.status, withToken.status, ready.status]).toEqual([401, 200, 200]);
       child.kill("SIGTERM");

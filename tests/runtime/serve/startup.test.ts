@@ -45,7 +45,7 @@ async function startEarly(ref = "logistic@champion", opts: StartOptions = {}) {
 }
 
 const get = (server: RunningServer, path: string) => fetch(server.url + path);
-const post = (server: RunningServer) => fetch(`${server.url}/v2/models/logistic/infer`, { method: "POST", body: JSON.stringify(inferBody(rows(1))) });
+const post = (server: RunningServer) => fetch(`${server.url}/v2/models/logistic/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(inferBody(rows(1))) });
 const failures = (logs: Logged[]) => logs.filter((l) => l.msg === "model not loaded; will retry");
 
 describe("starting before the model is registered", () => {
