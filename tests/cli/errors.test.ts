@@ -40,7 +40,7 @@ describe("mistakes on the command line", () => {
   test("fails with exit 2 naming server.host when the host is not an address of this machine", async () => {
     const r = await mlops(["serve", "--model", "m@champion", "--host", "999.1.1.1", "--port", "0", "--registry", "file:///nonexistent-registry"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: server\.host: is not an address of this machine \(ENOTFOUND\); received "999\.1\.1\.1"\. Use 127\.0\.0\.1/);
+    expect(r.stderr).toMatch(/^error: server\.host: is not an address of this machine \(ENOTFOUND\); received "999\.1\.1\.1"\. Use 127\.0\.0\.1/m);
     expect(r.stderr).not.toMatch(/internal error/);
   });
 
