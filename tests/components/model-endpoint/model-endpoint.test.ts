@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { makeEndpoint } from "./helpers.js";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parseEndpointSpec, SERVE_PATHS } from "../../../src/spec/endpoint.js";
 import { podMetadataOf, podSecurityRestrictedViolations, podSpecOf, validateK8sObjects } from "../../helpers/k8s.js";
@@ -34,15 +35,7 @@ beforeEach(() => reset());
 /** Creates an endpoint with a fresh name and waits for every child to reach the mocks. */
 async function make(over: ArgsOver = {}, base = "fraud") {
   const name = `${base}${++n}`;
-  const endpoint = new mod.ModelEndpoint(name, {
-    registry: "s3://models/team",
-    model: "fraud@champion",
-    kubernetes: { kubeconfig: "apiVersion: v1" },
-    image: "registry.example.com/mlops-runtime:1",
-    ...over,
-  });
-  await waitForResources();
-  return { name, endpoint };
+  return { name, endpoint: await makeEndpoint(mod, name, over) };
 }
 const one = (kind: string): K8sObject => {
   const objs = k8sObjectsOfKind(kind);

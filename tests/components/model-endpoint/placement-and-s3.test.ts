@@ -2,6 +2,7 @@
  * Where the pods run (a cluster's serving pool, or their GPUs) and how they reach an S3-compatible registry
  * without IRSA (kind with MinIO): static credentials in a Secret, referenced by the Deployment.
  */
+import { makeEndpoint } from "./helpers.js";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { SERVING_PLACEMENT, type Placement } from "../../../components/shared/constants.js";
@@ -23,15 +24,7 @@ beforeEach(() => reset());
 
 async function make(over: Partial<EndpointArgs> = {}) {
   const name = `fraud${++n}`;
-  const endpoint = new mod.ModelEndpoint(name, {
-    registry: "s3://models/team",
-    model: "fraud@champion",
-    kubernetes: { kubeconfig: "apiVersion: v1" },
-    image: "registry.example.com/mlops-runtime:1",
-    ...over,
-  });
-  await waitForResources();
-  return { name, endpoint, physical: `mlops-dev-${name}` };
+  return { name, endpoint: await makeEndpoint(mod, name, over), physical: `mlops-dev-${name}` };
 }
 const pod = () => podSpecOf(k8sObjectsOfKind("Deployment")[0]!)!;
 const env = () => pod().containers[0].env as Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
