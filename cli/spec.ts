@@ -3,18 +3,20 @@ import { z } from "zod";
 import YAML from "yaml";
 import { MlopsError } from "../src/errors.js";
 import { EndpointSpecSchema, parseEndpointSpec } from "../src/spec/endpoint.js";
+import { FeatureStoreSpecSchema, parseFeatureStoreSpec } from "../src/spec/features.js";
 import { TrainSpecSchema, parseTrainSpec } from "../src/spec/train.js";
 import { parse, positionals } from "./args.js";
 
-const USAGE = "mlops spec schema <train|endpoint> | mlops spec validate <train|endpoint> <file.yaml|json>";
-const SCHEMAS = { train: TrainSpecSchema, endpoint: EndpointSpecSchema } as const;
+const USAGE = "mlops spec schema <train|endpoint|features> | mlops spec validate <train|endpoint|features> <file.yaml|json>";
+const SCHEMAS = { train: TrainSpecSchema, endpoint: EndpointSpecSchema, features: FeatureStoreSpecSchema } as const;
+const PARSERS = { train: parseTrainSpec, endpoint: parseEndpointSpec, features: parseFeatureStoreSpec } as const;
 
 /** `mlops spec schema <kind>` prints the JSON Schema (for editors and CI); `validate` checks a file. */
 export async function specCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { positionals: pos } = parse(argv, {}, USAGE);
   const [sub, kind, file] = pos;
-  if (kind !== "train" && kind !== "endpoint") {
-    throw MlopsError.of("<kind>", "is not a spec kind", kind, `Use "train" or "endpoint".\nusage: ${USAGE}`);
+  if (kind !== "train" && kind !== "endpoint" && kind !== "features") {
+    throw MlopsError.of("<kind>", "is not a spec kind", kind, `Use "train", "endpoint" or "features".\nusage: ${USAGE}`);
   }
   if (sub === "schema") {
     positionals(pos, ["command", "kind"], USAGE);
@@ -25,7 +27,7 @@ export async function specCommand(argv: string[], out: (s: string) => void): Pro
   if (sub === "validate") {
     positionals(pos, ["command", "kind", "file"], USAGE);
     const spec = await readSpecFile(file!);
-    const parsed = kind === "train" ? parseTrainSpec(spec, file) : parseEndpointSpec(spec, file);
+    const parsed = PARSERS[kind](spec, file);
     out(JSON.stringify(parsed, null, 2));
     return 0;
   }

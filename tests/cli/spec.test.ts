@@ -43,6 +43,6 @@ describe("mlops spec", () => {
     const r = await mlops(["spec", "schema", "feature"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('"feature"');
-    expect(r.stderr).toContain('"train" or "endpoint"');
+    expect(r.stderr).toContain('"train", "endpoint" or "features"');
   });
 });
