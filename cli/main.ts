@@ -17,7 +17,8 @@ usage:
   mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080]
               [--max-batch-size N] [--max-batch-delay-ms N]
   mlops train --spec <file.yaml|json>            (in a container: the spec comes from MLOPS_TRAIN_SPEC)
-  mlops spec schema <train|endpoint>             JSON Schema of a spec
+  mlops features apply|historical|materialize|get|serve --spec <features.yaml> …   feature views, training sets, online features
+  mlops spec schema <train|endpoint|features>    JSON Schema of a spec
   mlops synth [--stack <stage>] --out <dir>      every object a stack would create, offline
 
 The registry URI defaults to $MLOPS_REGISTRY, else file://.mlops/registry.`;
@@ -38,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./serve.js")).serveCommand(rest, out);
     case "train":
       return (await import("./train.js")).trainCommand(rest, out);
+    case "features":
+      return (await import("./features.js")).featuresCommand(rest, out);
     case "spec":
       return (await import("./spec.js")).specCommand(rest, out);
     case "synth":
