@@ -1,6 +1,126 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { MlopsError } from "../src/errors.js";
+import { FeatureRegistry, sha256File } from "../src/features/registry.js";
+import { saveTrainingSet } from "../src/features/training-sets.js";
+import { parseFeatureRefs, parseFeatureStoreSpec, type FeatureStoreSpec } from "../src/spec/features.js";
+import { historicalFeatures } from "../runtime/features/historical.js";
+import { localSourcePath, validateSource, withDuck } from "../runtime/features/source.js";
+import { parse, positionals } from "./args.js";
+import { readSpecFile } from "./spec.js";
 
-/** Placeholder until the offline feature commands land (being written now). */
-export async function offlineCommand(sub: string, _argv: string[], _out: (s: string) => void): Promise<number> {
-  throw new MlopsError(`mlops features ${sub} is not available yet`);
+const USAGE = {
+  apply: "mlops features apply --spec <features.yaml> [--skip-source-check]",
+  historical:
+    "mlops features historical --spec <features.yaml> --entities <file.csv|parquet> --features <view:feature,…> [--full-feature-names] [--save <name>] --out <file.csv|parquet> [--allow-later-writes] [--quiet]",
+};
+
+/** `mlops features apply|historical`: the offline side of the feature store. */
+export async function offlineCommand(sub: "apply" | "historical", argv: string[], out: (s: string) => void): Promise<number> {
+  return sub === "apply" ? apply(argv, out) : historical(argv, out);
+}
+
+async function loadSpec(file: string | undefined, usage: string): Promise<FeatureStoreSpec> {
+  if (!file) throw new MlopsError(`--spec is required\nusage: ${usage}`);
+  return parseFeatureStoreSpec(await readSpecFile(file), file);
+}
+
+/** A scratch folder for staged s3:// sources, removed afterwards. */
+async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "mlops-features-"));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Validates the spec and every view's source (columns present, values of their declared dtypes), then
+ * records each changed view as a new version. One JSON line per view.
+ */
+async function apply(argv: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals: pos } = parse(argv, { spec: { type: "string" }, "skip-source-check": { type: "boolean" } }, USAGE.apply);
+  positionals(pos, [], USAGE.apply);
+  const spec = await loadSpec(values.spec, USAGE.apply);
+  const checked = new Set<string>();
+  if (!values["skip-source-check"]) {
+    await withScratch((dir) =>
+      withDuck(async (conn) => {
+        // Every source is checked before anything is recorded: a spec that does not fit its data is not applied.
+        for (const view of spec.views) {
+          await validateSource(conn, view, spec, await localSourcePath(view, spec, dir));
+          checked.add(view.name);
+        }
+      }),
+    );
+  }
+  const registry = FeatureRegistry.open(spec.registry);
+  for (const r of await registry.apply(spec)) {
+    out(JSON.stringify({ view: r.view, version: r.version, changed: r.changed, digest: r.digest, sourceChecked: checked.has(r.view) }));
+  }
+  return 0;
+}
+
+async function historical(argv: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals: pos } = parse(
+    argv,
+    {
+      spec: { type: "string" },
+      entities: { type: "string" },
+      features: { type: "string" },
+      "full-feature-names": { type: "boolean" },
+      save: { type: "string" },
+      out: { type: "string" },
+      "allow-later-writes": { type: "boolean" },
+      quiet: { type: "boolean" },
+    },
+    USAGE.historical,
+  );
+  positionals(pos, [], USAGE.historical);
+  for (const flag of ["entities", "features", "out"] as const) {
+    if (!values[flag]) throw new MlopsError(`--${flag} is required\nusage: ${USAGE.historical}`);
+  }
+  const spec = await loadSpec(values.spec, USAGE.historical);
+  const refs = parseFeatureRefs(values.features!, spec);
+  const progress = values.quiet ? undefined : (line: string) => process.stderr.write(`features historical: ${line}\n`);
+  const entities = resolve(values.entities!);
+  const result = await withScratch((scratchDir) =>
+    historicalFeatures({
+      spec,
+      refs,
+      entities,
+      out: values.out!,
+      fullFeatureNames: values["full-feature-names"] ?? false,
+      allowLaterWrites: values["allow-later-writes"] ?? false,
+      scratchDir,
+      ...(progress ? { progress } : {}),
+    }),
+  );
+  let trainingSet: Record<string, unknown> | undefined;
+  if (values.save) {
+    const registry = FeatureRegistry.open(spec.registry);
+    // The lineage names exact view versions: record the definitions used (a no-op when already applied).
+    const views = await Promise.all(
+      result.views.map(async (v) => {
+        const view = spec.views.find((x) => x.name === v.view)!;
+        const r = await registry.recordView(view, spec);
+        return { name: v.view, version: r.version, digest: r.digest, source: view.source.uri };
+      }),
+    );
+    const saved = await saveTrainingSet(registry, values.save, result.out, {
+      store: spec.name,
+      views,
+      entities: { file: entities, digest: await sha256File(entities), rows: result.rows },
+      features: refs.map((r) => `${r.view}:${r.feature}`),
+      fullFeatureNames: values["full-feature-names"] ?? false,
+      createdTimestampCutoff: !(values["allow-later-writes"] ?? false),
+      columns: result.columns,
+      rows: result.rows,
+    });
+    trainingSet = { name: saved.name, version: saved.version, ref: `${saved.name}:${saved.version}`, digest: saved.digest, changed: saved.changed, uri: saved.uri };
+  }
+  out(JSON.stringify({ out: result.out, rows: result.rows, columns: result.columns, views: result.views, ...(trainingSet ? { trainingSet } : {}) }));
+  return 0;
 }

@@ -2,7 +2,7 @@ import { MlopsError } from "../src/errors.js";
 
 const USAGE = `mlops features <command> --spec <features.yaml> …
   apply --spec <features.yaml>
-  historical --spec <f> --entities <file.csv|parquet> --features <view:feature,…> [--full-feature-names] [--save <name>] --out <file.csv|parquet>
+  historical --spec <f> --entities <file.csv|parquet> --features <view:feature,…> [--full-feature-names] [--save <name>] --out <file.csv|parquet> [--allow-later-writes]
   materialize --spec <f> (--start <iso> --end <iso> | --incremental [--end <iso>])
   get --spec <f> --entity <key>=<value>… --features <view:feature,…>
   serve --spec <f> [--host 127.0.0.1] [--port 6566]`;

@@ -33,7 +33,17 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
       certificateAuthority: { data: Buffer.from(`mock-ca-${clusterName}`).toString("base64") },
       version: inputs.version ?? "1.31",
       identities: [{ oidcs: [{ issuer: `https://oidc.eks.us-east-1.amazonaws.com/id/${mockSuffix(name).toUpperCase()}` }] }],
+      vpcConfig: { ...inputs.vpcConfig, vpcId: "vpc-mock", clusterSecurityGroupId: `sg-${mockSuffix(name)}` },
       status: "ACTIVE",
+    };
+  }
+  if (type === "aws:elasticache/replicationGroup:ReplicationGroup") {
+    const id = inputs.replicationGroupId ?? `${name}-${mockSuffix(name)}`;
+    return {
+      arn: `arn:aws:elasticache:us-east-1:${account}:replicationgroup:${id}`,
+      primaryEndpointAddress: `master.${id}.abc123.use1.cache.amazonaws.com`,
+      readerEndpointAddress: `replica.${id}.abc123.use1.cache.amazonaws.com`,
+      port: inputs.port ?? 6379,
     };
   }
   if (type === "aws:eks/nodeGroup:NodeGroup") {

@@ -126,11 +126,15 @@ async function promote(argv: string[], out: (s: string) => void): Promise<number
 /** Loads the model in onnxruntime as `mlops serve` would; a model it cannot load is refused, naming why. */
 async function checkServable(name: string, bytes: Buffer, file: string): Promise<void> {
   const { LoadedModel } = await import("../runtime/serve/model.js");
+  const { UnservableModel } = await import("../runtime/serve/servable.js");
   const probe = { name, version: 0, digest: "sha256:", uri: file, format: "onnx", sizeBytes: bytes.length, metrics: {}, params: {}, lineage: {}, createdAt: "" } as const;
   let model: Awaited<ReturnType<typeof LoadedModel.load>>;
   try {
     model = await LoadedModel.load(probe as never, bytes);
   } catch (err) {
+    if (err instanceof UnservableModel) {
+      throw MlopsError.of("--file", `cannot be served: ${err.problems.join("; ")}`, file, "Export the model with tensor types the server serves, or pass --skip-load-check to register it anyway.");
+    }
     const reason = ((err as Error).message ?? String(err)).split("\n")[0]!.slice(0, 300);
     throw MlopsError.of("--file", `cannot be served: onnxruntime does not load it as an ONNX model (${reason})`, file, "Export it with operators and types onnxruntime supports (check the opset), or pass --skip-load-check to register it anyway.");
   }

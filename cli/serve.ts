@@ -6,7 +6,7 @@ import { createLogger } from "../src/log.js";
 import { intFlag, numberFlag, parse, positionals } from "./args.js";
 
 const USAGE =
-  "mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-batch-delay-ms N] [--poll-interval-s N] [--auth-token-env VAR]";
+  "mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-batch-delay-ms N] [--poll-interval-s N] [--auth-token-env VAR] [--metrics-port N] [--shutdown-delay-s N]";
 
 /**
  * `mlops serve`. With `--model` the spec is built from the flags; with no flags at all (the container's
@@ -33,6 +33,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
       "poll-interval-s": { type: "string" },
       "auth-token-env": { type: "string" },
       "log-level": { type: "string" },
+      "metrics-port": { type: "string" },
+      "shutdown-delay-s": { type: "string" },
     },
     USAGE,
   );
@@ -54,6 +56,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
       server: {
         host: values.host ?? "127.0.0.1",
         port: intFlag(values.port, "port", 8080, 0, 65535),
+        ...(values["metrics-port"] !== undefined ? { metricsPort: intFlag(values["metrics-port"], "metrics-port", 9090, 0, 65535) } : {}),
+        shutdownDelaySeconds: numberFlag(values["shutdown-delay-s"], "shutdown-delay-s", ENDPOINT_DEFAULTS.shutdownDelaySeconds, 0, 300),
       },
       batching: {
         maxBatchSize: intFlag(values["max-batch-size"], "max-batch-size", ENDPOINT_DEFAULTS.maxBatchSize, 1, 4096),
@@ -69,6 +73,6 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
   // Listen at once and load in the background (retrying), as in a cluster: the endpoint may start before
   // the first training run has registered its model. Failed attempts are logged with the reason.
   const server = await startServer(spec, { logger, handleSignals: true, waitForModel: false, ...(token ? { authToken: token } : {}) });
-  out(JSON.stringify({ url: server.url, model: spec.model, registry: spec.registry }));
+  out(JSON.stringify({ url: server.url, ...(server.metricsUrl ? { metricsUrl: server.metricsUrl } : {}), model: spec.model, registry: spec.registry }));
   return -1; // keep running: the signal handler exits
 }

@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { MlopsError } from "../src/errors.js";
 import { createLogger } from "../src/log.js";
 import { TRAIN_SPEC_ENV, parseTrainSpec } from "../src/spec/train.js";
@@ -6,7 +7,7 @@ import { readSpecFile } from "./spec.js";
 
 const USAGE = "mlops train --spec <file.yaml|json> [--run-id <id>]   (or MLOPS_TRAIN_SPEC in the environment)";
 
-/** `mlops train`: runs one training job; exit 0 when the gate passed, 3 when it failed. */
+/** `mlops train`: runs one training job; exit 0 when the gate passed, 3 when it failed, 128 + signal (143) when stopped. */
 export async function trainCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals: pos } = parse(argv, { spec: { type: "string" }, "run-id": { type: "string" } }, USAGE);
   positionals(pos, [], USAGE);
@@ -27,7 +28,11 @@ export async function trainCommand(argv: string[], out: (s: string) => void): Pr
     throw new MlopsError(`--spec is required (or set ${TRAIN_SPEC_ENV})\nusage: ${USAGE}`);
   }
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error("terminated by signal"));
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy ??= signal;
+    abort.abort(new Error(`terminated by ${signal}`));
+  };
   // `on`, not `once`: a second signal must not fall through to Node's default (exit without a checkpoint).
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -39,6 +44,11 @@ export async function trainCommand(argv: string[], out: (s: string) => void): Pr
       return 3;
     }
     return 0;
+  } catch (err) {
+    // Stopped by a signal, checkpoint kept: exit as a process killed by it would (143 for SIGTERM).
+    if (!(err instanceof runtime.TrainingAbortedError)) throw err;
+    process.stderr.write(`stopped: ${err.message}\n`);
+    return 128 + (constants.signals[stoppedBy ?? "SIGTERM"] ?? 15);
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);

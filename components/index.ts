@@ -15,3 +15,4 @@ export type { Transform } from "./shared/transform.js";
 export { TrainingCluster, type TrainingClusterArgs, type TrainingClusterNodes, type GpuNodePoolArgs, type EksArgs, type TeamArgs } from "./training-cluster/index.js";
 export { TrainingJob, type TrainingJobArgs, type TrainingJobNodes } from "./training-job/index.js";
 export { RuntimeImage, type RuntimeImageArgs } from "./runtime-image/index.js";
+export { FeatureStore, type FeatureStoreArgs, type FeatureStoreNodes, type FeatureStoreTransforms } from "./feature-store/index.js";

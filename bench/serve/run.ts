@@ -1,11 +1,12 @@
 // `npm run bench:serve`: issue 2 section 9. One run, same model, same request body, same wrk settings:
 //   A. FastAPI + scikit-learn on uvicorn   B. bare node:http (the ceiling)   C. `mlops serve`
+//   C-bin. `mlops serve` with the same tensor in Triton's binary tensor data form (tritonclient's default)
 // then a 256-256 MLP served by `mlops serve` at 64 connections with batching on and off.
 //
 //   npm run bench:serve                          # 10 s per server, 3 interleaved rounds, medians reported
 //   npm run bench:serve -- --duration 20
 //   npm run bench:serve -- --quick               # smoke run: 2 s per server, one round
-//   npm run bench:serve -- --only a,b            # a subset: a, b, c, mlp
+//   npm run bench:serve -- --only a,b            # a subset: a, b, c, cbin, mlp
 //   npm run bench:serve -- --rounds 1            # each server once
 //
 // Exits non-zero when a server fails to start or answer, or wrk sees errors; a missed bar only prints MISS.
@@ -17,7 +18,7 @@ import { parseArgs } from "node:util";
 import { freePort } from "../../src/net.js";
 import { assertPortFree, installCleanup, runToEnd, startChild, stopChild, waitReady, type Child } from "./procs.js";
 import { failures, median, renderReport, type Bar, type Measured } from "./report.js";
-import { runWrk, writePostScript } from "./wrk.js";
+import { runWrk, writeBinaryPostScript, writePostScript } from "./wrk.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PYTHON = "/usr/bin/python3";
@@ -32,7 +33,7 @@ const { values: flags } = parseArgs({
   options: {
     duration: { type: "string" },
     quick: { type: "boolean", default: false },
-    only: { type: "string", default: "a,b,c,mlp" },
+    only: { type: "string", default: "a,b,c,cbin,mlp" },
     connections: { type: "string", default: "32" },
     "mlp-connections": { type: "string", default: "64" },
     "batch-size": { type: "string", default: "32" },
@@ -55,12 +56,20 @@ interface Server {
   readonly label: string;
   readonly start: (port: number) => Child;
   /** Checks one answer to the benchmark's request; returns a reason when it is wrong. */
-  readonly check: (status: number, body: string) => string | undefined;
+  readonly check: (status: number, body: Buffer, headers: Headers) => string | undefined;
   readonly inferPath: string;
 }
 
+/** One request as sent: the body and the headers that go with it. */
+interface BenchRequest {
+  readonly body: string | Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+const JSON_HEADERS = { "content-type": "application/json" } as const;
+
 /** The row whose scikit-learn probability is nearest 0.5, so the answer check means something. */
-function pickRequest(): { body: string; expected: number; row: number } {
+function pickRequest(): { body: string; expected: number; row: number; values: number[] } {
   const info = JSON.parse(readFileSync(join(EXAMPLE, "model.json"), "utf8")) as { probability_all_rows: number[] };
   const lines = readFileSync(join(EXAMPLE, "data.csv"), "utf8").trimEnd().split("\n").slice(1);
   let row = 0;
@@ -69,7 +78,26 @@ function pickRequest(): { body: string; expected: number; row: number } {
   });
   const values = lines[row]!.split(",").slice(0, 30).map(Number);
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 30], datatype: "FP32", data: values }] });
-  return { body, expected: info.probability_all_rows[row]!, row };
+  return { body, expected: info.probability_all_rows[row]!, row, values };
+}
+
+/**
+ * The same tensor as tritonclient sends it by default (binary tensor data extension): a JSON header with
+ * `binary_data_size`, the 30 float32 values little-endian after it, and every output asked for in binary.
+ */
+function binaryRequest(values: readonly number[]): BenchRequest {
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: "input", shape: [1, values.length], datatype: "FP32", parameters: { binary_data_size: values.length * 4 } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const data = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => data.writeFloatLE(v, i * 4));
+  return {
+    body: Buffer.concat([header, data]),
+    headers: { "content-type": "application/octet-stream", "inference-header-content-length": String(header.length) },
+  };
 }
 
 function mlpBody(): string {
@@ -79,19 +107,24 @@ function mlpBody(): string {
 }
 
 function probabilityCheck(expected: number) {
-  return (status: number, body: string): string | undefined => {
-    if (status !== 200) return `answered ${status}: ${body.slice(0, 200)}`;
+  return (status: number, body: Buffer, headers: Headers): string | undefined => {
+    if (status !== 200) return `answered ${status}: ${body.toString().slice(0, 200)}`;
     try {
-      const got = (JSON.parse(body) as { outputs: { data: number[] }[] }).outputs[0]!.data[0]!;
+      // A binary answer: the JSON header, then the output's float32 value.
+      const jsonLength = headers.get("inference-header-content-length");
+      const got =
+        jsonLength === null
+          ? (JSON.parse(body.toString()) as { outputs: { data: number[] }[] }).outputs[0]!.data[0]!
+          : body.readFloatLE(Number(jsonLength));
       return Math.abs(got - expected) < 1e-4 ? undefined : `predicted ${got}, scikit-learn says ${expected}`;
     } catch {
-      return `answered something that is not an OIP response: ${body.slice(0, 200)}`;
+      return `answered something that is not an OIP response: ${body.toString().slice(0, 200)}`;
     }
   };
 }
 
-const okStatus = (status: number, body: string): string | undefined =>
-  status === 200 ? undefined : `answered ${status}: ${body.slice(0, 200)}`;
+const okStatus = (status: number, body: Buffer): string | undefined =>
+  status === 200 ? undefined : `answered ${status}: ${body.toString().slice(0, 200)}`;
 
 function mlopsServer(key: string, label: string, model: string, registry: string, size: number, delayMs: number, check: Server["check"]): Server {
   return {
@@ -108,7 +141,7 @@ function mlopsServer(key: string, label: string, model: string, registry: string
   };
 }
 
-async function measure(server: Server, script: string, body: string, connections: number, rowsPerRequest: number): Promise<Measured> {
+async function measure(server: Server, script: string, request: BenchRequest, connections: number, rowsPerRequest: number): Promise<Measured> {
   const base = { key: server.key, label: server.label, connections, rowsPerRequest };
   let child: Child | undefined;
   try {
@@ -120,11 +153,11 @@ async function measure(server: Server, script: string, body: string, connections
     await waitReady(child, `${url}/v2/health/ready`, READY_TIMEOUT_MS);
     const r = await fetch(url + server.inferPath, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
+      headers: request.headers,
+      body: request.body,
       signal: AbortSignal.timeout(10_000),
     });
-    const wrong = server.check(r.status, await r.text());
+    const wrong = server.check(r.status, Buffer.from(await r.arrayBuffer()), r.headers);
     if (wrong) throw new Error(`the benchmark request ${wrong}`);
     const opts = { url: url + server.inferPath, script, connections };
     await runWrk({ ...opts, durationS: WARMUP_S });
@@ -161,10 +194,11 @@ async function main(): Promise<number> {
   const check = probabilityCheck(req.expected);
   const missing = cliMissing();
   const wantC = only.has("c");
+  const wantBinary = only.has("cbin");
   const wantMlp = only.has("mlp");
 
   let registerError: string | undefined;
-  if ((wantC || wantMlp) && !missing) {
+  if ((wantC || wantBinary || wantMlp) && !missing) {
     try {
       await register(MODEL, join(EXAMPLE, "model.onnx"), registry);
     } catch (e) {
@@ -200,10 +234,21 @@ async function main(): Promise<number> {
   interface Job {
     readonly server: Server;
     readonly script: string;
-    readonly body: string;
+    readonly request: BenchRequest;
     readonly connections: number;
   }
-  const smallJobs: Job[] = servers.map((server) => ({ server, script, body: req.body, connections: conns }));
+  const jsonRequest: BenchRequest = { body: req.body, headers: JSON_HEADERS };
+  const smallJobs: Job[] = servers.map((server) => ({ server, script, request: jsonRequest, connections: conns }));
+  const binLabel = "C-bin. mlops serve, the same tensor as binary tensor data";
+  const binRequest = binaryRequest(req.values);
+  if (wantBinary && !cError) {
+    smallJobs.push({
+      server: mlopsServer("C-bin", binLabel, MODEL, registry, batch.size, batch.delayMs, check),
+      script: writeBinaryPostScript(tmp, "oip-30-binary", binRequest.body as Buffer, binRequest.headers),
+      request: binRequest,
+      connections: conns,
+    });
+  }
   const mlpJobs: Job[] = [];
   const onLabel = `MLP, batching on (max ${batch.size}, ${batch.delayMs} ms)`;
   const offLabel = "MLP, batching off (max 1)";
@@ -216,9 +261,10 @@ async function main(): Promise<number> {
       await register(MLP, file, registry);
       const body = mlpBody();
       const s = writePostScript(tmp, "oip-mlp", body);
+      const request: BenchRequest = { body, headers: JSON_HEADERS };
       mlpJobs.push(
-        { server: mlopsServer("MLP-on", onLabel, MLP, registry, batch.size, batch.delayMs, okStatus), script: s, body, connections: mlpConns },
-        { server: mlopsServer("MLP-off", offLabel, MLP, registry, 1, 0, okStatus), script: s, body, connections: mlpConns },
+        { server: mlopsServer("MLP-on", onLabel, MLP, registry, batch.size, batch.delayMs, okStatus), script: s, request, connections: mlpConns },
+        { server: mlopsServer("MLP-off", offLabel, MLP, registry, 1, 0, okStatus), script: s, request, connections: mlpConns },
       );
     } catch (e) {
       mlpError = (e as Error).message;
@@ -230,12 +276,13 @@ async function main(): Promise<number> {
   for (let round = 1; round <= rounds; round++) {
     if (rounds > 1) process.stderr.write(`round ${round} of ${rounds}\n`);
     for (const job of [...smallJobs, ...mlpJobs]) {
-      const m = await measure(job.server, job.script, job.body, job.connections, 1);
+      const m = await measure(job.server, job.script, job.request, job.connections, 1);
       runs.set(job, [...(runs.get(job) ?? []), m]);
     }
   }
   const small = smallJobs.map((j) => median(runs.get(j)!));
   if (wantC && cError) small.push({ key: "C", label: cLabel, connections: conns, rowsPerRequest: 1, error: cError });
+  if (wantBinary && cError) small.push({ key: "C-bin", label: binLabel, connections: conns, rowsPerRequest: 1, error: cError });
   const byKey = (k: string): Measured | undefined => small.find((m) => m.key === k);
   const mlp = mlpJobs.map((j) => median(runs.get(j)!));
   if (wantMlp && mlpError) {
@@ -248,6 +295,8 @@ async function main(): Promise<number> {
     { name: "C / A requests/s", num: byKey("C"), den: byKey("A"), atLeast: 3 },
     { name: "C / B requests/s", num: byKey("C"), den: byKey("B"), atLeast: 0.4 },
   ].filter((b) => only.has("c"));
+  // Binary mode must cost no throughput against JSON for the same tensor (it skips number parsing and printing).
+  if (wantC && wantBinary) smallBars.push({ name: "C-bin / C requests/s", num: byKey("C-bin"), den: byKey("C"), atLeast: 0.9 });
   const mlpBars: Bar[] = wantMlp
     ? [{ name: "batching on / off rows/s", num: mlp[0], den: mlp[1], atLeast: 1.5, rows: true }]
     : [];
@@ -262,6 +311,7 @@ async function main(): Promise<number> {
       (rounds > 1 ? `; ${rounds} rounds, servers interleaved, the median round reported` : ""),
     `- machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     `- request: one OIP v2 infer, \`input\` FP32 [1,30] (row ${req.row} of examples/breast-cancer/data.csv), ${Buffer.byteLength(req.body)} bytes; A and C answers checked against scikit-learn (${req.expected.toFixed(6)})`,
+    `- C-bin: the same tensor as binary tensor data (JSON header with \`binary_data_size\`, 120 bytes of float32, \`binary_data_output\`), ${binRequest.body.length} bytes, answered in binary and checked the same way`,
   ];
   const mlpHeader = [
     `## Heavier model: 256-256 MLP (bench/serve/make_mlp.py), ${mlpConns} connections`,

@@ -82,6 +82,20 @@ export function writePostScript(dir: string, name: string, body: string): string
   return path;
 }
 
+/**
+ * Writes a wrk Lua script that POSTs raw bytes with the given headers (a binary tensor data request);
+ * returns its path. The body is a Lua string of decimal byte escapes, so any byte survives as it is.
+ */
+export function writeBinaryPostScript(dir: string, name: string, body: Buffer, headers: Readonly<Record<string, string>>): string {
+  const path = join(dir, `${name}.lua`);
+  const escaped = Array.from(body, (b) => `\\${b}`).join("");
+  const lines = ['wrk.method = "POST"'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
+  lines.push(`wrk.body = "${escaped}"`, "");
+  writeFileSync(path, lines.join("\n"));
+  return path;
+}
+
 /** Runs wrk once, bounded in time; throws when wrk fails or prints no report. */
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const args = [

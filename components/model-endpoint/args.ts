@@ -2,6 +2,7 @@ import type * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
@@ -136,8 +137,32 @@ export interface ModelEndpointArgs {
    * @default - the TrainingCluster's serving class when `kubernetes` is a TrainingCluster; otherwise none
    */
   readonly priorityClassName?: string | false;
-  /** Seconds in-flight requests get after SIGTERM. @default 20 */
+  /**
+   * Seconds a terminating pod keeps serving as usual before its listener closes, while it leaves the Service's
+   * endpoints: the container's `preStop` sleeps this long (the process does not know yet), then the runtime,
+   * on SIGTERM, keeps answering as long again with readiness 503 and `Connection: close` on every response,
+   * which moves keep-alive clients to other pods. `preStop.sleep` needs Kubernetes 1.30 or later (every EKS
+   * version in standard support); 0 leaves the hook out and closes the listener at SIGTERM.
+   * @default 5
+   */
+  readonly shutdownDelaySeconds?: number;
+  /**
+   * Seconds the requests still in flight get once the listener is closed; then they are cut off. The default
+   * equals the runtime's request timeout (30 s), so a request accepted just before the listener closed may
+   * still arrive in full and be answered.
+   * @default 30
+   */
   readonly drainSeconds?: number;
+  /**
+   * A container port of its own for `/metrics`, which the runtime then no longer serves on the serving port;
+   * the Service gets a port named `metrics`, the pods' scrape annotation points at it, and the NetworkPolicy
+   * opens it to `monitoringNamespace` only (the serving port stays as `allowFrom` says). 1024-65535, not 8080
+   * (the serving port).
+   * @default - /metrics on the serving port
+   */
+  readonly metricsPort?: number;
+  /** The namespace whose pods (Prometheus's) may reach `metricsPort`. @default "monitoring" */
+  readonly monitoringNamespace?: string;
   /** How often a followed alias is re-resolved. @default 10 */
   readonly pollIntervalSeconds?: number;
   /** @default "info" */
@@ -205,12 +230,25 @@ export const ModelEndpointArgsSchema = z
     serviceAccountRoleArn: input.optional(),
     registryKmsKeyArn: input.optional(),
     priorityClassName: z.union([z.literal(false), z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a PriorityClass name (lowercase letters, digits, '-' and '.'), or false for none")]).optional(),
+    shutdownDelaySeconds: z.number().int().min(0).max(300).optional(),
     drainSeconds: z.number().min(0).max(600).optional(),
+    metricsPort: z
+      .number()
+      .int()
+      .min(1024, "must be 1024 or more: the runtime runs without the capability to bind lower ports")
+      .max(65535)
+      .refine((p) => p !== ENDPOINT_DEFAULTS.port, `must not be ${ENDPOINT_DEFAULTS.port}, the serving port: pick another, e.g. 9090`)
+      .optional(),
+    monitoringNamespace: k8sName.optional(),
     pollIntervalSeconds: z.number().min(0.05).max(3600).optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
     transform: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.monitoringNamespace === undefined || a.metricsPort !== undefined, {
+    path: ["monitoringNamespace"],
+    message: "only applies to metricsPort: set metricsPort too, or drop monitoringNamespace (the serving port's namespaces are allowFrom)",
+  });
 
 /** The endpoint's own name becomes the spec name and part of every object name. */
 export const EndpointNameSchema = z

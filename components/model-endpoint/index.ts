@@ -62,8 +62,9 @@ const Validated = z.object({ name: EndpointNameSchema, args: ModelEndpointArgsSc
 /**
  * Serves a registered model over the Open Inference Protocol on Kubernetes: a Deployment of the runtime
  * image (restricted security context, probes on the runtime's health paths, spread across zones, Prometheus
- * scrape annotations), a ClusterIP Service, a CPU HorizontalPodAutoscaler, a PodDisruptionBudget and a
- * NetworkPolicy admitting only the serving port. The model and settings reach the container as one
+ * scrape annotations, a `preStop` sleep that lets the endpoints update before SIGTERM), a ClusterIP Service, a CPU
+ * HorizontalPodAutoscaler, a PodDisruptionBudget and a NetworkPolicy admitting only the serving port (and, with
+ * `metricsPort`, the metrics port from the monitoring namespace). The model and settings reach the container as one
  * validated EndpointSpec (MLOPS_ENDPOINT_SPEC); the auth token as a Kubernetes Secret. Deployed to a
  * cluster that issues ServiceAccount roles (a TrainingCluster on EKS) with an S3 registry, the pods get
  * an IAM role of their own that only reads the registry (unless `serviceAccountRoleArn` is given).

@@ -124,7 +124,10 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
     command: ["serve"],
     spec: { env: SPEC_ENV.endpointSpec, json: ctx.specJson },
     env: endpointEnv(ctx),
-    ports: [{ name: D.containerPortName, containerPort: D.containerPort, protocol: "TCP" }],
+    ports: [
+      { name: D.containerPortName, containerPort: D.containerPort, protocol: "TCP" },
+      ...(e.metrics ? [{ name: D.metricsPortName, containerPort: e.metrics.port, protocol: "TCP" }] : []),
+    ],
     resources: { requests: { cpu, memory, ...gpu }, limits: { cpu, memory, ...gpu } },
     probes: {
       startup: probe(SERVE_PATHS.live, 2, 60),
@@ -137,11 +140,11 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
     labels: ctx.labels,
     annotations: {
       "prometheus.io/scrape": "true",
-      "prometheus.io/port": String(D.containerPort),
+      "prometheus.io/port": String(e.metrics?.port ?? D.containerPort),
       "prometheus.io/path": SERVE_PATHS.metrics,
     },
-    // The runtime drains for drainSeconds after SIGTERM; the kubelet must not kill it before.
-    terminationGracePeriodSeconds: e.drainSeconds + D.terminationMarginSeconds,
+    ...(e.shutdownDelaySeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: e.shutdownDelaySeconds } } } } : {}),
+    terminationGracePeriodSeconds: terminationGracePeriodSeconds(e),
     podSpec: {
       ...(e.priorityClassName !== undefined ? { priorityClassName: e.priorityClassName } : {}),
       topologySpreadConstraints: [
@@ -164,13 +167,27 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
   };
 }
 
+/**
+ * How long the kubelet waits before SIGKILL, counted from when it starts the preStop hook: the hook's sleep,
+ * then the runtime's own shutdown delay after SIGTERM, then at most drainSeconds for requests in flight
+ * (the runtime cuts off what is left then, so it has exited by this sum), plus a margin for freeing the model.
+ * https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#hook-handler-execution
+ */
+export function terminationGracePeriodSeconds(e: Pick<NormalizedEndpoint, "shutdownDelaySeconds" | "drainSeconds">): number {
+  return Math.ceil(2 * e.shutdownDelaySeconds + e.drainSeconds) + D.terminationMarginSeconds;
+}
+
 export function serviceArgs(ctx: ManifestContext): k8s.core.v1.ServiceArgs {
+  const m = ctx.endpoint.metrics;
   return {
     metadata: { name: ctx.physicalName, namespace: ctx.namespace, labels: ctx.labels },
     spec: {
       type: "ClusterIP",
       selector: ctx.selector,
-      ports: [{ name: D.containerPortName, port: D.servicePort, targetPort: D.containerPortName, protocol: "TCP", appProtocol: "http" }],
+      ports: [
+        { name: D.containerPortName, port: D.servicePort, targetPort: D.containerPortName, protocol: "TCP", appProtocol: "http" },
+        ...(m ? [{ name: D.metricsPortName, port: m.port, targetPort: D.metricsPortName, protocol: "TCP", appProtocol: "http" }] : []),
+      ],
     },
   };
 }
@@ -201,8 +218,13 @@ export function disruptionBudgetArgs(ctx: ManifestContext): k8s.policy.v1.PodDis
   };
 }
 
-/** Ingress only on the serving port, only from this namespace and the namespaces listed. */
+/**
+ * Ingress on the serving port only from this namespace and the namespaces listed; with a metrics port, that
+ * port only from the monitoring namespace (by the `kubernetes.io/metadata.name` label Kubernetes sets on
+ * every namespace, so nobody has to label it).
+ */
 export function networkPolicyArgs(ctx: ManifestContext): k8s.networking.v1.NetworkPolicyArgs {
+  const m = ctx.endpoint.metrics;
   const from: k8s.types.input.networking.v1.NetworkPolicyPeer[] = [{ podSelector: {} }];
   if (ctx.endpoint.allowFromNamespaces.length > 0) {
     from.push({
@@ -216,7 +238,17 @@ export function networkPolicyArgs(ctx: ManifestContext): k8s.networking.v1.Netwo
     spec: {
       podSelector: { matchLabels: ctx.selector },
       policyTypes: ["Ingress"],
-      ingress: [{ from, ports: [{ protocol: "TCP", port: D.containerPort }] }],
+      ingress: [
+        { from, ports: [{ protocol: "TCP", port: D.containerPort }] },
+        ...(m
+          ? [
+              {
+                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": m.namespace } } }],
+                ports: [{ protocol: "TCP", port: m.port }],
+              },
+            ]
+          : []),
+      ],
     },
   };
 }

@@ -15,6 +15,11 @@ export const MODEL_ENDPOINT_DEFAULTS = {
   cpu: "1",
   memory: "1024Mi",
   drainSeconds: ENDPOINT_DEFAULTS.drainSeconds,
+  shutdownDelaySeconds: ENDPOINT_DEFAULTS.shutdownDelaySeconds,
+  /** Whose pods may reach `metricsPort`. */
+  monitoringNamespace: "monitoring",
+  /** The name of the metrics container port and Service port. */
+  metricsPortName: "metrics",
   pollIntervalSeconds: ENDPOINT_DEFAULTS.pollIntervalSeconds,
   maxBatchSize: ENDPOINT_DEFAULTS.maxBatchSize,
   maxBatchDelayMs: ENDPOINT_DEFAULTS.maxBatchDelayMs,
@@ -24,7 +29,7 @@ export const MODEL_ENDPOINT_DEFAULTS = {
   containerPortName: "http",
   /** The Service port clients use. */
   servicePort: 80,
-  /** Seconds the kubelet waits beyond the runtime's own drain before SIGKILL. */
+  /** Seconds the kubelet waits beyond the preStop sleep, the runtime's shutdown delay and its drain before SIGKILL. */
   terminationMarginSeconds: 10,
   /** Size of the writable /tmp (the root filesystem is read-only). */
   tmpSizeLimit: "256Mi",
@@ -48,6 +53,9 @@ export interface NormalizedEndpoint {
   readonly authEnabled: boolean;
   readonly allowFromNamespaces: readonly string[];
   readonly drainSeconds: number;
+  readonly shutdownDelaySeconds: number;
+  /** `/metrics` on a port of its own, opened to one namespace; undefined: on the serving port. */
+  readonly metrics?: { readonly port: number; readonly namespace: string };
   readonly pollIntervalSeconds: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   /** The pods' PriorityClass; undefined: none. */
@@ -113,6 +121,8 @@ export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluste
     authEnabled: args.auth !== undefined,
     allowFromNamespaces: [...(args.allowFrom?.namespaces ?? [])],
     drainSeconds: args.drainSeconds ?? d.drainSeconds,
+    shutdownDelaySeconds: args.shutdownDelaySeconds ?? d.shutdownDelaySeconds,
+    ...(args.metricsPort !== undefined ? { metrics: { port: args.metricsPort, namespace: args.monitoringNamespace ?? d.monitoringNamespace } } : {}),
     pollIntervalSeconds: args.pollIntervalSeconds ?? d.pollIntervalSeconds,
     logLevel: args.logLevel ?? d.logLevel,
     ...(priorityClassName !== undefined ? { priorityClassName } : {}),

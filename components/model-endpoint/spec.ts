@@ -9,7 +9,7 @@ export interface EndpointSpecArgs {
   readonly registryUri: string;
   readonly endpoint: Pick<
     NormalizedEndpoint,
-    "model" | "batching" | "authEnabled" | "drainSeconds" | "pollIntervalSeconds" | "logLevel"
+    "model" | "batching" | "authEnabled" | "drainSeconds" | "shutdownDelaySeconds" | "metrics" | "pollIntervalSeconds" | "logLevel"
   >;
 }
 
@@ -25,7 +25,14 @@ export function buildEndpointSpec(args: EndpointSpecArgs): EndpointSpec {
       model: e.model,
       registry: args.registryUri,
       // The Service reaches pods on every interface; the port is the one the container declares.
-      server: { host: "0.0.0.0", port: MODEL_ENDPOINT_DEFAULTS.containerPort, drainSeconds: e.drainSeconds },
+      server: {
+        host: "0.0.0.0",
+        port: MODEL_ENDPOINT_DEFAULTS.containerPort,
+        drainSeconds: e.drainSeconds,
+        // The same delay the container's preStop sleeps (manifests.ts deploymentArgs).
+        shutdownDelaySeconds: e.shutdownDelaySeconds,
+        ...(e.metrics ? { metricsPort: e.metrics.port } : {}),
+      },
       batching: { maxBatchSize: e.batching.maxBatchSize, maxBatchDelayMs: e.batching.maxBatchDelayMs },
       pollIntervalSeconds: e.pollIntervalSeconds,
       auth: { enabled: e.authEnabled },

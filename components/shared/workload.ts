@@ -42,6 +42,8 @@ export interface RuntimeWorkload {
   readonly volumes: readonly ScratchVolume[];
   readonly ports?: readonly k8s.types.input.core.v1.ContainerPort[];
   readonly probes?: { readonly startup?: Probe; readonly liveness?: Probe; readonly readiness?: Probe };
+  /** Container lifecycle hooks (e.g. a `preStop` sleep while endpoints update). @default - none */
+  readonly lifecycle?: k8s.types.input.core.v1.Lifecycle;
   /** Pod template labels and annotations. */
   readonly labels: Record<string, string>;
   readonly annotations?: Record<string, string>;
@@ -66,6 +68,7 @@ export function runtimePodTemplate(w: RuntimeWorkload) {
     ...(w.probes?.startup ? { startupProbe: w.probes.startup } : {}),
     ...(w.probes?.liveness ? { livenessProbe: w.probes.liveness } : {}),
     ...(w.probes?.readiness ? { readinessProbe: w.probes.readiness } : {}),
+    ...(w.lifecycle ? { lifecycle: w.lifecycle } : {}),
     securityContext: restrictedContainerSecurityContext(RUNTIME_UID),
     volumeMounts: w.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath })),
   };

@@ -1,5 +1,5 @@
 import type { LoadedModel, RunFeeds, RunOutputs } from "./model.js";
-import type { TypedArray } from "./tensor.js";
+import type { TensorData, TypedArray } from "./tensor.js";
 
 /** Batching settings (from `EndpointSpec.batching`). */
 export interface BatchOptions {
@@ -183,35 +183,44 @@ function sameTrailingDims(a: RunFeeds, b: RunFeeds): boolean {
 }
 
 function concat(batch: Pending[], rows: number): RunFeeds {
-  const feeds: Record<string, { data: TypedArray; shape: number[] }> = {};
+  const feeds: Record<string, { data: TensorData; shape: number[] }> = {};
   const head = batch[0]!.feeds;
   for (const name in head) {
     const f = head[name]!;
-    let length = 0;
-    for (const p of batch) length += p.feeds[name]!.data.length;
-    const data = new (f.data.constructor as new (n: number) => TypedArray)(length);
-    let at = 0;
-    for (const p of batch) {
-      const part = p.feeds[name]!.data;
-      (data as Float32Array).set(part as Float32Array, at);
-      at += part.length;
+    let data: TensorData;
+    if (Array.isArray(f.data)) {
+      // BYTES: strings, stacked as a plain array.
+      data = ([] as string[]).concat(...batch.map((p) => p.feeds[name]!.data as string[]));
+    } else {
+      let length = 0;
+      for (const p of batch) length += p.feeds[name]!.data.length;
+      const typed = new (f.data.constructor as new (n: number) => TypedArray)(length);
+      let at = 0;
+      for (const p of batch) {
+        const part = p.feeds[name]!.data;
+        (typed as Float32Array).set(part as Float32Array, at);
+        at += part.length;
+      }
+      data = typed;
     }
     feeds[name] = { data, shape: [rows, ...f.shape.slice(1)] };
   }
   return feeds;
 }
 
-/** Hands each caller views (no copies) of its own rows of every output. */
+/** Hands each caller views (no copies; for BYTES, slices) of its own rows of every output. */
 function split(batch: Pending[], out: RunOutputs, rows: number): void {
   let row = 0;
   for (const p of batch) {
-    const mine: Record<string, { data: TypedArray; dims: number[] }> = {};
+    const mine: Record<string, { data: TensorData; dims: number[] }> = {};
     for (const name in out) {
       const t = out[name]!;
-      const data = t.data as TypedArray;
+      const data = t.data;
       const perRow = data.length / rows;
+      const from = row * perRow;
+      const to = (row + p.rows) * perRow;
       mine[name] = {
-        data: data.subarray(row * perRow, (row + p.rows) * perRow) as TypedArray,
+        data: Array.isArray(data) ? data.slice(from, to) : (data.subarray(from, to) as TypedArray),
         dims: [p.rows, ...t.dims.slice(1)],
       };
     }

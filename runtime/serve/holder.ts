@@ -152,6 +152,15 @@ export class ModelHolder {
     };
   }
 
+  /**
+   * The same, for clients that may not see the registry: a reason code (`loading` while the first attempt
+   * runs) and when to retry; no model reference, registry URI or registry message.
+   */
+  notLoadedCode(now = Date.now()): { reason: LoadFailureReason | "loading"; retryAfterSeconds: number } {
+    const retryAfterSeconds = Math.max(1, Math.ceil((this.nextTryAt - now) / 1000));
+    return { reason: this.lastFailure?.reason ?? "loading", retryAfterSeconds };
+  }
+
   private async attemptFirstLoad(): Promise<void> {
     if (this.closed) return;
     this.attempting = true;
@@ -231,7 +240,7 @@ export class ModelHolder {
       observeDuration: (s) => duration.observe(s),
       countStatus: (status) => {
         let c = statusCounters.get(status);
-        if (!c) statusCounters.set(status, (c = m.requests.labels({ ...labels, status: String(status) })));
+        if (!c) statusCounters.set(status, (c = m.requests.labels({ ...labels, route: "infer", status: String(status) })));
         c.inc();
       },
     };

@@ -1,14 +1,17 @@
 /**
- * The listener around `buildApp`: puts the app on a socket, and drains on SIGTERM. `runFromEnv` is the
- * container's boot path (spec from MLOPS_ENDPOINT_SPEC, token from MLOPS_AUTH_TOKEN).
+ * The listener around `buildApp`: puts the app on a socket (and `/metrics` on a port of its own when the
+ * spec says so), bounds what connections may cost (connections.ts), and drains on SIGTERM (drain.ts).
+ * `runFromEnv` is the container's boot path (spec from MLOPS_ENDPOINT_SPEC, token from MLOPS_AUTH_TOKEN).
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MlopsError } from "../../src/errors.js";
 import { createLogger, silentLogger, type Logger } from "../../src/log.js";
 import { Registry } from "../../src/registry/index.js";
 import { AUTH_TOKEN_ENV, endpointSpecFromEnv, type EndpointSpec } from "../../src/spec/endpoint.js";
 import { buildApp, type ServeApp } from "./app.js";
+import { guardConnections, httpServerOptions } from "./connections.js";
+import { drain } from "./drain.js";
 import type { ModelSource } from "./holder.js";
 import type { RetryOptions } from "./load-retry.js";
 
@@ -21,7 +24,7 @@ export interface StartOptions {
   readonly authToken?: string;
   /** @default silentLogger */
   readonly logger?: Logger;
-  /** Drain and exit the process (code 0) on SIGTERM and SIGINT. @default false */
+  /** Drain and exit the process (code 0) on SIGTERM (after `spec.server.shutdownDelaySeconds`) and SIGINT (at once). @default false */
   readonly handleSignals?: boolean;
   /**
    * Resolve only once the first model version is loaded, for in-process callers that send requests right
@@ -40,15 +43,18 @@ export interface RunningServer {
   /** `http://host:port`, with the port actually bound (the spec may say 0 in tests). */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port` of the metrics listener, when `spec.server.metricsPort` is set. */
+  readonly metricsUrl?: string;
   readonly app: ServeApp;
   /** Resolves once the first model version is loaded; rejects if the server stops before that. */
   readonly loaded: Promise<void>;
   /**
-   * Graceful stop: readiness turns false, the listener closes, idle keep-alive connections close, requests
-   * in flight (and ones already read on open connections) are answered with `Connection: close`; after
-   * `spec.server.drainSeconds` whatever is left is cut off.
+   * Graceful stop (drain.ts): readiness turns false and every response carries `Connection: close`; with
+   * `shutdownDelay` the server keeps accepting for `spec.server.shutdownDelaySeconds` first (what SIGTERM
+   * does); then the listener and idle keep-alive connections close, and requests in flight get up to
+   * `spec.server.drainSeconds` before whatever is left is cut off.
    */
-  stop(): Promise<void>;
+  stop(opts?: { readonly shutdownDelay?: boolean }): Promise<void>;
 }
 
 /**
@@ -67,49 +73,46 @@ export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): 
     ...(opts.loadRetry ? { loadRetry: opts.loadRetry } : {}),
     ...(opts.authToken ? { authToken: opts.authToken } : {}),
   });
-  const server = createServer({ keepAliveTimeout: 5000 }, app.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(spec.server.port, spec.server.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  }).catch(async (e: NodeJS.ErrnoException) => {
+  const s = spec.server;
+  const server = createServer(httpServerOptions(s));
+  const metricsServer = s.metricsPort === undefined ? undefined : createServer(httpServerOptions(s));
+  try {
+    await listen(server, s.host, s.port, "server.port");
+    if (metricsServer) await listen(metricsServer, s.host, s.metricsPort!, "server.metricsPort");
+  } catch (e) {
+    server.close();
     await app.close();
-    throw listenError(e, spec.server.host, spec.server.port);
-  });
+    throw e;
+  }
+  // Each listener gets its own connection cap, parser-error answers and accept-error handling (connections.ts).
+  const guarded = (srv: Server, handler: typeof app.handle) => {
+    const limits = { headersTimeoutSeconds: s.headersTimeoutSeconds, requestTimeoutSeconds: s.requestTimeoutSeconds };
+    const guard = guardConnections(srv, { maxConnections: s.maxConnections, limits, logger, count: (status) => app.countRejected(status) });
+    srv.on("request", guard.wrap(handler));
+  };
+  guarded(server, app.handle);
+  if (metricsServer) guarded(metricsServer, app.handleMetrics);
   const port = (server.address() as AddressInfo).port;
-  const host = spec.server.host === "0.0.0.0" || spec.server.host === "::" ? "127.0.0.1" : spec.server.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  logger.info("serving", { endpoint: spec.name, model: spec.model, url, auth: Boolean(opts.authToken), batching: spec.batching, loaded: app.ready });
+  const url = urlOf(s.host, port);
+  const metricsUrl = metricsServer ? urlOf(s.host, (metricsServer.address() as AddressInfo).port) : undefined;
+  logger.info("serving", { endpoint: spec.name, model: spec.model, url, ...(metricsUrl ? { metricsUrl } : {}), auth: Boolean(opts.authToken), batching: spec.batching, loaded: app.ready });
 
   let stopping: Promise<void> | undefined;
   let removeSignalHandlers = (): void => {};
-  const stop = (): Promise<void> =>
+  const stop = (stopOpts: { readonly shutdownDelay?: boolean } = {}): Promise<void> =>
     (stopping ??= (async () => {
-      app.startDraining();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Node closes idle keep-alive sockets on close(); busy ones close after their response, which
-      // carries `Connection: close` now that the app is draining.
-      server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        closed.then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), spec.server.drainSeconds * 1000))),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        logger.warn("drain time is up; closing the connections still open", { drainSeconds: spec.server.drainSeconds });
-        server.closeAllConnections();
-      }
-      await app.close();
+      const shutdownDelaySeconds = stopOpts.shutdownDelay ? s.shutdownDelaySeconds : 0;
+      await drain({ app, server, logger, ...(metricsServer ? { metricsServer } : {}) }, { shutdownDelaySeconds, drainSeconds: s.drainSeconds });
       logger.info("stopped", { endpoint: spec.name });
     })());
 
   if (opts.handleSignals) {
     const onSignal = (signal: NodeJS.Signals) => {
-      logger.info("draining", { signal, drainSeconds: spec.server.drainSeconds });
-      void stop().then(
+      // SIGTERM is what orchestrators send (Kubernetes, docker stop, systemd): keep accepting while they stop
+      // sending. SIGINT is someone's Ctrl-C on a local server: nothing routes traffic here, so no delay.
+      const shutdownDelay = signal === "SIGTERM";
+      logger.info("draining", { signal, shutdownDelaySeconds: shutdownDelay && app.ready ? s.shutdownDelaySeconds : 0, drainSeconds: s.drainSeconds });
+      void stop({ shutdownDelay }).then(
         () => process.exit(0),
         (e: unknown) => {
           logger.error("shutdown failed", { error: (e as Error).message });
@@ -143,7 +146,25 @@ export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): 
       );
     }
   }
-  return { url, port, app, loaded: app.loaded, stop };
+  return { url, port, ...(metricsUrl ? { metricsUrl } : {}), app, loaded: app.loaded, stop };
+}
+
+/** Binds `server`; a failure the user can fix (busy port, unknown host) becomes an MlopsError naming `portField`. */
+function listen(server: Server, host: string, port: number, portField: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  }).catch((e: NodeJS.ErrnoException) => {
+    throw listenError(e, host, port, portField);
+  });
+}
+
+function urlOf(host: string, port: number): string {
+  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `http://${h.includes(":") ? `[${h}]` : h}:${port}`;
 }
 
 /**
@@ -171,11 +192,11 @@ export async function runFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<
 }
 
 /** A listen failure the user can fix (a busy or forbidden port, a host this machine does not have) as an MlopsError. */
-function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
+function listenError(e: NodeJS.ErrnoException, host: string, port: number, portField: string): Error {
   switch (e.code) {
     case "EADDRINUSE":
     case "EACCES":
-      return MlopsError.of("server.port", `cannot listen (${e.code})`, port, "Pick a free port, or stop whatever holds it.");
+      return MlopsError.of(portField, `cannot listen (${e.code})`, port, "Pick a free port, or stop whatever holds it.");
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EADDRNOTAVAIL":

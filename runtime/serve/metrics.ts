@@ -1,14 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
+ * The route label of `mlops_requests_total`: a fixed set, so no client can mint new series. `other` is every
+ * path this server does not answer, and the requests that never had a usable path (Node's parser refused
+ * them, or the connection cap did).
+ */
+export const ROUTES = ["infer", "model_metadata", "model_ready", "server_metadata", "live", "ready", "rollout", "metrics", "other"] as const;
+export type RouteLabel = (typeof ROUTES)[number];
+
+/**
  * The serving metrics, on a registry of their own (never prom-client's global one, so two apps in one
  * process — tests, the demo — do not collide). Labels stay low-cardinality: the served model's name, its
- * loaded version and the HTTP status code; never anything a client chose.
+ * loaded version, a route from {@link ROUTES} and the HTTP status code; never anything a client chose.
  */
 export interface ServeMetrics {
   readonly registry: Registry;
-  /** Infer requests by model, version and HTTP status code. */
-  readonly requests: Counter<"model" | "version" | "status">;
+  /**
+   * Every response, by route and HTTP status code. `model` is the served model on the model routes that
+   * named it and empty elsewhere; `version` is the version that answered, empty when none did.
+   */
+  readonly requests: Counter<"model" | "version" | "route" | "status">;
   /** Infer request duration, body read to response written. */
   readonly duration: Histogram<"model" | "version">;
   /** Rows per onnxruntime call. */
@@ -31,8 +42,8 @@ export function createMetrics(): ServeMetrics {
     registry,
     requests: new Counter({
       name: "mlops_requests_total",
-      help: "Inference requests by model, version and HTTP status code.",
-      labelNames: ["model", "version", "status"],
+      help: "HTTP responses by route (a fixed set; unknown paths and unparsable requests are \"other\"), HTTP status code, and the served model and version where one answered.",
+      labelNames: ["model", "version", "route", "status"],
       registers,
     }),
     duration: new Histogram({
@@ -73,4 +84,41 @@ export function createMetrics(): ServeMetrics {
       registers,
     }),
   };
+}
+
+/**
+ * The exposition text, rendered at most once per `maxAgeMs`: scrapes in between get the text already made,
+ * and scrapes that arrive while a render runs wait for that one. A flood of `/metrics` requests therefore
+ * costs one render per interval plus a string write each, never a render each. Prometheus scrapes every
+ * 10 s or more, so a text up to a second old changes nothing it computes.
+ */
+export class ExpositionCache {
+  private text: string | undefined;
+  private renderedAt = -Infinity;
+  private pending: Promise<string> | undefined;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    const now = performance.now();
+    if (this.text !== undefined && now - this.renderedAt < this.maxAgeMs) return Promise.resolve(this.text);
+    this.pending ??= this.registry
+      .metrics()
+      .then((text) => {
+        this.text = text;
+        this.renderedAt = now;
+        return text;
+      })
+      .finally(() => {
+        this.pending = undefined;
+      });
+    return this.pending;
+  }
 }

@@ -1,12 +1,13 @@
 import ort from "onnxruntime-node";
 import type { ModelVersion } from "../../src/registry/types.js";
-import { DATATYPES, oipDatatype, type TensorSpec, type TypedArray } from "./tensor.js";
+import { assertServable, explainOrtTypeError, UnservableModel } from "./servable.js";
+import { DATATYPES, oipDatatype, type TensorData, type TensorSpec } from "./tensor.js";
 
 /** Output tensors of one run, by name. */
-export type RunOutputs = Record<string, { readonly data: TypedArray | unknown; readonly dims: readonly number[] }>;
+export type RunOutputs = Record<string, { readonly data: TensorData; readonly dims: readonly number[] }>;
 
-/** Feeds of one run: typed data and shape per input name. */
-export type RunFeeds = Record<string, { readonly data: TypedArray; readonly shape: readonly number[] }>;
+/** Feeds of one run: typed data (strings for BYTES) and shape per input name. */
+export type RunFeeds = Record<string, { readonly data: TensorData; readonly shape: readonly number[] }>;
 
 /**
  * One model version in memory: its onnxruntime session, and inputs/outputs described from the ONNX graph
@@ -43,16 +44,30 @@ export class LoadedModel {
     this.batchable = this.inputs.length > 0 && this.inputs.every(dynamicFirst) && this.outputs.every(dynamicFirst);
   }
 
-  /** Creates the onnxruntime session from the artifact bytes; throws MlopsError-worthy messages as Error. */
+  /**
+   * Creates the onnxruntime session from the artifact bytes. Throws (as Error, with a message a user can
+   * act on) when onnxruntime cannot load it, and {@link UnservableModel} when the model's inputs or outputs
+   * have types this server (or onnxruntime-node) cannot pass, so such a version never becomes the one served.
+   */
   static async load(mv: ModelVersion, artifact: Buffer): Promise<LoadedModel> {
-    const session = await ort.InferenceSession.create(artifact, {
-      // One request's work is small; parallelism comes from concurrent runs and batching.
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-    });
-    for (const m of [...session.inputMetadata, ...session.outputMetadata]) {
-      if (!m.isTensor) throw new Error(`model ${mv.name}:${mv.version}: ${m.name} is not a tensor; only tensor inputs and outputs can be served`);
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(artifact, {
+        // One request's work is small; parallelism comes from concurrent runs and batching.
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: "all",
+      });
+    } catch (e) {
+      const why = explainOrtTypeError((e as Error).message ?? "");
+      if (why) throw new UnservableModel(`model ${mv.name}:${mv.version} cannot be served: ${why}`, [why]);
+      throw e;
+    }
+    try {
+      assertServable(`${mv.name}:${mv.version}`, session.inputMetadata, session.outputMetadata);
+    } catch (e) {
+      await session.release().catch(() => {});
+      throw e;
     }
     return new LoadedModel(mv, session);
   }
@@ -90,11 +105,12 @@ export class LoadedModel {
   }
 }
 
+/** An input or output as OIP metadata writes it; load() has checked that every one is a servable tensor. */
 function describe(m: ort.InferenceSession.ValueMetadata): TensorSpec {
   if (!m.isTensor) return { name: m.name, datatype: "UNKNOWN", shape: [] };
   return {
     name: m.name,
-    datatype: oipDatatype(m.type),
+    datatype: oipDatatype(m.type) ?? m.type.toUpperCase(),
     // Symbolic dimensions ("batch", "N") and unknown ones are dynamic: -1, as OIP metadata writes them.
     shape: m.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1)),
   };

@@ -32,6 +32,12 @@ export class ScannedData {
     readonly values: Float64Array,
     /** Array nesting of `data`: 1 for a flat array, 2 for an array of rows, … */
     readonly depth: number,
+    /**
+     * The lengths of the nesting levels when `data` is a regular box (every array at a level as long as
+     * the others, values only in the innermost arrays, all at the same depth), e.g. [2, 3] for
+     * [[1,2,3],[4,5,6]]; undefined for ragged data such as [[1,2],[3]].
+     */
+    readonly dims: readonly number[] | undefined,
   ) {}
 }
 
@@ -45,6 +51,42 @@ const CLOSE_ARRAY = 0x5d;
 const MINUS = 0x2d;
 
 let scratch = new Float64Array(1024);
+
+// The structure of the `data` being read, one slot per nesting level (1 = the outer array), so that
+// ragged data can be told from a regular box without a second pass. Work per array, none per number.
+/** Values read (`n`) when the open array at this level started. */
+const openedAt = new Int32Array(MAX_DEPTH + 2);
+/** Child arrays of the open array at this level. */
+const childArrays = new Int32Array(MAX_DEPTH + 2);
+/** Values inside those child arrays. */
+const childValues = new Int32Array(MAX_DEPTH + 2);
+/** Element count of the arrays at this level closed so far; -1 before the first. */
+const levelLength = new Int32Array(MAX_DEPTH + 2);
+let regular = true;
+/** Depth of the arrays that hold values; 0 before the first closes. */
+let valueDepth = 0;
+
+function openLevel(level: number, n: number): void {
+  openedAt[level] = n;
+  childArrays[level] = 0;
+  childValues[level] = 0;
+  childArrays[level - 1]++;
+}
+
+function closeLevel(level: number, n: number): void {
+  const values = n - openedAt[level]!;
+  const direct = values - childValues[level]!;
+  const kids = childArrays[level]!;
+  if (kids > 0 && direct > 0) regular = false;
+  const length = kids + direct;
+  if (levelLength[level] === -1) levelLength[level] = length;
+  else if (levelLength[level] !== length) regular = false;
+  if (kids === 0) {
+    if (valueDepth === 0) valueDepth = level;
+    else if (valueDepth !== level) regular = false;
+  }
+  childValues[level - 1]! += values;
+}
 
 /**
  * `data` at `s.i`: numbers in arrays nested up to MAX_DEPTH, read into the scratch buffer. The hot loop
@@ -64,12 +106,20 @@ export function readData(s: Cursor): ScannedData {
   let depth = 1;
   let deepest = 1;
   let afterComma = false;
+  regular = true;
+  valueDepth = 0;
+  levelLength[1] = -1;
+  openLevel(1, n);
   for (;;) {
     let c = b[i];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
     if (c === OPEN_ARRAY) {
       if (++depth > MAX_DEPTH) throw GIVE_UP;
-      if (depth > deepest) deepest = depth;
+      if (depth > deepest) {
+        deepest = depth;
+        levelLength[depth] = -1;
+      }
+      openLevel(depth, n);
       i++;
       afterComma = false;
       continue;
@@ -77,6 +127,7 @@ export function readData(s: Cursor): ScannedData {
     if (c === CLOSE_ARRAY) {
       if (afterComma) throw GIVE_UP;
       i++;
+      closeLevel(depth, n);
       depth--;
     } else {
       const first = i;
@@ -118,7 +169,13 @@ export function readData(s: Cursor): ScannedData {
       if (depth === 0) {
         s.i = i;
         s.n = n;
-        return new ScannedData(buf.subarray(start, n), deepest);
+        let dims: number[] | undefined;
+        if (deepest === 1) dims = [n - start];
+        else if (regular) {
+          dims = [];
+          for (let level = 1; level <= deepest; level++) dims.push(levelLength[level]!);
+        }
+        return new ScannedData(buf.subarray(start, n), deepest, dims);
       }
       let d = b[i++];
       while (d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) d = b[i++];
@@ -127,6 +184,7 @@ export function readData(s: Cursor): ScannedData {
         break;
       }
       if (d !== CLOSE_ARRAY) throw GIVE_UP;
+      closeLevel(depth, n);
       depth--;
     }
   }

@@ -2,7 +2,7 @@
  * A fast reader for the usual shape of an OIP v2 infer request body, straight from the request's bytes:
  *
  *   {"id": "…", "inputs": [{"name": "…", "datatype": "…", "shape": [1, 256], "data": [0.5, -1e-3, …]}],
- *    "outputs": [{"name": "…"}], "parameters": {…}}
+ *    "outputs": [{"name": "…", "parameters": {"binary_data": true}}], "parameters": {…}}
  *
  * `JSON.parse` builds a JS array of boxed numbers that is then copied into a typed array; this reads the
  * numbers into a reused buffer in one pass (scan-numbers.ts). Parsing was the largest share of the
@@ -18,20 +18,41 @@ import { GIVE_UP, MAX_DEPTH, readData, readNumber, type Cursor, type ScannedData
 
 export { MAX_DEPTH };
 
-/** One element of `inputs`; a key the body does not have is undefined, as with `JSON.parse`. */
+/** One element of `inputs` (or `outputs`); a key the body does not have is undefined, as with `JSON.parse`. */
 export interface ScannedInput {
   name?: string;
   datatype?: string;
   shape?: number[];
   data?: ScannedData;
+  parameters?: ScannedParameters;
 }
 
-/** The fields of the request the server reads; other keys (`parameters`, …) are checked and skipped. */
+/**
+ * A `parameters` object with only the keys the server reads (see {@link PARAMETER_KEYS}); their values
+ * are the scalars JSON.parse would give, or {@link NESTED} for an array or object (which no such key
+ * takes, so the check that reads it fails and the body is parsed again with JSON.parse).
+ */
+export type ScannedParameters = Record<string, string | number | boolean | null | typeof NESTED>;
+
+/** Stands for an array or object value of a parameter the server reads. */
+export const NESTED: unique symbol = Symbol("nested parameter value");
+
+/** The fields of the request the server reads; other keys are checked and skipped. */
 export interface ScannedBody {
   id?: string;
   inputs?: ScannedInput[];
-  outputs?: { name?: string }[];
+  outputs?: ScannedInput[];
+  parameters?: ScannedParameters;
 }
+
+/** The parameters the server reads: the binary tensor data extension's, and those it refuses (shared memory, classification). */
+export const PARAMETER_KEYS: readonly string[] = [
+  "binary_data_size",
+  "binary_data",
+  "binary_data_output",
+  "shared_memory_region",
+  "classification",
+];
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -64,10 +85,11 @@ class Scanner implements Cursor {
     const out: ScannedBody = {};
     this.ws();
     this.object((key) => {
-      if (key !== "id" && key !== "inputs" && key !== "outputs") this.skip(1);
+      if (key !== "id" && key !== "inputs" && key !== "outputs" && key !== "parameters") this.skip(1);
       // A duplicate key: JSON.parse keeps the last one; leave that to it.
       else if (Object.hasOwn(out, key)) throw GIVE_UP;
       else if (key === "id") out.id = this.string();
+      else if (key === "parameters") out.parameters = this.parameters();
       else if (key === "inputs") out.inputs = this.array(() => this.input());
       // Only `name` of a requested output is read; reading it like an input is as strict as needed.
       else out.outputs = this.array(() => this.input());
@@ -85,9 +107,41 @@ class Scanner implements Cursor {
       else if (key === "datatype") out.datatype = this.string();
       else if (key === "shape") out.shape = this.array(() => readNumber(this));
       else if (key === "data") out.data = readData(this);
+      else if (key === "parameters") out.parameters = this.parameters();
       else this.skip(2);
     });
     return out;
+  }
+
+  /** A `parameters` object: the keys the server reads, with their scalar values; the rest skipped. */
+  private parameters(): ScannedParameters {
+    const out: ScannedParameters = {};
+    this.object((key) => {
+      if (!PARAMETER_KEYS.includes(key)) {
+        this.skip(3);
+        return;
+      }
+      if (Object.hasOwn(out, key)) throw GIVE_UP;
+      out[key] = this.scalar();
+    });
+    return out;
+  }
+
+  /** A parameter's value: a string, number, true, false or null; {@link NESTED} for an array or object (skipped). */
+  private scalar(): ScannedParameters[string] {
+    const c = this.b[this.i];
+    if (c === QUOTE) return this.string();
+    if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      this.skip(3);
+      return NESTED;
+    }
+    for (const [word, value] of LITERALS) {
+      if (c === word.charCodeAt(0)) {
+        this.literal(word);
+        return value;
+      }
+    }
+    return readNumber(this);
   }
 
   /** `{` key `:` value, … `}`; `member` reads the value of each key. Leaves `i` after the `}`. */
@@ -223,7 +277,9 @@ class Scanner implements Cursor {
   }
 }
 
-const KEYS: readonly string[] = ["data", "name", "datatype", "shape", "inputs", "id", "outputs"];
+const LITERALS: readonly (readonly [string, boolean | null])[] = [["true", true], ["false", false], ["null", null]];
+
+const KEYS: readonly string[] = ["data", "name", "datatype", "shape", "inputs", "id", "outputs", "parameters", ...PARAMETER_KEYS];
 
 /** The last strings read (input names, datatypes, …), to reuse. */
 const recent: string[] = Array.from({ length: 16 }, () => "");

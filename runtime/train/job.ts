@@ -121,7 +121,14 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
     try {
       if ("builtin" in spec.trainer) {
         if (spec.workers > 1) log.warn("the built-in trainer runs in one process; workers is ignored", { workers: spec.workers });
-        output = trainBuiltin(spec.trainer, spec.task, data, log, (p) => reporter.update(p));
+        const store = openStore(spec.checkpoint.uri ?? defaultCheckpointUri(registry.uri, spec.name, runId), { cwd });
+        const r = await trainBuiltin({
+          trainer: spec.trainer, task: spec.task, split: spec.split, data, logger: log, signal: ctx.signal,
+          checkpoint: { store, intervalSeconds: spec.checkpoint.intervalSeconds },
+          onProgress: (p) => reporter.update(p),
+        });
+        output = r.output;
+        resumedFromStep = r.resumedFromStep;
       } else {
         const r = await trainCommand(ctx, spec.trainer, data, reporter);
         if (!r) return { runId, status: "worker-done", metrics: {}, reason: `rank ${ctx.worker?.rank}: rank 0 evaluates and registers` };
@@ -130,6 +137,10 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
       }
     } finally {
       reporter.done();
+    }
+    // A signal that came as the trainer finished still means stop: the checkpoint lets a re-run register.
+    if (ctx.signal?.aborted) {
+      throw new TrainingAbortedError("training was stopped (abort/SIGTERM) before the model was registered; nothing was registered, and a re-run with the same runId resumes from its checkpoint.");
     }
     return await gateAndRegister(ctx, { data, output, resumedFromStep });
   } finally {

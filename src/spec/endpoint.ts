@@ -22,8 +22,15 @@ export const ENDPOINT_DEFAULTS = {
   maxBatchSize: 32,
   maxBatchDelayMs: 2,
   maxBodyBytes: 4 * 1024 * 1024,
+  maxResponseBytes: 16 * 1024 * 1024,
   pollIntervalSeconds: 10,
-  drainSeconds: 20,
+  /** As long as requestTimeoutSeconds: a request accepted just before the listener closed may still arrive in full. */
+  drainSeconds: 30,
+  shutdownDelaySeconds: 5,
+  headersTimeoutSeconds: 10,
+  requestTimeoutSeconds: 30,
+  keepAliveTimeoutSeconds: 65,
+  maxConnections: 4096,
 } as const;
 
 const modelRef = modelRefSchema();
@@ -48,10 +55,47 @@ export const EndpointSpecSchema = z
         /** 0 picks any free port (local runs and tests). */
         port: z.number().int().min(0).max(65535).default(ENDPOINT_DEFAULTS.port),
         maxBodyBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(ENDPOINT_DEFAULTS.maxBodyBytes),
-        /** Seconds to keep serving in-flight requests after SIGTERM before exiting. */
+        /** Largest infer answer; a bigger one is refused with 413 naming this field (fewer rows or outputs fit). */
+        maxResponseBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(ENDPOINT_DEFAULTS.maxResponseBytes),
+        /**
+         * Seconds after SIGTERM during which the server still accepts and answers as usual, readiness already
+         * 503 and every response with `Connection: close`, so load balancers and kube-proxy stop sending and
+         * keep-alive clients move to other pods before the listener closes. Skipped while no model is loaded.
+         */
+        shutdownDelaySeconds: z.number().min(0).max(300).default(ENDPOINT_DEFAULTS.shutdownDelaySeconds),
+        /** Once the listener is closed, the longest wait for requests still in flight; then they are cut off. */
         drainSeconds: z.number().min(0).max(600).default(ENDPOINT_DEFAULTS.drainSeconds),
+        /** Longest a client may take to send a request's headers (Node's default is 60 s); then 408. */
+        headersTimeoutSeconds: z.number().min(0.5).max(600).default(ENDPOINT_DEFAULTS.headersTimeoutSeconds),
+        /** Longest a client may take to send a whole request, headers and body (Node's default is 300 s); then 408. */
+        requestTimeoutSeconds: z.number().min(0.5).max(3600).default(ENDPOINT_DEFAULTS.requestTimeoutSeconds),
+        /**
+         * How long an idle keep-alive connection stays open. Above the idle timeout of whatever pools
+         * connections in front (AWS ALB: 60 s), so that side closes first: see runtime/serve/connections.ts.
+         */
+        keepAliveTimeoutSeconds: z.number().min(1).max(3600).default(ENDPOINT_DEFAULTS.keepAliveTimeoutSeconds),
+        /** Connections open at once; one more is answered 503 and closed. */
+        maxConnections: z.number().int().min(1).max(1_000_000).default(ENDPOINT_DEFAULTS.maxConnections),
+        /**
+         * A port of its own for `/metrics` (then not served on `port`), so a NetworkPolicy can open it to the
+         * monitoring namespace only. 0 picks a free one (tests). @default - /metrics on `port`
+         */
+        metricsPort: z.number().int().min(0).max(65535).optional(),
       })
       .strict()
+      .superRefine((s, ctx) => {
+        // Node refuses a header timeout longer than the whole-request timeout.
+        if (s.headersTimeoutSeconds > s.requestTimeoutSeconds) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["headersTimeoutSeconds"],
+            message: `is ${s.headersTimeoutSeconds} s, longer than requestTimeoutSeconds (${s.requestTimeoutSeconds} s), which covers the headers too: lower it or raise requestTimeoutSeconds`,
+          });
+        }
+        if (s.metricsPort !== undefined && s.metricsPort !== 0 && s.metricsPort === s.port) {
+          ctx.addIssue({ code: "custom", path: ["metricsPort"], message: `is ${s.metricsPort}, the same as port: pick another port, or leave metricsPort out to serve /metrics on port` });
+        }
+      })
       .prefault({}),
     batching: z
       .object({

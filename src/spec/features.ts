@@ -84,6 +84,15 @@ const View = z
   })
   .strict();
 
+const FeatureService = z
+  .object({
+    name: name("feature service"),
+    /** `view:feature` references, in the order the answer lists them. */
+    features: z.array(z.string()).min(1, "must list at least one view:feature reference"),
+    description: z.string().max(1000).optional(),
+  })
+  .strict();
+
 const EmbeddedOnline = z
   .object({
     embedded: z
@@ -120,6 +129,8 @@ export const FeatureStoreSpecSchema = z
     online: z.union([EmbeddedOnline, RedisOnline]).default({ embedded: {} }),
     entities: z.array(Entity).min(1, "must declare at least one entity"),
     views: z.array(View).min(1, "must declare at least one view"),
+    /** Named feature lists (Feast's feature services), requested as `feature_service` from the feature server. */
+    featureServices: z.array(FeatureService).optional(),
     materialization: z
       .object({
         /** Re-scanned window before the watermark on `--incremental`, for rows that arrive late. */
@@ -148,11 +159,17 @@ export function parseFeatureStoreSpec(input: unknown, source?: string): FeatureS
   return spec;
 }
 
+/** Column names the runtime adds (`__event_ts`, `__created_ts`, …) start with this; declared columns may not. */
+export const RESERVED_COLUMN_PREFIX = "__";
+
 function crossChecks(spec: FeatureStoreSpec): string[] {
   const out: string[] = [];
   const entities = new Map<string, EntitySpec>();
   spec.entities.forEach((e, i) => {
     if (entities.has(e.name)) out.push(problem(`entities[${i}].name`, "is declared twice", e.name, "Give each entity its own name."));
+    e.joinKeys.forEach((k, j) => {
+      if (k.startsWith(RESERVED_COLUMN_PREFIX)) out.push(problem(`entities[${i}].joinKeys[${j}]`, `starts with "${RESERVED_COLUMN_PREFIX}", which is reserved for the columns the runtime adds`, k, "Rename the column."));
+    });
     entities.set(e.name, e);
   });
   const views = new Set<string>();
@@ -170,11 +187,22 @@ function crossChecks(spec: FeatureStoreSpec): string[] {
     const seen = new Set<string>();
     v.features.forEach((f, j) => {
       if (seen.has(f.name)) out.push(problem(`${at}.features[${j}].name`, "is declared twice in the view", f.name, "Declare each feature once."));
+      if (f.name.startsWith(RESERVED_COLUMN_PREFIX)) out.push(problem(`${at}.features[${j}].name`, `starts with "${RESERVED_COLUMN_PREFIX}", which is reserved for the columns the runtime adds`, f.name, "Rename the column."));
       if (reserved.has(f.name)) out.push(problem(`${at}.features[${j}].name`, "is a join key or timestamp column of the view", f.name, "Features are the value columns; keys and timestamps are declared by the entity and the source."));
       seen.add(f.name);
     });
     if (v.source.createdTimestampField && v.source.createdTimestampField === v.source.timestampField) {
       out.push(problem(`${at}.source.createdTimestampField`, "is the same column as timestampField", v.source.createdTimestampField, "Name the column that records when each row was written, or leave it out."));
+    }
+  });
+  const services = new Set<string>();
+  (spec.featureServices ?? []).forEach((s, i) => {
+    if (services.has(s.name)) out.push(problem(`featureServices[${i}].name`, "is declared twice", s.name, "Give each feature service its own name."));
+    services.add(s.name);
+    try {
+      parseFeatureRefs(s.features, spec, `featureServices[${i}].features`);
+    } catch (e) {
+      out.push((e as Error).message);
     }
   });
   if ("embedded" in spec.online && !spec.online.embedded.path && !spec.registry.startsWith("file://")) {

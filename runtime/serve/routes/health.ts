@@ -10,7 +10,9 @@ import type { Reply, RouteContext } from "./reply.js";
 const LIVE: Reply = { status: 200, body: '{"live":true}' };
 const READY_OK: Reply = { status: 200, body: '{"ready":true}' };
 const READY_NO: Reply = { status: 503, body: '{"ready":false}' };
-const SERVER_METADATA: Reply = { status: 200, body: JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }) };
+/** What a client without the token reads while no version is loaded (with a reason code beside it). */
+const NOT_LOADED = "model not loaded yet";
+const SERVER_METADATA: Reply = { status: 200, body: JSON.stringify({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data"] }) };
 
 /** `GET /v2/health/live`: the process answers. */
 export function live(): Reply {
@@ -19,7 +21,7 @@ export function live(): Reply {
 
 /** `GET /v2/health/ready`: a version is loaded and the app is not draining. */
 export function ready(ctx: RouteContext): Reply {
-  return ctx.draining ? READY_NO : ctx.holder.serving === undefined ? notLoaded(ctx, { ready: false }) : READY_OK;
+  return ctx.draining ? READY_NO : ctx.holder.serving === undefined ? notLoaded(ctx, { ready: false }, false) : READY_OK;
 }
 
 /**
@@ -37,8 +39,8 @@ export const ROLLOUT_READY_PATH = SERVE_PATHS.rollout;
 export function rolloutReady(ctx: RouteContext): Reply {
   if (ctx.draining) return READY_NO;
   if (ctx.holder.serving !== undefined) return READY_OK;
-  if (!ctx.holder.awaitingFirstModel) return notLoaded(ctx, { ready: false });
-  return { status: 200, body: JSON.stringify({ ready: false, awaitingModel: true, error: ctx.holder.notLoadedReason().message }) };
+  if (!ctx.holder.awaitingFirstModel) return notLoaded(ctx, { ready: false }, false);
+  return { status: 200, body: JSON.stringify({ ready: false, awaitingModel: true, error: NOT_LOADED, reason: ctx.holder.notLoadedCode().reason }) };
 }
 
 /** `GET /v2`: the server's name, version and extensions. */
@@ -57,8 +59,14 @@ export function modelReady(ctx: RouteContext, serving: ServingVersion): Reply {
   return ctx.draining ? { status: 503, body: JSON.stringify({ name, ready: false }) } : { status: 200, body: JSON.stringify({ name, ready: true }) };
 }
 
-/** 503 until the first version is loaded: which model, why not yet, when the next attempt is. */
-export function notLoaded(ctx: RouteContext, fields: Record<string, unknown>): Reply {
-  const { message, retryAfterSeconds } = ctx.holder.notLoadedReason();
-  return { status: 503, body: JSON.stringify({ ...fields, error: message }), headers: { "retry-after": String(retryAfterSeconds) } };
+/**
+ * 503 until the first version is loaded, with a reason code (`loading`, `not_found`, `access_denied`,
+ * `unreachable`, `corrupt_artifact`, `error`) and Retry-After. The registry's own words (its URI, the models
+ * and aliases it holds, the model reference) go only to a `detailed` answer, for a client that proved it holds
+ * the token; everyone else reads them in the server's log, where every failed attempt is written.
+ */
+export function notLoaded(ctx: RouteContext, fields: Record<string, unknown>, detailed: boolean): Reply {
+  const { reason, retryAfterSeconds } = ctx.holder.notLoadedCode();
+  const error = detailed ? ctx.holder.notLoadedReason().message : NOT_LOADED;
+  return { status: 503, body: JSON.stringify({ ...fields, error, reason }), headers: { "retry-after": String(retryAfterSeconds) } };
 }

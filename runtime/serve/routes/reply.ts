@@ -7,10 +7,13 @@ import type { ServerResponse } from "node:http";
 import type { Registry as PromRegistry } from "prom-client";
 import type { ModelHolder } from "../holder.js";
 
-/** One answer: a status, the JSON body text, extra headers. */
+/**
+ * One answer: a status, the body, extra headers. The body is JSON text, or bytes for a binary or
+ * compressed infer answer (which then sets its own content-type and content-encoding headers).
+ */
 export interface Reply {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly headers?: Record<string, string>;
 }
 
@@ -24,6 +27,8 @@ export interface RouteContext {
   readonly metrics: PromRegistry;
   /** Largest request body accepted (spec.server.maxBodyBytes). */
   readonly maxBodyBytes: number;
+  /** Largest infer answer written (spec.server.maxResponseBytes). @default DEFAULT_MAX_RESPONSE_BYTES (routes/infer.ts) */
+  readonly maxResponseBytes?: number;
   /** Writes a reply (for the handlers that answer later, once a body is read or a batch has run). */
   send(res: ServerResponse, reply: Reply): void;
 }

@@ -14,7 +14,7 @@ describe("metadata: GET /v2 and GET /v2/models/{m}[/versions/{v}]", () => {
     const body = r.json();
     expect(body.name).toBe("mlops-serve");
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(body.extensions).toEqual([]);
+    expect(body.extensions).toEqual(["binary_tensor_data"]);
   });
 
   it("describes the model from its ONNX graph", async () => {
@@ -24,7 +24,7 @@ describe("metadata: GET /v2 and GET /v2/models/{m}[/versions/{v}]", () => {
     expect(r.json()).toEqual({
       name: "logistic",
       versions: ["1"],
-      platform: "onnxruntime",
+      platform: "onnxruntime_onnx",
       inputs: [{ name: "x", datatype: "FP32", shape: [-1, 30] }],
       outputs: [{ name: "probability", datatype: "FP32", shape: [-1, 1] }],
     });

@@ -3,7 +3,7 @@
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { CorruptRecordError, Registry } from "../../../src/registry/index.js";
@@ -113,6 +113,14 @@ describe("mlops registry register", () => {
     const r = await mlops(["registry", "register", "fraud", "--file", bad, "--registry", uri]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--file: cannot be served: onnxruntime does not load it as an ONNX model .*--skip-load-check/);
+  });
+
+  it("refuses a model onnxruntime loads but whose tensor types cannot be served, naming the tensor", async () => {
+    const int4 = fileURLToPath(new URL("../../fixtures/models/int4.onnx", import.meta.url));
+    const r = await mlops(["registry", "register", "fraud", "--file", int4, "--registry", uri]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--file: cannot be served: input "x" has element type int4.*--skip-load-check/s);
+    expect(r.stderr).not.toContain("internal error");
   });
 
   it("refuses what is not a regular file", async () => {

@@ -9,7 +9,18 @@ const minimal = { name: "fraud", model: "fraud@champion", registry: "s3://models
 describe("EndpointSpec", () => {
   it("fills the documented defaults", () => {
     const spec = parseEndpointSpec(minimal);
-    expect(spec.server).toEqual({ host: "0.0.0.0", port: 8080, maxBodyBytes: 4 * 1024 * 1024, drainSeconds: 20 });
+    expect(spec.server).toEqual({
+      host: "0.0.0.0",
+      port: 8080,
+      maxBodyBytes: 4 * 1024 * 1024,
+      maxResponseBytes: 16 * 1024 * 1024,
+      shutdownDelaySeconds: 5,
+      drainSeconds: 30,
+      headersTimeoutSeconds: 10,
+      requestTimeoutSeconds: 30,
+      keepAliveTimeoutSeconds: 65,
+      maxConnections: 4096,
+    });
     expect(spec.batching).toEqual({ maxBatchSize: 32, maxBatchDelayMs: 2 });
     expect(spec.auth.enabled).toBe(false);
   });

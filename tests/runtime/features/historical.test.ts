@@ -1,0 +1,232 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { featureColumns, historicalFeatures, type HistoricalOptions } from "../../../runtime/features/historical.js";
+import { MlopsError } from "../../../src/errors.js";
+import { parseFeatureRefs, type FeatureStoreSpec } from "../../../src/spec/features.js";
+import { csvToParquet, fraudSpec, readRows, writeCsv } from "../../helpers/feature-data.js";
+
+/** What pandas merge_asof cannot check: created-timestamp tie-breaks, the "known at event time" cutoff, and the edges stated directly. */
+
+let dir: string;
+let n = 0;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mlops-hist-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const HEADER = ["customer_id", "event_timestamp", "created_at", "spend_7d", "txn_count_7d"];
+
+/** Writes a source and an entity file, runs the join, returns the output rows. */
+async function join1(
+  source: ReadonlyArray<ReadonlyArray<unknown>>,
+  entities: ReadonlyArray<ReadonlyArray<unknown>>,
+  opts: Partial<HistoricalOptions> & { view?: Parameters<typeof fraudSpec>[2]; parquet?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
+  const id = ++n;
+  let src = join(dir, `src${id}.csv`);
+  await writeCsv(src, HEADER, source);
+  let ent = join(dir, `ent${id}.csv`);
+  await writeCsv(ent, ["customer_id", "event_timestamp"], entities);
+  if (opts.parquet) {
+    await csvToParquet(src, `${src}.parquet`, { customer_id: "BIGINT", event_timestamp: "TIMESTAMPTZ", created_at: "TIMESTAMPTZ", spend_7d: "DOUBLE", txn_count_7d: "BIGINT" });
+    await csvToParquet(ent, `${ent}.parquet`, { customer_id: "BIGINT", event_timestamp: "TIMESTAMPTZ" });
+    src = `${src}.parquet`;
+    ent = `${ent}.parquet`;
+  }
+  const spec: FeatureStoreSpec = fraudSpec(dir, src, opts.view ?? {});
+  const out = join(dir, `out${id}.parquet`);
+  await historicalFeatures({ spec, refs: parseFeatureRefs("txn_stats:spend_7d,txn_stats:txn_count_7d", spec), entities: ent, out, scratchDir: join(dir, "scratch"), ...opts });
+  return readRows(out);
+}
+const spend = (rows: Record<string, unknown>[]) => rows.map((r) => (r.spend_7d === null ? null : Number(r.spend_7d)));
+
+describe("the point-in-time join", () => {
+  it("includes a row exactly at t - ttl and excludes one a second older", async () => {
+    const rows = await join1(
+      [
+        [1, "2024-01-01T00:00:00Z", "", 1, 1],
+        [2, "2024-01-01T00:00:00Z", "", 2, 2],
+      ],
+      [
+        [1, "2024-01-04T00:00:00Z"],
+        [2, "2024-01-04T00:00:01Z"],
+      ],
+    );
+    expect(spend(rows)).toEqual([1, null]);
+  });
+
+  it("uses a row whose event timestamp equals t, and never one after t", async () => {
+    const rows = await join1(
+      [
+        [1, "2024-01-02T00:00:00Z", "", 1, 1],
+        [1, "2024-01-02T00:00:01Z", "", 2, 2],
+      ],
+      [
+        [1, "2024-01-02T00:00:00Z"],
+        [1, "2024-01-01T23:59:59Z"],
+      ],
+    );
+    expect(spend(rows)).toEqual([1, null]);
+  });
+
+  it("breaks ties between equal event timestamps by the latest created timestamp, whatever the file order", async () => {
+    // Three copies of one event (feast #3360 had the wrong one win with three).
+    const rows = await join1(
+      [
+        [1, "2024-01-01T00:00:00Z", "2024-01-01T02:00:00Z", 2, 2],
+        [1, "2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z", 3, 3],
+        [1, "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", 1, 1],
+      ],
+      [[1, "2024-01-02T00:00:00Z"]],
+    );
+    expect(spend(rows)).toEqual([3]);
+  });
+
+  it("by default does not use rows created after t (a backfill does not leak into earlier training rows)", async () => {
+    const source = [
+      [1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 1, 1],
+      // A correction of the same event, written on Jan 5.
+      [1, "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z", 10, 10],
+      // Backfilled history for Dec 31, written on Jan 6: older event, newer write.
+      [1, "2023-12-31T00:00:00Z", "2024-01-06T00:00:00Z", 99, 99],
+      [1, "2024-01-02T00:00:00Z", "2024-01-02T00:00:00Z", 2, 2],
+    ];
+    const entities = [
+      [1, "2024-01-01T12:00:00Z"],
+      [1, "2024-01-03T00:00:00Z"],
+      [1, "2024-01-07T00:00:00Z"],
+      [1, "2023-12-31T12:00:00Z"],
+    ];
+    const view = { ttl: "30d" };
+    expect(spend(await join1(source, entities, { view }))).toEqual([1, 2, 2, null]);
+    expect(spend(await join1(source, entities, { view, allowLaterWrites: true }))).toEqual([10, 2, 2, 99]);
+  });
+
+  it("picks the latest event known at t even when later-written rows are older events", async () => {
+    // Usable-from times are not in event order: the running best must not be lost.
+    const source = [
+      [1, "2024-01-03T00:00:00Z", "2024-01-03T00:00:00Z", 3, 3],
+      [1, "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z", 1, 1],
+      [1, "2024-01-04T00:00:00Z", "2024-01-08T00:00:00Z", 4, 4],
+    ];
+    const entities = [
+      [1, "2024-01-06T00:00:00Z"],
+      [1, "2024-01-09T00:00:00Z"],
+      [1, "2024-01-02T00:00:00Z"],
+    ];
+    expect(spend(await join1(source, entities, { view: { ttl: "30d" } }))).toEqual([3, 4, null]);
+  });
+
+  it("applies the TTL to the winner under the cutoff: an older usable row is not used instead", async () => {
+    const source = [
+      [1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 1, 1],
+      [1, "2024-01-05T00:00:00Z", "2024-01-05T00:00:00Z", 5, 5],
+    ];
+    // t = Jan 9: Jan 5 is more than 3 days old, so nothing (Jan 1 is older still).
+    expect(spend(await join1(source, [[1, "2024-01-09T00:00:00Z"], [1, "2024-01-08T00:00:00Z"]]))).toEqual([null, 5]);
+  });
+
+  it("treats a row without a created timestamp as written at its event time", async () => {
+    const rows = await join1([[1, "2024-01-01T00:00:00Z", "", 1, 1]], [[1, "2024-01-01T00:00:00Z"]]);
+    expect(spend(rows)).toEqual([1]);
+  });
+
+  it("takes the later row of the source for exact duplicates", async () => {
+    const dup = [
+      [1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 1, 1],
+      [1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 2, 2],
+    ];
+    expect(spend(await join1(dup, [[1, "2024-01-02T00:00:00Z"]]))).toEqual([2]);
+    expect(spend(await join1(dup, [[1, "2024-01-02T00:00:00Z"]], { allowLaterWrites: true }))).toEqual([2]);
+  });
+
+  it("keeps duplicated entity rows and rows without history, in input order", async () => {
+    const rows = await join1(
+      [[1, "2024-01-01T00:00:00Z", "", 1, 1]],
+      [
+        [7, "2024-01-02T00:00:00Z"],
+        [1, "2024-01-02T00:00:00Z"],
+        [1, "2024-01-02T00:00:00Z"],
+        [7, "2024-01-02T00:00:00Z"],
+        [1, "2024-01-02T00:00:00Z"],
+      ],
+    );
+    expect(rows.map((r) => Number(r.customer_id))).toEqual([7, 1, 1, 7, 1]);
+    expect(spend(rows)).toEqual([null, 1, 1, null, 1]);
+  });
+
+  it("honours ISO 8601 offsets: 02:00+02:00 is midnight UTC", async () => {
+    const rows = await join1([[1, "2024-01-01T02:00:00+02:00", "", 1, 1]], [[1, "2024-01-01T00:00:00Z"], [1, "2023-12-31T23:59:59Z"]]);
+    expect(spend(rows)).toEqual([1, null]);
+    expect(rows[0]!.event_timestamp).toBe("2024-01-01 00:00:00+00");
+  });
+
+  it("reads Parquet sources and entity files the same way", async () => {
+    const source = [
+      [1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 1, 1],
+      [1, "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z", 10, 10],
+      [2, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 2, 2],
+    ];
+    const entities = [
+      [2, "2024-01-04T00:00:01Z"],
+      [1, "2024-01-02T00:00:00Z"],
+      [1, "2024-01-06T00:00:00Z"],
+    ];
+    expect(spend(await join1(source, entities, { parquet: true, view: { ttl: "30d" } }))).toEqual([2, 1, 10]);
+  });
+
+  it("keeps a large input's order and row count", async () => {
+    const source = Array.from({ length: 2000 }, (_, i) => [i % 100, new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(), "", i, i]);
+    const entities = Array.from({ length: 60_000 }, (_, i) => [(i * 7919) % 120, new Date(Date.UTC(2024, 0, 1) + ((i * 104729) % 2200) * 60_000).toISOString()]);
+    const rows = await join1(source, entities, { view: { ttl: undefined } });
+    expect(rows).toHaveLength(60_000);
+    expect(rows.every((r, i) => Number(r.customer_id) === entities[i]![0])).toBe(true);
+    // Check a sample against a direct computation: the last source row of the key at or before t.
+    for (const i of [0, 1, 999, 31_337, 59_999]) {
+      const [k, t] = entities[i] as [number, string];
+      const best = source.filter((s) => s[0] === k && Date.parse(s[1] as string) <= Date.parse(t)).pop();
+      expect(spend([rows[i]!])).toEqual([best ? (best[3] as number) : null]);
+    }
+  });
+});
+
+describe("the entity file and the feature columns", () => {
+  it("fails naming a missing join key", async () => {
+    const src = join(dir, "k.csv");
+    await writeCsv(src, HEADER, [[1, "2024-01-01T00:00:00Z", "", 1, 1]]);
+    const ent = join(dir, "k-ent.csv");
+    await writeCsv(ent, ["user_id", "event_timestamp"], [[1, "2024-01-02T00:00:00Z"]]);
+    const spec = fraudSpec(dir, src);
+    const run = historicalFeatures({ spec, refs: parseFeatureRefs("txn_stats:spend_7d", spec), entities: ent, out: join(dir, "k.parquet"), scratchDir: dir });
+    await expect(run).rejects.toThrow(MlopsError);
+    await expect(run).rejects.toThrow(/--entities .*k-ent\.csv: has no column "customer_id"; received \["user_id","event_timestamp"\]/);
+  });
+
+  it("fails naming a missing event_timestamp, and a bad one with its line", async () => {
+    const src = join(dir, "t.csv");
+    await writeCsv(src, HEADER, [[1, "2024-01-01T00:00:00Z", "", 1, 1]]);
+    const spec = fraudSpec(dir, src);
+    const refs = parseFeatureRefs("txn_stats:spend_7d", spec);
+    const noTs = join(dir, "t-ent.csv");
+    await writeCsv(noTs, ["customer_id", "ts"], [[1, "2024-01-02T00:00:00Z"]]);
+    await expect(historicalFeatures({ spec, refs, entities: noTs, out: join(dir, "t.parquet"), scratchDir: dir })).rejects.toThrow(/has no column "event_timestamp"/);
+    const badTs = join(dir, "t-ent2.csv");
+    await writeCsv(badTs, ["customer_id", "event_timestamp"], [[1, "2024-01-02T00:00:00Z"], [1, "yesterday"]]);
+    await expect(historicalFeatures({ spec, refs, entities: badTs, out: join(dir, "t.parquet"), scratchDir: dir })).rejects.toThrow(/t-ent2\.csv line 3 \(data row 2\), column "event_timestamp": is not a timestamp .*received "yesterday"/);
+  });
+
+  it("refuses two features of one name without full feature names, naming both", () => {
+    const refs = [
+      { view: "a", feature: "score" },
+      { view: "b", feature: "score" },
+    ];
+    expect(() => featureColumns(refs, false)).toThrow(/both be column "score"; received \["a:score","b:score"\]\. Pass --full-feature-names/);
+    expect(featureColumns(refs, true).map((c) => c.column)).toEqual(["a__score", "b__score"]);
+  });
+
+  it("refuses a feature named like an input column", () => {
+    expect(() => featureColumns([{ view: "a", feature: "label" }], false, ["customer_id", "label"])).toThrow(/entity file already has/);
+  });
+});
