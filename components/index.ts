@@ -16,3 +16,4 @@ export { TrainingCluster, type TrainingClusterArgs, type TrainingClusterNodes, t
 export { TrainingJob, type TrainingJobArgs, type TrainingJobNodes } from "./training-job/index.js";
 export { RuntimeImage, type RuntimeImageArgs } from "./runtime-image/index.js";
 export { FeatureStore, type FeatureStoreArgs, type FeatureStoreNodes, type FeatureStoreTransforms } from "./feature-store/index.js";
+export { MonitoringStack, type MonitoringStackArgs, type MonitoringStackNodes, type MonitoringStackTransforms, type MonitoredEndpoint } from "./monitoring-stack/index.js";

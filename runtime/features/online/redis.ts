@@ -1,0 +1,244 @@
+/**
+ * The Redis online store (node-redis). Layout, close to Feast's so the same operations apply:
+ *
+ * - one hash per entity key: `<prefix><entity>[+<entity>…]:<key text>` (e.g. `fraud:customer:1001`),
+ *   shared by every view over the same entities, so one HMGET answers all of them for a row;
+ * - a field per feature, `<view>:<feature>`, holding the value's JSON text (keys.ts), and per view the
+ *   event time `_ts:<view>` and created time `_cts:<view>` in microseconds.
+ *
+ * Writes go through one Lua script per batch of entities, which compares the stored times and writes only
+ * when the new row is newer: "newest wins" is atomic without WATCH round trips, and the whole batch is one
+ * command. The script also refreshes the hash's EXPIRE to the longest TTL of the views sharing it (only
+ * ever lengthening it), even when it skips the row, so an entity that keeps being re-materialized never
+ * expires under a reader (Feast #3275). Correctness does not rest on EXPIRE: reads enforce the TTL.
+ *
+ * Reads: one HMGET per row and entity set, all issued in one tick (node-redis pipelines them). Redis
+ * Cluster is not supported (a batch script touches keys in many slots); ElastiCache without cluster mode,
+ * as the FeatureStore component creates it, is.
+ */
+import { createClient } from "redis";
+import { MlopsError } from "../../../src/errors.js";
+import { silentLogger, type Logger } from "../../../src/log.js";
+import type { FeatureStoreSpec, FeatureViewSpec } from "../../../src/spec/features.js";
+import { viewTtlSeconds } from "../../../src/spec/features.js";
+import type { OnlineRow } from "./keys.js";
+import type { OnlineStore, ViewRead, ViewValues, WriteResult } from "./types.js";
+
+type RedisSpec = Extract<FeatureStoreSpec["online"], { redis: unknown }>["redis"];
+
+/** Entities per script call: large enough to amortize the call, small enough not to stall Redis. */
+const ROWS_PER_SCRIPT = 256;
+/** Connection attempts before a first connect gives up (later disconnects retry for ever). */
+const FIRST_CONNECT_TRIES = 5;
+
+/*
+ * ARGV: nFeatures, tsField, createdField, field names…, then per key: event µs, created µs, expire s,
+ * value texts…  Returns the number of keys written.
+ */
+const WRITE_SCRIPT = `
+local k = tonumber(ARGV[1])
+local tsf, crf = ARGV[2], ARGV[3]
+local stride = 3 + k
+local written = 0
+for i = 1, #KEYS do
+  local o = 3 + k + (i - 1) * stride
+  local ev, cr, ex = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+  local cur = redis.call('HMGET', KEYS[i], tsf, crf)
+  local newer = true
+  if cur[1] then
+    local oev, ocr = tonumber(cur[1]), tonumber(cur[2] or '-1')
+    if ev < oev or (ev == oev and cr <= ocr) then newer = false end
+  end
+  if newer then
+    local args = { tsf, ARGV[o + 1], crf, ARGV[o + 2] }
+    for j = 1, k do
+      args[#args + 1] = ARGV[3 + j]
+      args[#args + 1] = ARGV[o + 3 + j]
+    end
+    redis.call('HSET', KEYS[i], unpack(args))
+    written = written + 1
+  end
+  if ex > 0 then
+    local t = redis.call('TTL', KEYS[i])
+    if t < ex then redis.call('EXPIRE', KEYS[i], ex) end
+  end
+end
+return written
+`;
+
+export interface RedisStoreOptions {
+  /** Environment the password variable is read from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** A Redis URL with any user:password part replaced, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)[^@/]*@/i, "$1***@");
+}
+
+function makeClient(url: string, password: string | undefined, state: { connected: boolean }) {
+  return createClient({
+    url,
+    ...(password ? { password } : {}),
+    // Fail commands at once while disconnected (a 503 the client can retry) rather than queueing them
+    // behind a reconnect that may never come.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5000,
+      // A first connect gives up after a few tries (a wrong URL should fail the command, not hang it);
+      // once connected, a dropped connection is retried for ever, backing off to 2 s.
+      reconnectStrategy: (retries: number, cause: Error) => (!state.connected && retries >= FIRST_CONNECT_TRIES ? cause : Math.min(50 * 2 ** retries, 2000)),
+    },
+  });
+}
+type Client = ReturnType<typeof makeClient>;
+
+interface Group {
+  /** Prefix of the hash keys: `<prefix><entities>:`. */
+  readonly prefix: string;
+  /** Longest TTL (s) of the views sharing the hash; 0 when one of them keeps values for ever. */
+  readonly expireSeconds: number;
+}
+
+export class RedisOnlineStore implements OnlineStore {
+  readonly kind = "redis" as const;
+  private readonly groups = new Map<string, Group>();
+  private sha: string | undefined;
+
+  private constructor(
+    private readonly client: Client,
+    spec: FeatureStoreSpec,
+    keyPrefix: string,
+  ) {
+    const maxTtl = new Map<string, number>();
+    for (const v of spec.views) {
+      const id = v.entities.join("+");
+      const ttl = viewTtlSeconds(v) ?? 0;
+      const before = maxTtl.get(id);
+      maxTtl.set(id, before === undefined ? ttl : before === 0 || ttl === 0 ? 0 : Math.max(before, ttl));
+    }
+    for (const v of spec.views) {
+      const id = v.entities.join("+");
+      this.groups.set(v.name, { prefix: `${keyPrefix}${id}:`, expireSeconds: maxTtl.get(id) ?? 0 });
+    }
+  }
+
+  /** Connects (a few attempts, then a clear error) and loads the write script. */
+  static async open(spec: FeatureStoreSpec, config: RedisSpec, opts: RedisStoreOptions = {}): Promise<RedisOnlineStore> {
+    const env = opts.env ?? process.env;
+    const logger = opts.logger ?? silentLogger;
+    let password: string | undefined;
+    if (config.passwordEnv) {
+      password = env[config.passwordEnv];
+      if (!password) {
+        throw MlopsError.of("online.redis.passwordEnv", "names an unset or empty environment variable", config.passwordEnv, `Export ${config.passwordEnv}=<the Redis AUTH token>, or drop passwordEnv for a Redis without AUTH.`);
+      }
+    }
+    const state = { connected: false };
+    const client = makeClient(config.url, password, state);
+    // node-redis emits connection errors as events; unhandled, they would end the process.
+    client.on("error", (e: Error) => logger.warn("redis connection error", { error: e.message, url: redactUrl(config.url) }));
+    try {
+      await client.connect();
+    } catch (e) {
+      throw MlopsError.of(
+        "online.redis.url",
+        `cannot be reached (${(e as Error).message})`,
+        redactUrl(config.url),
+        "Check the host and port, that Redis is running, TLS (rediss://) and the AUTH token in passwordEnv.",
+      );
+    }
+    state.connected = true;
+    const store = new RedisOnlineStore(client, spec, config.keyPrefix ?? `${spec.name}:`);
+    store.sha = await client.scriptLoad(WRITE_SCRIPT);
+    return store;
+  }
+
+  get healthy(): boolean {
+    return this.client.isReady;
+  }
+
+  async write(view: FeatureViewSpec, rows: readonly OnlineRow[]): Promise<WriteResult> {
+    if (rows.length === 0) return { written: 0, skipped: 0 };
+    const group = this.group(view);
+    const head = [String(view.features.length), `_ts:${view.name}`, `_cts:${view.name}`, ...view.features.map((f) => `${view.name}:${f.name}`)];
+    const nowSeconds = Date.now() / 1000;
+    const calls: Promise<number>[] = [];
+    for (let start = 0; start < rows.length; start += ROWS_PER_SCRIPT) {
+      const batch = rows.slice(start, start + ROWS_PER_SCRIPT);
+      const keys = batch.map((r) => group.prefix + r.key);
+      const args = [...head];
+      for (const r of batch) {
+        // A value stamped in the future must outlive its TTL counted from its own event time.
+        const ahead = Math.max(0, Math.ceil(r.eventMicros / 1e6 - nowSeconds));
+        args.push(String(r.eventMicros), String(r.createdMicros), String(group.expireSeconds > 0 ? group.expireSeconds + ahead : 0));
+        for (const v of r.values) args.push(v);
+      }
+      calls.push(this.runScript(keys, args));
+    }
+    const written = (await Promise.all(calls)).reduce((a, b) => a + b, 0);
+    return { written, skipped: rows.length - written };
+  }
+
+  async read(reads: readonly ViewRead[]): Promise<ViewValues[]> {
+    // Views over the same entities share a hash: one HMGET per row and entity set answers all of them.
+    const sets = new Map<string, { prefix: string; keys: readonly string[]; fields: string[]; parts: Array<{ read: number; offset: number }> }>();
+    reads.forEach((r, i) => {
+      const prefix = this.group(r.view).prefix;
+      const id = `${prefix}\0${r.keys.join("\0")}`;
+      let set = sets.get(id);
+      if (!set) sets.set(id, (set = { prefix, keys: r.keys, fields: [], parts: [] }));
+      set.parts.push({ read: i, offset: set.fields.length });
+      set.fields.push(`_ts:${r.view.name}`);
+      for (const f of r.features) set.fields.push(`${r.view.name}:${f}`);
+    });
+    const out: ViewValues[] = reads.map((r) => ({
+      eventMicros: new Float64Array(r.keys.length),
+      values: r.features.map(() => new Array<string | undefined>(r.keys.length)),
+    }));
+    const pending: Promise<void>[] = [];
+    for (const set of sets.values()) {
+      set.keys.forEach((key, row) => {
+        const reply = this.client.sendCommand<Array<string | null>>(["HMGET", set.prefix + key, ...set.fields]);
+        pending.push(
+          reply.then((got) => {
+            for (const { read, offset } of set.parts) {
+              const ts = got[offset];
+              const target = out[read]!;
+              target.eventMicros[row] = ts === null || ts === undefined ? NaN : Number(ts);
+              if (ts === null || ts === undefined) continue;
+              const cols = target.values as Array<Array<string | undefined>>;
+              for (let j = 0; j < cols.length; j++) cols[j]![row] = got[offset + 1 + j] ?? undefined;
+            }
+          }),
+        );
+      });
+    }
+    await Promise.all(pending);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.client.isOpen) await this.client.close();
+  }
+
+  private group(view: FeatureViewSpec): Group {
+    const g = this.groups.get(view.name);
+    if (!g) throw new Error(`view ${view.name} is not in the spec this store was opened with`);
+    return g;
+  }
+
+  private async runScript(keys: string[], args: string[]): Promise<number> {
+    const call = () => this.client.sendCommand<number>(["EVALSHA", this.sha!, String(keys.length), ...keys, ...args]);
+    try {
+      return await call();
+    } catch (e) {
+      // A restarted (or failed-over) Redis has an empty script cache: load the script again, once.
+      if (!/NOSCRIPT/.test((e as Error).message)) throw e;
+      this.sha = await this.client.scriptLoad(WRITE_SCRIPT);
+      return call();
+    }
+  }
+}
