@@ -75,7 +75,7 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   if (trained.status !== "registered" || !trained.version) {
     throw new MlopsError(`the demo's training run did not pass its gate: ${trained.reason ?? "unknown reason"}`);
   }
-  say(step(2, "trained built-in logistic regression", `${seconds}s on ${spec.dataset.uri.split("/").slice(-2).join("/")}`));
+  say(step(2, "trained built-in logistic regression", `${seconds}s on ${trained.version.lineage.datasetUri?.split("/").slice(-2).join("/")}`));
   say(`   holdout: auc ${fmt(m.auc)}  accuracy ${fmt(m.accuracy)}  log loss ${fmt(m.logLoss)}  (gate: auc >= 0.95: pass)`);
   say(`   registered ${MODEL}:${trained.version.version} as challenger`);
 

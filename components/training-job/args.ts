@@ -3,10 +3,24 @@ import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import { z } from "zod";
 import { RESERVED_TRAINING_ENV } from "../../src/spec/env.js";
-import { TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
+import { DATASET_SHAPES_MESSAGE, FileDatasetSchema, TrainingSetDatasetSchema, TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import type { Transform } from "../shared/transform.js";
 import { inputString, isDeferred, QUANTITY } from "../shared/validate.js";
+
+/** Training data from a file: `{ uri: "s3://…", format?, label, features?, exclude? }`. */
+export type TrainingJobFileDataset = z.input<typeof FileDatasetSchema>;
+
+/**
+ * A training set saved by `mlops features historical … --save <name>`: `{ trainingSet: "<name>:<version>" |
+ * "<name>:latest", featureRegistry, label, features?, exclude? }`. `featureRegistry` is the FeatureStore
+ * (anything with `registryUri`), or its registry's `s3://` URI.
+ */
+export type TrainingJobTrainingSetDataset = Omit<z.input<typeof TrainingSetDatasetSchema>, "featureRegistry"> & {
+  readonly featureRegistry: pulumi.Input<string> | { readonly registryUri: pulumi.Input<string> };
+};
+
+export type TrainingJobDataset = TrainingJobFileDataset | TrainingJobTrainingSetDataset;
 
 /**
  * Arguments of `TrainingCluster.addTrainingJob(name, args)`.
@@ -32,15 +46,23 @@ export interface TrainingJobArgs {
    */
   readonly registryKmsKeyArn?: pulumi.Input<string>;
   /**
-   * ARN of the customer-managed KMS key the dataset's objects are encrypted with (SSE-KMS). The job's
-   * role may then decrypt with it, through S3 only (kms:Decrypt; it never encrypts with it).
+   * ARN of the customer-managed KMS key the dataset's objects are encrypted with (SSE-KMS): for a
+   * `trainingSet`, the key of the FeatureStore's offline bucket. The job's role may then decrypt with it,
+   * through S3 only (kms:Decrypt; it never encrypts with it).
    * @default - none (the dataset uses SSE-S3, or the same key as the registry)
    */
   readonly datasetKmsKeyArn?: pulumi.Input<string>;
   /** Model name the result is registered under. */
   readonly model: string;
-  /** Training data: an `s3://` URI (Parquet or CSV), the label column, the feature columns. */
-  readonly dataset: TrainSpecInput["dataset"];
+  /**
+   * Training data: an `s3://` file (Parquet or CSV), or a FeatureStore training set (`trainingSet`), with
+   * the label column and the feature columns. A training set's features default to its feature columns
+   * (not the entity file's join keys and timestamp); `:latest` is resolved when a run starts. The job's
+   * role may read only that training set's folder of the feature registry.
+   * @example dataset: { uri: "s3://data/fraud/train.parquet", label: "is_fraud" }
+   * @example dataset: { trainingSet: "fraud-train:latest", featureRegistry: features, label: "is_fraud" }
+   */
+  readonly dataset: TrainingJobDataset;
   /** `{ builtin: "logistic-regression", l2? }` or `{ command: [...], params? }`. */
   readonly trainer: TrainSpecInput["trainer"];
   /** @default "classification" */
@@ -139,6 +161,12 @@ const RESERVED = new Set(RESERVED_TRAINING_ENV);
 const spec = TrainSpecSchema.shape;
 const wholeNumber = (min: number) => z.number().int(`must be a whole number of at least ${min}`).min(min, `must be a whole number of at least ${min}`);
 const quantity = z.string().regex(QUANTITY, 'is not a Kubernetes quantity: write e.g. "4", "500m", "16Gi"');
+const FEATURE_REGISTRY_MESSAGE = "must be the FeatureStore (or its registryUri) or its registry's s3:// URI: a pod cannot reach file://";
+/** A FeatureStore, its `registryUri` Output, or an `s3://` URI (an Output is checked once it resolves). */
+const featureRegistryInput = z.custom<TrainingJobTrainingSetDataset["featureRegistry"]>(
+  (v) => (typeof v === "string" ? v.startsWith("s3://") : isDeferred(v) || (v !== null && typeof v === "object" && "registryUri" in v)),
+  FEATURE_REGISTRY_MESSAGE,
+);
 
 /**
  * The schema of {@link TrainingJobArgs}. The fields the job renders into its TrainSpec (model, dataset,
@@ -156,10 +184,16 @@ export const TrainingJobArgsSchema = z
     registryKmsKeyArn: inputString().optional(),
     datasetKmsKeyArn: inputString().optional(),
     model: spec.model,
-    dataset: spec.dataset.refine((d) => d.uri.startsWith("s3://"), {
-      path: ["uri"],
-      message: "is not reachable from a pod: use an s3:// URI (upload the data first; file:// works only with `mlops train` on one machine)",
-    }),
+    dataset: z.union(
+      [
+        FileDatasetSchema.refine((d) => d.uri.startsWith("s3://"), {
+          path: ["uri"],
+          message: "is not reachable from a pod: use an s3:// URI (upload the data first; file:// works only with `mlops train` on one machine)",
+        }),
+        TrainingSetDatasetSchema.extend({ featureRegistry: featureRegistryInput }),
+      ],
+      { error: DATASET_SHAPES_MESSAGE },
+    ),
     trainer: spec.trainer,
     task: spec.task.optional(),
     split: spec.split.optional(),

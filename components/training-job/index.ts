@@ -58,9 +58,10 @@ export class TrainingJob extends pulumi.ComponentResource {
     const job = normalizeTrainingJob(jobName, args, context);
     const image = job.image ?? runtimeImage(name, args.imageRepository ? { imageRepository: args.imageRepository } : {}, this).ref;
     const registryUri = this.registryUri(job, args);
-    this.trainSpec = registryUri.apply((uri) => renderTrainSpec(buildTrainSpec(job, uri)));
+    const featureRegistryUri = job.featureRegistry !== undefined ? this.featureRegistryUri(job, job.featureRegistry) : undefined;
+    this.trainSpec = pulumi.all([registryUri, featureRegistryUri]).apply(([uri, features]) => renderTrainSpec(buildTrainSpec(job, uri, features)));
 
-    const { role, rolePolicy } = this.createRole(name, job, args, context, registryUri);
+    const { role, rolePolicy } = this.createRole(name, job, args, context, registryUri, featureRegistryUri);
     const roleArn = args.serviceAccountRoleArn ?? role?.arn;
     const manifests = buildTrainingJobManifests({
       ...job,
@@ -103,6 +104,19 @@ export class TrainingJob extends pulumi.ComponentResource {
     });
   }
 
+  /** A training set's feature registry, refused at deploy time unless a pod can reach it (S3). */
+  private featureRegistryUri(job: NormalizedTrainingJob, uri: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.output(uri).apply((u) => {
+      if (typeof u !== "string" || !u.startsWith("s3://")) {
+        throw new pulumi.ResourceError(
+          `addTrainingJob(${JSON.stringify(job.name)}).dataset.featureRegistry: a pod cannot reach ${JSON.stringify(u)}. Use the FeatureStore's S3 registry (pass the FeatureStore, or its s3:// registryUri).`,
+          this,
+        );
+      }
+      return u;
+    });
+  }
+
   private createObjects(name: string, m: TrainingJobManifests, t: TrainingJobArgs["transform"], context: TrainingJobContext) {
     const opts = (after: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, provider: context.provider, dependsOn: [...context.dependsOn, ...after] });
     const make = <A extends object, R>(hook: Transform<A> | undefined, n: string, manifest: object, Ctor: new (n: string, a: A, o: pulumi.CustomResourceOptions) => R, after: pulumi.Resource[] = []): R =>
@@ -122,9 +136,9 @@ export class TrainingJob extends pulumi.ComponentResource {
 
   /**
    * On EKS, a role only this job's ServiceAccount can assume, reaching only what a run of this job's model
-   * needs ({@link trainingJobS3Access}): the dataset (read), its own model's prefix and its checkpoint
-   * prefix (read/write), the content-addressed blobs (read/put); the registry's KMS key, if any, through
-   * S3, and the dataset's (`datasetKmsKeyArn`) to decrypt only.
+   * needs ({@link trainingJobS3Access}): the dataset or its training set's folder (read), its own model's
+   * prefix and its checkpoint prefix (read/write), the content-addressed blobs (read/put); the registry's
+   * KMS key, if any, through S3, and the dataset's (`datasetKmsKeyArn`) to decrypt only.
    */
   private createRole(
     name: string,
@@ -132,6 +146,7 @@ export class TrainingJob extends pulumi.ComponentResource {
     args: TrainingJobArgs,
     context: TrainingJobContext,
     registryUri: pulumi.Output<string>,
+    featureRegistryUri: pulumi.Output<string> | undefined,
   ): { role?: aws.iam.Role; rolePolicy?: aws.iam.RolePolicy } {
     // Static S3 credentials win over IRSA in the SDK's chain: a role would go unused.
     if (!context.irsa || args.serviceAccountRoleArn !== undefined || args.s3?.credentials !== undefined) return {};
@@ -141,7 +156,11 @@ export class TrainingJob extends pulumi.ComponentResource {
       access: {
         namespace: job.namespace,
         serviceAccount: job.serviceAccountName,
-        ...trainingJobS3Access(job, (path) => registryUri.apply((uri) => underUri(uri, path))),
+        ...trainingJobS3Access(
+          job,
+          (path) => registryUri.apply((uri) => underUri(uri, path)),
+          featureRegistryUri ? (path) => featureRegistryUri.apply((uri) => underUri(uri, path)) : undefined,
+        ),
         // The default checkpoint prefix is inside the registry, so the registry's key covers it too.
         kmsKeyArns: [registryKmsKeyArn(args.registry, args.registryKmsKeyArn)],
         ...(args.datasetKmsKeyArn !== undefined ? { readKmsKeyArns: [args.datasetKmsKeyArn] } : {}),
@@ -153,7 +172,7 @@ export class TrainingJob extends pulumi.ComponentResource {
   }
 }
 
-export type { TrainingJobArgs } from "./args.js";
+export type { TrainingJobArgs, TrainingJobDataset, TrainingJobFileDataset, TrainingJobTrainingSetDataset } from "./args.js";
 export { TrainingJobArgsSchema } from "./args.js";
 export { TRAINING_JOB_DEFAULTS, normalizeTrainingJob, trainingJobS3Access, type TrainingJobContext, type NormalizedTrainingJob, type TrainingJobS3Access } from "./normalize.js";
 export { buildTrainingJobManifests, buildTrainSpec, distributedEnvVars, renderTrainingJob, runOnDemandCommand, type TrainingJobPlan, type TrainingJobManifests } from "./manifests.js";

@@ -53,9 +53,17 @@ export const COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-i
 /** Pod label shared by every run of a job: the headless Service selects on it. */
 export const JOB_LABEL = "mlops.dev/training-job";
 
-/** The TrainSpec a job renders into `MLOPS_TRAIN_SPEC`, once the registry URI is known. */
-export function buildTrainSpec(job: NormalizedTrainingJob, registryUri: string): TrainSpecInput {
-  return { ...job.spec, registry: registryUri, workers: job.workers, gpusPerWorker: job.gpusPerWorker, masterPort: job.masterPort } as TrainSpecInput;
+/**
+ * The TrainSpec a job renders into `MLOPS_TRAIN_SPEC`, once the registry URI (and, for a training set,
+ * the feature registry's) is known.
+ */
+export function buildTrainSpec(job: NormalizedTrainingJob, registryUri: string, featureRegistryUri?: string): TrainSpecInput {
+  let dataset: TrainSpecInput["dataset"] = job.spec.dataset as TrainSpecInput["dataset"];
+  if ("trainingSet" in job.spec.dataset) {
+    if (featureRegistryUri === undefined) throw new Error(`buildTrainSpec(${job.name}): a trainingSet dataset needs the feature registry's URI`);
+    dataset = { ...job.spec.dataset, featureRegistry: featureRegistryUri };
+  }
+  return { ...job.spec, dataset, registry: registryUri, workers: job.workers, gpusPerWorker: job.gpusPerWorker, masterPort: job.masterPort } as TrainSpecInput;
 }
 
 /** Labels on every object of the job, and the pod selector of its headless Service. */
@@ -229,9 +237,11 @@ export function renderTrainingJob(
   args: TrainingJobArgs,
   cluster: TrainingJobClusterFacts,
   registryUri: string,
+  /** A training set's feature registry, when `dataset.featureRegistry` is not a plain string. */
+  featureRegistryUri?: string,
 ): TrainingJobManifests & { readonly trainSpec: string; readonly runOnDemandCommand: string } {
   const job = normalizeTrainingJob(name, args, cluster);
-  const trainSpec = renderTrainSpec(buildTrainSpec(job, registryUri));
+  const trainSpec = renderTrainSpec(buildTrainSpec(job, registryUri, featureRegistryUri ?? (typeof job.featureRegistry === "string" ? job.featureRegistry : undefined)));
   const manifests = buildTrainingJobManifests({
     ...job,
     image: job.image ?? "",

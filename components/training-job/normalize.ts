@@ -9,7 +9,7 @@ import { S3_ACCESS_ENV } from "../shared/s3-access.js";
 import { fitsProblems } from "../shared/instance-types.js";
 import { validateArgs } from "../shared/validate.js";
 import type { NormalizedPool } from "../training-cluster/normalize.js";
-import { TrainingJobArgsSchema, TrainingJobNameSchema, type TrainingJobArgs } from "./args.js";
+import { TrainingJobArgsSchema, TrainingJobNameSchema, type TrainingJobArgs, type TrainingJobFileDataset, type TrainingJobTrainingSetDataset } from "./args.js";
 
 /** Every default of `addTrainingJob`, in one place (the JSDoc of TrainingJobArgs states the same values). */
 export const TRAINING_JOB_DEFAULTS = {
@@ -98,9 +98,17 @@ export interface NormalizedTrainingJob {
   /** How the pods reach S3 without IRSA; `staticCredentials`: a Secret holds them. */
   readonly s3: { readonly endpoint?: string; readonly region?: string; readonly staticCredentials: boolean };
   readonly serviceAccountName: string;
-  /** The TrainSpec without its registry (an Output until deployment). */
-  readonly spec: Omit<TrainSpecInput, "registry">;
+  /**
+   * The TrainSpec without its registry (an Output until deployment), and for a training set without its
+   * `featureRegistry` (below): {@link buildTrainSpec} puts both in.
+   */
+  readonly spec: Omit<TrainSpecInput, "registry" | "dataset"> & { readonly dataset: NormalizedDataset };
+  /** A training set's feature registry URI (an Output when the FeatureStore is in the same program). */
+  readonly featureRegistry?: pulumi.Input<string>;
 }
+
+/** The job's dataset as rendered: a file, or a training set whose registry URI is filled in later. */
+export type NormalizedDataset = TrainingJobFileDataset | Omit<TrainingJobTrainingSetDataset, "featureRegistry">;
 
 /**
  * Validates `addTrainingJob` args against the cluster and fills in defaults. Throws one MlopsError with
@@ -148,34 +156,59 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
     },
     serviceAccountName: `${name}-trainer`,
     spec: specOf(name, args),
+    ...("trainingSet" in args.dataset ? { featureRegistry: featureRegistryUri(args.dataset.featureRegistry) } : {}),
   };
+}
+
+/** The URI of a FeatureStore (anything with `registryUri`), or the URI given. */
+function featureRegistryUri(r: TrainingJobTrainingSetDataset["featureRegistry"]): pulumi.Input<string> {
+  return r !== null && typeof r === "object" && "registryUri" in r ? r.registryUri : r;
 }
 
 /** The S3 locations a run of the job reaches, by what it may do there (see ServiceAccountRoleArgs). */
 export interface TrainingJobS3Access<T> {
-  /** The dataset. */
+  /** The dataset: its file, or its training set's folder in the feature registry. */
   readonly read: readonly (string | T)[];
   /** Its own model's versions and aliases, and its checkpoint prefix. */
   readonly write: readonly (string | T)[];
   /** The content-addressed artifacts, shared by every model (adding one changes no other model's version). */
   readonly put: readonly (string | T)[];
-  /** The registry's `models/` folder, which it lists (only) to name the models that exist when its own is missing. */
+  /**
+   * The registry's `models/` folder, which it lists (only) to name the models that exist when its own is
+   * missing; likewise the feature registry's `training-sets/` for a training set.
+   */
   readonly list: readonly (string | T)[];
 }
 
 /**
  * What a run of the job reads and writes, from the registry's key layout (src/registry/registry.ts): the
- * dataset; `models/<model>/` (versions and aliases, the `mustBeat` holder included: it is its own model);
- * `blobs/sha256/`; the checkpoint prefix (`checkpoint.uri`, else `<registry>/checkpoints/<job>/`, the
- * folder of runtime/train/checkpoint.ts's defaultCheckpointUri). `inRegistry(path)` makes the URI of
- * a path under the registry (the registry's URI is an Output until deployment).
+ * dataset, or for a training set `training-sets/<name>/` of the feature registry (src/features/training-sets.ts;
+ * read only, every version: `:latest` is resolved at run time); `models/<model>/` (versions and aliases, the
+ * `mustBeat` holder included: it is its own model); `blobs/sha256/`; the checkpoint prefix (`checkpoint.uri`,
+ * else `<registry>/checkpoints/<job>/`, the folder of runtime/train/checkpoint.ts's defaultCheckpointUri,
+ * which also holds the run's pinned `:latest`). `inRegistry(path)` and `inFeatureRegistry(path)` make
+ * the URI of a path under each registry (their URIs may be Outputs until deployment).
  */
-export function trainingJobS3Access<T>(job: Pick<NormalizedTrainingJob, "name" | "spec">, inRegistry: (path: string) => T): TrainingJobS3Access<T> {
+export function trainingJobS3Access<T>(
+  job: Pick<NormalizedTrainingJob, "name" | "spec">,
+  inRegistry: (path: string) => T,
+  inFeatureRegistry?: (path: string) => T,
+): TrainingJobS3Access<T> {
+  const dataset = job.spec.dataset;
+  let read: (string | T)[];
+  let listFeatures: T[] = [];
+  if ("trainingSet" in dataset) {
+    if (!inFeatureRegistry) throw new Error("trainingJobS3Access: a trainingSet dataset needs inFeatureRegistry");
+    read = [inFeatureRegistry(`training-sets/${dataset.trainingSet.slice(0, dataset.trainingSet.lastIndexOf(":"))}`)];
+    listFeatures = [inFeatureRegistry("training-sets")];
+  } else {
+    read = [dataset.uri];
+  }
   return {
-    read: [job.spec.dataset.uri],
+    read,
     write: [inRegistry(`models/${job.spec.model}`), job.spec.checkpoint?.uri ?? inRegistry(`checkpoints/${job.name}`)],
     put: [inRegistry("blobs/sha256")],
-    list: [inRegistry("models")],
+    list: [inRegistry("models"), ...listFeatures],
   };
 }
 
@@ -185,11 +218,16 @@ export function underUri(uri: string, path: string): string {
 }
 
 /** The TrainSpec fields as the user gave them; the runtime applies the spec's own defaults. */
-function specOf(name: string, args: TrainingJobArgs): Omit<TrainSpecInput, "registry"> {
+function specOf(name: string, args: TrainingJobArgs): NormalizedTrainingJob["spec"] {
+  let dataset: NormalizedDataset = args.dataset;
+  if ("trainingSet" in args.dataset) {
+    const { featureRegistry: _rendered, ...rest } = args.dataset;
+    dataset = rest;
+  }
   return {
     name,
     model: args.model,
-    dataset: args.dataset,
+    dataset,
     trainer: args.trainer,
     ...(args.task !== undefined ? { task: args.task } : {}),
     ...(args.split !== undefined ? { split: args.split } : {}),

@@ -8,6 +8,9 @@ export function defaultCheckpointUri(registryUri: string, name: string, runId: s
   return `${registryUri.replace(/\/+$/, "")}/checkpoints/${name}/${runId}`;
 }
 
+/** The runtime's own keys in a checkpoint location, which the trainer's files never overwrite or delete. */
+export const RUNTIME_KEYS = ".mlops/";
+
 /** Files under `dir`, as `/`-separated paths relative to it, with size and mtime. */
 async function walk(dir: string): Promise<Map<string, { path: string; size: number; mtimeMs: number }>> {
   const out = new Map<string, { path: string; size: number; mtimeMs: number }>();
@@ -52,9 +55,12 @@ export class CheckpointSync {
     private readonly logger: Logger,
   ) {}
 
-  /** Downloads every file of this location into the folder; returns how many there were. */
+  /**
+   * Downloads every file of this location into the folder; returns how many there were. Keys under
+   * `.mlops/` are the runtime's own (e.g. the training set a run pinned), never the trainer's.
+   */
   async restore(): Promise<number> {
-    const keys = await this.store.list("");
+    const keys = (await this.store.list("")).filter((k) => !k.startsWith(RUNTIME_KEYS));
     await mkdir(this.dir, { recursive: true });
     for (const key of keys) {
       const local = join(this.dir, ...key.split("/"));
@@ -78,6 +84,7 @@ export class CheckpointSync {
     const files = await walk(this.dir);
     let count = 0;
     for (const [key, f] of files) {
+      if (key.startsWith(RUNTIME_KEYS)) continue;
       const tag = `${f.size}:${f.mtimeMs}`;
       if (this.uploaded.get(key) === tag) continue;
       try {

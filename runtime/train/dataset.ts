@@ -4,7 +4,8 @@ import { mkdir, stat, symlink } from "node:fs/promises";
 import { basename, join, posix } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { MlopsError } from "../../src/errors.js";
-import type { TrainSpec } from "../../src/spec/train.js";
+import type { ModelTrainingSet } from "../../src/registry/index.js";
+import type { FileDatasetSpec, TrainSpec } from "../../src/spec/train.js";
 import { filePath, openStore } from "../../src/store/index.js";
 import { holdoutMask } from "./split.js";
 
@@ -14,6 +15,38 @@ export interface Split {
   readonly y: Float64Array;
   readonly n: number;
   readonly d: number;
+}
+
+/** The columns asked for: the spec's, with a training set's default exclusions added. */
+export type DatasetColumns = Pick<FileDatasetSpec, "label" | "features" | "exclude">;
+
+/**
+ * Where a run's rows come from, resolved from `spec.dataset`: a file ({@link fileSource}) or a saved
+ * training set (./training-set.ts).
+ */
+export interface DatasetSource {
+  /** The data's URI (a file's, or the training set's data object): recorded as the model's dataset. */
+  readonly uri: string;
+  readonly format: "csv" | "parquet";
+  /** The spec field that names the data, in messages: `dataset.uri` or `dataset.trainingSet`. */
+  readonly field: string;
+  /** A local copy already made (a resolved training set); otherwise `uri` is fetched. */
+  readonly localPath?: string;
+  /** The data's digest when it was verified already (not hashed again). */
+  readonly digest?: string;
+  readonly columns: DatasetColumns;
+  /** Set for a training set: what the model version records of it. */
+  readonly trainingSet?: ModelTrainingSet;
+}
+
+/** The source of a `dataset: { uri, … }` block. */
+export function fileSource(dataset: FileDatasetSpec): DatasetSource {
+  return {
+    uri: dataset.uri,
+    format: datasetFormat(dataset.uri, dataset.format),
+    field: "dataset.uri",
+    columns: { label: dataset.label, ...(dataset.features ? { features: dataset.features } : {}), exclude: dataset.exclude },
+  };
 }
 
 export interface Dataset {
@@ -26,6 +59,8 @@ export interface Dataset {
   readonly label: string;
   readonly features: readonly string[];
   readonly rows: number;
+  /** The saved training set the rows are, when `dataset` named one. */
+  readonly trainingSet?: ModelTrainingSet;
   readonly train: Split;
   readonly holdout: Split;
   /** Staged files (set when `stage` was asked for). */
@@ -71,6 +106,14 @@ async function fetchDataset(uri: string, dir: string, cwd?: string): Promise<str
   return local;
 }
 
+/** Links a local file into `dir` (the trainer sees it next to the split files) unless it is there already. */
+async function linkInto(path: string, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const local = join(dir, basename(path));
+  if (local !== path) await symlink(path, local);
+  return local;
+}
+
 /** `sha256:<hex>` of a file's bytes, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -86,7 +129,7 @@ const quoteString = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * exist and be numeric, and so must the label.
  */
 export function resolveColumns(
-  spec: TrainSpec["dataset"],
+  spec: DatasetColumns,
   columns: ReadonlyArray<{ name: string; type: string }>,
 ): string[] {
   const types = new Map(columns.map((c) => [c.name, c.type]));
@@ -120,6 +163,8 @@ export interface LoadOptions {
   /** Write train/holdout as Parquet and CSV into `dir` for a command trainer. */
   readonly stage: boolean;
   readonly cwd?: string;
+  /** Where the rows come from. @default fileSource(spec.dataset) (a `trainingSet` must be resolved first) */
+  readonly source?: DatasetSource;
 }
 
 /**
@@ -127,9 +172,14 @@ export interface LoadOptions {
  * its httpfs extension cannot be relied on, so remote objects are staged first.
  */
 export async function loadDataset(spec: TrainSpec, opts: LoadOptions): Promise<Dataset> {
-  const format = datasetFormat(spec.dataset.uri, spec.dataset.format);
-  const localPath = await fetchDataset(spec.dataset.uri, opts.dir, opts.cwd);
-  const digest = await sha256File(localPath);
+  let src = opts.source;
+  if (!src) {
+    if ("trainingSet" in spec.dataset) throw new Error("loadDataset: resolve dataset.trainingSet first (trainingSetSource) and pass it as opts.source");
+    src = fileSource(spec.dataset);
+  }
+  const { format, field } = src;
+  const localPath = src.localPath ? await linkInto(src.localPath, opts.dir) : await fetchDataset(src.uri, opts.dir, opts.cwd);
+  const digest = src.digest ?? (await sha256File(localPath));
   const instance = await DuckDBInstance.create(":memory:");
   const conn = await instance.connect();
   try {
@@ -137,30 +187,30 @@ export async function loadDataset(spec: TrainSpec, opts: LoadOptions): Promise<D
     try {
       await conn.run(`CREATE TABLE data AS SELECT * FROM ${reader}(${quoteString(localPath)})`);
     } catch (err) {
-      throw MlopsError.of("dataset.uri", `cannot be read as ${format} (${(err as Error).message.split("\n")[0]})`, spec.dataset.uri, "Check the file, or set dataset.format.");
+      throw MlopsError.of(field, `cannot be read as ${format} (${(err as Error).message.split("\n")[0]})`, src.uri, src.trainingSet ? "Save the training set again." : "Check the file, or set dataset.format.");
     }
     // Before the column checks: a header-only file has no rows to infer types from, so every column reads as text.
     const rows = Number((await conn.runAndReadAll("SELECT count(*) FROM data")).getColumns()[0]![0]);
-    if (rows === 0) throw MlopsError.of("dataset.uri", "has no data rows (only a header, or nothing)", spec.dataset.uri, "Give a file with one row per example.");
+    if (rows === 0) throw MlopsError.of(field, "has no data rows (only a header, or nothing)", src.uri, src.trainingSet ? "Save a training set from an entity file with one row per example." : "Give a file with one row per example.");
     const described = await conn.runAndReadAll("DESCRIBE data");
     const columns = described.getRowObjectsJS().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    const features = resolveColumns(spec.dataset, columns);
-    const label = spec.dataset.label;
-    await checkValues(conn, spec, features, format);
+    const features = resolveColumns(src.columns, columns);
+    const label = src.columns.label;
+    await checkValues(conn, spec.task, src, features);
     const mask = holdoutMask(rows, spec.split.holdoutFraction, spec.split.seed);
     const holdoutRows = mask.reduce((n, v) => n + v, 0);
     if (rows - holdoutRows < MIN_TRAINING_ROWS || holdoutRows < 1) {
       throw MlopsError.of(
-        "dataset.uri",
+        field,
         `has ${rows} row${rows === 1 ? "" : "s"}: split.holdoutFraction ${spec.split.holdoutFraction} leaves ${rows - holdoutRows} for training and ${holdoutRows} for the holdout, and training needs at least ${MIN_TRAINING_ROWS} and the holdout 1`,
-        spec.dataset.uri,
+        src.uri,
         "Give more rows, or change split.holdoutFraction.",
       );
     }
     const { train, holdout } = await readSplits(conn, label, features, mask);
     let staged: Dataset["staged"];
     if (opts.stage) staged = await stageSplits(conn, mask, opts.dir);
-    return { uri: spec.dataset.uri, format, localPath, digest, label, features, rows, train, holdout, staged };
+    return { uri: src.uri, format, localPath, digest, label, features, rows, ...(src.trainingSet ? { trainingSet: src.trainingSet } : {}), train, holdout, staged };
   } finally {
     conn.closeSync();
     instance.closeSync();
@@ -175,13 +225,17 @@ function fileRow(rowid: number, format: "csv" | "parquet"): string {
   return format === "csv" ? `line ${rowid + 2}` : `row ${rowid + 1}`;
 }
 
-async function checkValues(conn: DuckDBConnection, spec: TrainSpec, features: readonly string[], format: "csv" | "parquet"): Promise<void> {
-  const cols = [spec.dataset.label, ...features];
+async function checkValues(conn: DuckDBConnection, task: TrainSpec["task"], src: DatasetSource, features: readonly string[]): Promise<void> {
+  const label = src.columns.label;
+  const cols = [label, ...features];
   const nulls = cols.map((c) => `count(*) - count(${quoteIdent(c)})`).join(", ");
   const counts = (await conn.runAndReadAll(`SELECT ${nulls} FROM data`)).getRows()[0]!.map(Number);
   const withNulls = cols.flatMap((c, i) => (counts[i]! > 0 ? [`${c} (${counts[i]} empty)`] : []));
   if (withNulls.length) {
-    throw MlopsError.of("dataset", "has empty values in", withNulls.join(", "), "Fill or drop those rows before training, or leave the column out with dataset.exclude.");
+    const fix = src.trainingSet
+      ? "A feature is empty where its view had no row for the entity within its TTL before the row's event_timestamp: drop those entity rows (or widen the view's ttl) and save the training set again, or leave the column out with dataset.exclude."
+      : "Fill or drop those rows before training, or leave the column out with dataset.exclude.";
+    throw MlopsError.of("dataset", "has empty values in", withNulls.join(", "), fix);
   }
   // NaN and ±Infinity are values to DuckDB (count() counts them), but no model can be fitted on them.
   const notFinite = cols.map((c) => `NOT isfinite(CAST(${quoteIdent(c)} AS DOUBLE))`).join(" OR ");
@@ -192,16 +246,16 @@ async function checkValues(conn: DuckDBConnection, spec: TrainSpec, features: re
     const [count] = (await conn.runAndReadAll(`SELECT count(*) FROM data WHERE ${notFinite}`)).getRows()[0]!.map(Number);
     throw MlopsError.of(
       `dataset column ${JSON.stringify(cols[at])}`,
-      `is not a finite number at ${fileRow(rowid, format)} of ${spec.dataset.uri}${count! > 1 ? ` (and ${count! - 1} more row${count === 2 ? "" : "s"} hold NaN or infinite values)` : ""}`,
+      `is not a finite number at ${fileRow(rowid, src.format)} of ${src.uri}${count! > 1 ? ` (and ${count! - 1} more row${count === 2 ? "" : "s"} hold NaN or infinite values)` : ""}`,
       Number(first[at + 1]),
       "Drop or impute those rows before training, or leave the column out with dataset.exclude.",
     );
   }
-  if (spec.task === "classification") {
-    const l = quoteIdent(spec.dataset.label);
+  if (task === "classification") {
+    const l = quoteIdent(label);
     const bad = (await conn.runAndReadAll(`SELECT DISTINCT CAST(${l} AS DOUBLE) FROM data WHERE CAST(${l} AS DOUBLE) NOT IN (0, 1) LIMIT 5`)).getRows().map((r) => r[0]);
     if (bad.length) {
-      throw MlopsError.of(`dataset.label`, `column ${JSON.stringify(spec.dataset.label)} must hold 0 and 1 for classification`, bad.map(Number), 'Encode the positive class as 1, or set task: "regression".');
+      throw MlopsError.of(`dataset.label`, `column ${JSON.stringify(label)} must hold 0 and 1 for classification`, bad.map(Number), 'Encode the positive class as 1, or set task: "regression".');
     }
   }
 }

@@ -11,9 +11,10 @@ import { openStore } from "../../src/store/index.js";
 import { trainBuiltin, type TrainerOutput } from "./builtin.js";
 import { CheckpointSync, defaultCheckpointUri } from "./checkpoint.js";
 import { describeTail, runTrainerProcesses, TrainerError, TrainingAbortedError, trainerEnv } from "./command.js";
-import { loadDataset, type Dataset } from "./dataset.js";
+import { fileSource, loadDataset, type Dataset } from "./dataset.js";
 import { defaultProgressMode, ProgressReporter, type ProgressMode } from "./progress.js";
 import { findRun, gateAndRegister } from "./register.js";
+import { trainingSetSource } from "./training-set.js";
 
 export interface TrainOptions {
   /** @default createLogger() (JSON lines unless stderr is a terminal) */
@@ -76,6 +77,8 @@ export interface RunContext {
   readonly registry: Registry;
   /** This run's scratch folder (staged data, trainer output, checkpoint), removed when the run ends. */
   readonly work: string;
+  /** This run's checkpoint location: `spec.checkpoint.uri`, else `<registry>/checkpoints/<name>/<runId>`. */
+  readonly checkpointUri: string;
   readonly signal?: AbortSignal;
   /** Set when this process runs one rank of a multi-pod run. */
   readonly worker?: WorkerPlacement;
@@ -107,12 +110,25 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
   }
 
   const work = await mkdtemp(join(tmpdir(), "mlops-train-"));
-  const ctx: RunContext = { spec, runId, cwd, log, registry, work, signal: opts.signal, worker: opts.worker };
+  const checkpointUri = spec.checkpoint.uri ?? defaultCheckpointUri(registry.uri, spec.name, runId);
+  const ctx: RunContext = { spec, runId, cwd, log, registry, work, checkpointUri, signal: opts.signal, worker: opts.worker };
   try {
     checkAborted(ctx.signal);
     const command = "command" in spec.trainer;
-    const data = await loadDataset(spec, { dir: join(work, "data"), stage: command, cwd });
-    log.info("dataset ready", { uri: data.uri, digest: data.digest, rows: data.rows, features: data.features.length, train: data.train.n, holdout: data.holdout.n });
+    const source =
+      "trainingSet" in spec.dataset
+        ? await trainingSetSource(spec.dataset, { runId, scratchDir: work, cwd, pins: openStore(checkpointUri, { cwd }), log })
+        : fileSource(spec.dataset);
+    const data = await loadDataset(spec, { dir: join(work, "data"), stage: command, cwd, source });
+    log.info("dataset ready", {
+      uri: data.uri,
+      digest: data.digest,
+      ...(data.trainingSet ? { trainingSet: `${data.trainingSet.name}:${data.trainingSet.version}` } : {}),
+      rows: data.rows,
+      features: data.features.length,
+      train: data.train.n,
+      holdout: data.holdout.n,
+    });
     checkAborted(ctx.signal);
 
     const reporter = new ProgressReporter({ mode: opts.progress ?? defaultProgressMode(), logger: log });
@@ -121,7 +137,7 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
     try {
       if ("builtin" in spec.trainer) {
         if (spec.workers > 1) log.warn("the built-in trainer runs in one process; workers is ignored", { workers: spec.workers });
-        const store = openStore(spec.checkpoint.uri ?? defaultCheckpointUri(registry.uri, spec.name, runId), { cwd });
+        const store = openStore(checkpointUri, { cwd });
         const r = await trainBuiltin({
           trainer: spec.trainer, task: spec.task, split: spec.split, data, logger: log, signal: ctx.signal,
           checkpoint: { store, intervalSeconds: spec.checkpoint.intervalSeconds },
@@ -167,7 +183,7 @@ async function trainCommand(
   for (const r of ranks) await mkdir(outputDir(r), { recursive: true });
   await mkdir(checkpointDir, { recursive: true });
 
-  const checkpointStore = openStore(spec.checkpoint.uri ?? defaultCheckpointUri(ctx.registry.uri, spec.name, runId), { cwd: ctx.cwd });
+  const checkpointStore = openStore(ctx.checkpointUri, { cwd: ctx.cwd });
   const checkpointUri = checkpointStore.uri;
   const sync = new CheckpointSync(checkpointStore, checkpointDir, log);
   const restored = (await sync.restore()) > 0;

@@ -74,6 +74,7 @@ export async function gateAndRegister(ctx: RunContext, trained: Trained): Promis
     lineage: {
       datasetUri: data.uri,
       datasetDigest: data.digest,
+      ...(data.trainingSet ? { trainingSet: data.trainingSet } : {}),
       trainer: "builtin" in spec.trainer ? `builtin:${spec.trainer.builtin}` : spec.trainer.command.join(" "),
       runId,
       ...(codeRevision ? { codeRevision } : {}),

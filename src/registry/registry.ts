@@ -40,6 +40,17 @@ const registerOptionsSchema = z.strictObject({
       parentVersion: z.number().int().positive().optional(),
       runId: z.string().optional(),
       promotedFrom: z.string().optional(),
+      trainingSet: z
+        .strictObject({
+          name: z.string().min(1),
+          version: z.number().int().positive(),
+          digest: z.string().min(1),
+          registry: z.string().min(1),
+          views: z.record(z.string(), z.number().int().positive()),
+          entitiesDigest: z.string().min(1),
+          features: z.array(z.string()),
+        })
+        .optional(),
     })
     .optional(),
   alias: z.string().regex(ALIAS_PATTERN, "must be a lowercase name starting with a letter, e.g. \"champion\"").optional(),

@@ -18,6 +18,25 @@ export interface Lineage {
   readonly runId?: string;
   /** `<registry uri>#<name>:<version>` when this version was promoted from another stage's registry. */
   readonly promotedFrom?: string;
+  /** The saved training set it was trained on (`dataset: { trainingSet }`); datasetUri/datasetDigest are its data's. */
+  readonly trainingSet?: ModelTrainingSet;
+}
+
+/** A FeatureStore training set, as a model version records it. */
+export interface ModelTrainingSet {
+  readonly name: string;
+  /** The version used (`:latest` resolved when the run started). */
+  readonly version: number;
+  /** `sha256:<hex>` of its data file, checked before training. */
+  readonly digest: string;
+  /** The FeatureStore registry it was read from. */
+  readonly registry: string;
+  /** The feature view versions its join read: view name → version. */
+  readonly views: Readonly<Record<string, number>>;
+  /** `sha256:<hex>` of the entity file the join was run on. */
+  readonly entitiesDigest: string;
+  /** The features it holds, `view:feature`, in column order. */
+  readonly features: readonly string[];
 }
 
 /** One immutable registered version. Stored as JSON at `models/<name>/versions/<NNNNNNNNNN>.json`. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseOrThrow } from "../errors.js";
+import { TRAINING_SET_NAME } from "../features/training-sets.js";
 import { ALIAS_PATTERN, MODEL_NAME_PATTERN } from "./model-ref.js";
 
 /** The environment variable a component renders the TrainSpec into, and `mlops train` reads at boot. */
@@ -49,6 +50,56 @@ const CommandTrainer = z
   })
   .strict();
 
+/** The columns to train on, the same for a file and a saved training set. */
+const datasetColumns = {
+  label: z.string().min(1),
+  /**
+   * Feature columns. Default: every column but the label and `exclude`; for a training set, its feature
+   * columns only (the entity file's columns, join keys and `event_timestamp` among them, are left out).
+   */
+  features: z.array(z.string().min(1)).min(1).optional(),
+  exclude: z.array(z.string()).default([]),
+};
+
+/** A Parquet or CSV file. */
+export const FileDatasetSchema = z
+  .object({
+    uri,
+    format: z.enum(["parquet", "csv"]).optional(),
+    ...datasetColumns,
+  })
+  .strict();
+
+const TRAINING_SET_REF_MESSAGE = 'must be "<name>:<version>" or "<name>:latest", e.g. "fraud-train:3" (a name of lowercase letters, digits, ".", "_" and "-")';
+
+/**
+ * A training set saved by `mlops features historical … --save <name>` in a FeatureStore's registry.
+ * `:latest` is resolved once, when the run starts; the version used is recorded on the model.
+ */
+export const TrainingSetDatasetSchema = z
+  .object({
+    trainingSet: z
+      .string()
+      .regex(/^[^:]+:(latest|[1-9][0-9]{0,9})$/, TRAINING_SET_REF_MESSAGE)
+      .refine((ref) => TRAINING_SET_NAME.test(ref.slice(0, ref.lastIndexOf(":"))), TRAINING_SET_REF_MESSAGE),
+    /** The FeatureStore's `registry` (file:// or s3://), where the training set was saved. */
+    featureRegistry: z
+      .string({ error: "must name the FeatureStore registry the training set was saved in (its spec's registry, file:// or s3://)" })
+      .regex(/^(file|s3):\/\/.+/, "must be a file:// or s3:// URI: the FeatureStore spec's registry"),
+    ...datasetColumns,
+  })
+  .strict();
+
+export const DATASET_SHAPES_MESSAGE =
+  'must be a file, { uri: "s3://…/train.parquet", label: "…" }, or a saved training set, { trainingSet: "<name>:<version>", featureRegistry: "s3://…", label: "…" }, not both';
+
+const DatasetSchema = z.union([FileDatasetSchema, TrainingSetDatasetSchema], { error: DATASET_SHAPES_MESSAGE });
+
+/** The dataset block: a file (`uri`) or a saved training set (`trainingSet`). */
+export type TrainDataset = z.output<typeof DatasetSchema>;
+export type FileDatasetSpec = z.output<typeof FileDatasetSchema>;
+export type TrainingSetDatasetSpec = z.output<typeof TrainingSetDatasetSchema>;
+
 /**
  * The contract between `TrainingCluster.addTrainingJob` (which renders it into {@link TRAIN_SPEC_ENV})
  * and `mlops train` (which parses it at boot, or from `--spec <file>`).
@@ -65,16 +116,7 @@ export const TrainSpecSchema = z
     registry: uri,
     /** Model name to register the result under. */
     model: z.string().regex(MODEL_NAME_PATTERN, "must be lowercase letters, digits, '.', '_' and '-'"),
-    dataset: z
-      .object({
-        uri,
-        format: z.enum(["parquet", "csv"]).optional(),
-        label: z.string().min(1),
-        /** Feature columns. Default: every column but the label and `exclude`. */
-        features: z.array(z.string().min(1)).min(1).optional(),
-        exclude: z.array(z.string()).default([]),
-      })
-      .strict(),
+    dataset: DatasetSchema,
     task: z.enum(["classification", "regression"]).default("classification"),
     split: z
       .object({

@@ -11,8 +11,20 @@ describe("mlops spec", () => {
     const schema = JSON.parse(r.stdout);
     expect(schema.type).toBe("object");
     expect(schema.required).toEqual(expect.arrayContaining(["name", "registry", "model", "dataset", "trainer"]));
-    expect(schema.properties.dataset.properties.label.type).toBe("string");
     expect(schema.additionalProperties).toBe(false);
+  });
+
+  it("schema train describes the dataset as a file or a saved training set, each with its label", async () => {
+    const schema = JSON.parse((await mlops(["spec", "schema", "train"])).stdout);
+    const shapes = schema.properties.dataset.anyOf as Array<{ required: string[]; properties: Record<string, { type: string }>; additionalProperties: boolean }>;
+    expect(shapes.map((s) => s.required)).toEqual([
+      ["uri", "label"],
+      ["trainingSet", "featureRegistry", "label"],
+    ]);
+    for (const s of shapes) {
+      expect(s.properties.label!.type).toBe("string");
+      expect(s.additionalProperties).toBe(false);
+    }
   });
 
   it("schema endpoint describes the batching settings with their defaults", async () => {

@@ -128,4 +128,19 @@ describe("CheckpointSync", () => {
     expect(await readFile(join(local, "state.json"), "utf8")).toBe('{"step":7}');
     expect(await readFile(join(local, "shards", "0.pt"), "utf8")).toBe("x");
   });
+
+  it("leaves the runtime's own .mlops/ keys alone: never restored to the trainer, never overwritten or deleted", async () => {
+    const store = openStore(`file://${join(dir, "store")}`);
+    await store.put(".mlops/training-sets/run-1.json", '{"version":1}');
+    await store.put("state.json", "{}");
+    const local = join(dir, "restored");
+    const sync = new CheckpointSync(store, local, silentLogger);
+    expect(await sync.restore()).toBe(1);
+    await mkdir(join(local, ".mlops", "training-sets"), { recursive: true });
+    await writeFile(join(local, ".mlops", "training-sets", "run-1.json"), "the trainer's");
+    await rm(join(local, "state.json"));
+    await sync.sync();
+    expect(await store.list("")).toEqual([".mlops/training-sets/run-1.json"]);
+    expect((await store.get(".mlops/training-sets/run-1.json"))!.toString()).toBe('{"version":1}');
+  });
 });
