@@ -8,6 +8,7 @@ import { parseEndpointSpec } from "../src/spec/endpoint.js";
 import { parseTrainSpec } from "../src/spec/train.js";
 import { packageRoot } from "../src/package.js";
 import { intFlag, parse, positionals } from "./args.js";
+import { featuresPhase } from "./demo-features.js";
 
 const USAGE = "mlops demo [--exit] [--port N] [--registry <uri>]";
 const MODEL = "breast-cancer";
@@ -19,7 +20,11 @@ const MODEL = "breast-cancer";
  *    (minimum AUC) and registers it as `challenger`;
  * 3. serves `breast-cancer@champion` over the Open Inference Protocol and sends it real requests;
  * 4. promotes the challenger to champion and shows the server switching versions without a failed request;
- * 5. prints the URL, a curl to paste, and a summary of the server's metrics; keeps serving until Ctrl-C.
+ * 5. prints the URL, a curl to paste, and a summary of the server's metrics;
+ * 6-11. the features phase (demo-features.ts): generates a fraud example with entities and timestamps,
+ *    applies its feature spec, materializes it into the embedded online store, saves a point-in-time
+ *    training set, trains and gates on it, serves the model by customer_id and sends a request by entity id.
+ * Keeps serving both until Ctrl-C (or stops them with --exit).
  */
 export async function demoCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals: pos } = parse(
@@ -135,13 +140,28 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   say(`   metrics: ${summarizeMetrics(metrics)}`);
   say(`   registry: node bin/mlops.js registry list ${MODEL} --registry ${registry.uri}`);
 
+  // 6-11. The features phase: entities and timestamps, a point-in-time training set, serving by entity id.
+  const byEntity = await featuresPhase({
+    registry,
+    logger,
+    port: port === 0 || port === 65535 ? 0 : port + 1,
+    handleSignals: !values.exit,
+    say,
+    step,
+    first: 6,
+  }).catch(async (e: unknown) => {
+    await server.stop();
+    throw e;
+  });
+
   if (values.exit) {
+    await byEntity.stop();
     await server.stop();
     say("done (--exit).");
     return 0;
   }
   say("");
-  say(`serving on ${server.url} until Ctrl-C`);
+  say(`serving on ${server.url} (breast-cancer) and ${byEntity.url} (fraud, by customer_id) until Ctrl-C`);
   return -1;
 }
 

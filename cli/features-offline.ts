@@ -2,10 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MlopsError } from "../src/errors.js";
-import { FeatureRegistry, sha256File } from "../src/features/registry.js";
-import { saveTrainingSet } from "../src/features/training-sets.js";
+import { FeatureRegistry } from "../src/features/registry.js";
 import { parseFeatureRefs, parseFeatureStoreSpec, type FeatureStoreSpec } from "../src/spec/features.js";
 import { historicalFeatures } from "../runtime/features/historical.js";
+import { saveHistorical } from "../runtime/features/save.js";
 import { localSourcePath, validateSource, withDuck } from "../runtime/features/source.js";
 import { parse, positionals } from "./args.js";
 import { readSpecFile } from "./spec.js";
@@ -100,24 +100,12 @@ async function historical(argv: string[], out: (s: string) => void): Promise<num
   );
   let trainingSet: Record<string, unknown> | undefined;
   if (values.save) {
-    const registry = FeatureRegistry.open(spec.registry);
-    // The lineage names exact view versions: record the definitions used (a no-op when already applied).
-    const views = await Promise.all(
-      result.views.map(async (v) => {
-        const view = spec.views.find((x) => x.name === v.view)!;
-        const r = await registry.recordView(view, spec);
-        return { name: v.view, version: r.version, digest: r.digest, source: view.source.uri };
-      }),
-    );
-    const saved = await saveTrainingSet(registry, values.save, result.out, {
-      store: spec.name,
-      views,
-      entities: { file: entities, digest: await sha256File(entities), rows: result.rows },
-      features: refs.map((r) => `${r.view}:${r.feature}`),
+    const saved = await saveHistorical(values.save, result, {
+      spec,
+      refs,
+      entities,
       fullFeatureNames: values["full-feature-names"] ?? false,
-      createdTimestampCutoff: !(values["allow-later-writes"] ?? false),
-      columns: result.columns,
-      rows: result.rows,
+      allowLaterWrites: values["allow-later-writes"] ?? false,
     });
     trainingSet = { name: saved.name, version: saved.version, ref: `${saved.name}:${saved.version}`, digest: saved.digest, changed: saved.changed, uri: saved.uri };
   }

@@ -18,6 +18,7 @@ usage:
               [--max-batch-size N] [--max-batch-delay-ms N]
   mlops train --spec <file.yaml|json>            (in a container: the spec comes from MLOPS_TRAIN_SPEC)
   mlops features apply|historical|materialize|get|serve --spec <features.yaml> …   feature views, training sets, online features
+  mlops drift --reference <uri|profile.json> --current <uri> --out <dir> [--columns a,b] [--method m] [--threshold x] [--pushgateway <url>] [--on-drift "<cmd>"]   exit 3 on drift
   mlops spec schema <train|endpoint|features>    JSON Schema of a spec
   mlops synth [--stack <stage>] --out <dir>      every object a stack would create, offline
 
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./spec.js")).specCommand(rest, out);
     case "synth":
       return (await import("./synth.js")).synthCommand(rest, out);
+    case "drift": return (await import("./drift.js")).driftCommand(rest, out);
     case "demo":
       return (await import("./demo.js")).demoCommand(rest, out);
     case undefined:

@@ -11,6 +11,8 @@ export interface Measured {
   readonly error?: string;
   /** Requests/s of every round, when there were several. */
   readonly perRound?: readonly number[];
+  /** The server process's CPU time per request (bench/serve/cpu.ts); the median over rounds when there were several. */
+  readonly cpuNsPerRequest?: number;
 }
 
 /**
@@ -24,7 +26,9 @@ export function median(rounds: readonly Measured[]): Measured {
   const sorted = [...rounds].sort((a, b) => a.result!.requestsPerSec - b.result!.requestsPerSec);
   const dirty = rounds.find((m) => m.result!.non2xx + m.result!.socketErrors > 0);
   const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  return { ...(dirty ?? mid), perRound: rounds.map((m) => m.result!.requestsPerSec) };
+  const cpus = rounds.map((m) => m.cpuNsPerRequest).filter((c): c is number => c !== undefined).sort((a, b) => a - b);
+  const cpu = cpus.length === rounds.length ? { cpuNsPerRequest: cpus[Math.floor((cpus.length - 1) / 2)]! } : {};
+  return { ...(dirty ?? mid), perRound: rounds.map((m) => m.result!.requestsPerSec), ...cpu };
 }
 
 /** A bar from issue 2 section 9: `num / den` must reach `atLeast`. */
@@ -35,6 +39,8 @@ export interface Bar {
   readonly atLeast: number;
   /** Compare rows/s instead of requests/s. */
   readonly rows?: boolean;
+  /** Compare CPU time per request instead (den's over num's: the throughput ratio on a quiet machine). */
+  readonly cpu?: boolean;
 }
 
 const ms = (v: number): string => (v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(2)} ms`);
@@ -42,6 +48,10 @@ const int = (v: number): string => Math.round(v).toLocaleString("en-US");
 
 /** The ratio of a bar, or undefined when either side has no result. */
 export function ratio(bar: Bar): number | undefined {
+  if (bar.cpu) {
+    const [n, d] = [bar.num?.cpuNsPerRequest, bar.den?.cpuNsPerRequest];
+    return n === undefined || d === undefined || n === 0 ? undefined : d / n;
+  }
   const n = bar.num?.result;
   const d = bar.den?.result;
   if (!n || !d || d.requestsPerSec === 0) return undefined;
@@ -63,8 +73,8 @@ export function failures(rows: readonly Measured[]): string[] {
 
 function table(rows: readonly Measured[], unit: "req/s" | "rows/s"): string[] {
   const lines = [
-    `| server | conns | ${unit} | p50 | p99 | requests | errors |`,
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| server | conns | ${unit} | p50 | p99 | requests | errors | CPU/request |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const m of rows) {
     const r = m.result;
@@ -76,7 +86,7 @@ function table(rows: readonly Measured[], unit: "req/s" | "rows/s"): string[] {
     const errs = r.non2xx + r.socketErrors;
     const rounds = m.perRound ? ` (rounds: ${m.perRound.map((v) => int(v * m.rowsPerRequest)).join(", ")})` : "";
     lines.push(
-      `| ${m.label} | ${m.connections} | ${int(rate)}${rounds} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${int(r.requests)} | ${errs} |`,
+      `| ${m.label} | ${m.connections} | ${int(rate)}${rounds} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${int(r.requests)} | ${errs} | ${m.cpuNsPerRequest === undefined ? "–" : `${(m.cpuNsPerRequest / 1000).toFixed(1)} µs`} |`,
     );
   }
   return lines;

@@ -1,12 +1,13 @@
 // `npm run bench:serve`: issue 2 section 9. One run, same model, same request body, same wrk settings:
 //   A. FastAPI + scikit-learn on uvicorn   B. bare node:http (the ceiling)   C. `mlops serve`
 //   C-bin. `mlops serve` with the same tensor in Triton's binary tensor data form (tritonclient's default)
-// then a 256-256 MLP served by `mlops serve` at 64 connections with batching on and off.
+// then a 256-256 MLP served by `mlops serve` at 64 connections with batching on and off; and C with
+// payload logging off, at sample rate 0.1 and at 1.0 (bench/serve/payload.ts).
 //
 //   npm run bench:serve                          # 10 s per server, 3 interleaved rounds, medians reported
 //   npm run bench:serve -- --duration 20
 //   npm run bench:serve -- --quick               # smoke run: 2 s per server, one round
-//   npm run bench:serve -- --only a,b            # a subset: a, b, c, cbin, mlp
+//   npm run bench:serve -- --only a,b            # a subset: a, b, c, cbin, mlp, log
 //   npm run bench:serve -- --rounds 1            # each server once
 //
 // Exits non-zero when a server fails to start or answer, or wrk sees errors; a missed bar only prints MISS.
@@ -17,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort } from "../../src/net.js";
 import { assertPortFree, installCleanup, runToEnd, startChild, stopChild, waitReady, type Child } from "./procs.js";
+import { processCpuNs } from "./cpu.js";
+import { runPayloadCase, type PayloadCaseResult } from "./payload.js";
 import { failures, median, renderReport, type Bar, type Measured } from "./report.js";
 import { runWrk, writeBinaryPostScript, writePostScript } from "./wrk.js";
 
@@ -33,7 +36,7 @@ const { values: flags } = parseArgs({
   options: {
     duration: { type: "string" },
     quick: { type: "boolean", default: false },
-    only: { type: "string", default: "a,b,c,cbin,mlp" },
+    only: { type: "string", default: "a,b,c,cbin,mlp,log" },
     connections: { type: "string", default: "32" },
     "mlp-connections": { type: "string", default: "64" },
     "batch-size": { type: "string", default: "32" },
@@ -126,7 +129,7 @@ function probabilityCheck(expected: number) {
 const okStatus = (status: number, body: Buffer): string | undefined =>
   status === 200 ? undefined : `answered ${status}: ${body.toString().slice(0, 200)}`;
 
-function mlopsServer(key: string, label: string, model: string, registry: string, size: number, delayMs: number, check: Server["check"]): Server {
+function mlopsServer(key: string, label: string, model: string, registry: string, size: number, delayMs: number, check: Server["check"], extra: string[] = []): Server {
   return {
     key,
     label,
@@ -136,7 +139,7 @@ function mlopsServer(key: string, label: string, model: string, registry: string
       startChild(key, process.execPath, [
         join(ROOT, "bin", "mlops.js"), "serve", "--model", `${model}@champion`, "--registry", registry,
         "--host", "127.0.0.1", "--port", String(port),
-        "--max-batch-size", String(size), "--max-batch-delay-ms", String(delayMs), "--log-level", "warn",
+        "--max-batch-size", String(size), "--max-batch-delay-ms", String(delayMs), "--log-level", "warn", ...extra,
       ]),
   };
 }
@@ -162,9 +165,12 @@ async function measure(server: Server, script: string, request: BenchRequest, co
     const opts = { url: url + server.inferPath, script, connections };
     await runWrk({ ...opts, durationS: WARMUP_S });
     process.stderr.write(`${server.key}: wrk -t1 -c${connections} -d${durationS}s\n`);
+    const cpuBefore = processCpuNs(child.proc.pid);
     const result = await runWrk({ ...opts, durationS });
+    const cpuAfter = processCpuNs(child.proc.pid);
     if (child.proc.exitCode !== null) throw new Error(`exited during the run; last output:\n${child.output.join("\n")}`);
-    return { ...base, result };
+    const cpu = cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0 ? { cpuNsPerRequest: (cpuAfter - cpuBefore) / result.requests } : {};
+    return { ...base, result, ...cpu };
   } catch (e) {
     process.stderr.write(`${server.key}: ${(e as Error).message}\n`);
     return { ...base, error: (e as Error).message };
@@ -196,9 +202,10 @@ async function main(): Promise<number> {
   const wantC = only.has("c");
   const wantBinary = only.has("cbin");
   const wantMlp = only.has("mlp");
+  const wantLog = only.has("log");
 
   let registerError: string | undefined;
-  if ((wantC || wantBinary || wantMlp) && !missing) {
+  if ((wantC || wantBinary || wantMlp || wantLog) && !missing) {
     try {
       await register(MODEL, join(EXAMPLE, "model.onnx"), registry);
     } catch (e) {
@@ -280,7 +287,16 @@ async function main(): Promise<number> {
       runs.set(job, [...(runs.get(job) ?? []), m]);
     }
   }
-  const small = smallJobs.map((j) => median(runs.get(j)!));
+  // Payload logging: its three servers side by side, measured in turns (bench/serve/payload.ts).
+  let logged: PayloadCaseResult | undefined;
+  if (wantLog && !cError) {
+    const start = (key: string, port: number, extra: string[]) => mlopsServer(key, key, MODEL, registry, batch.size, batch.delayMs, check, extra).start(port);
+    logged = await runPayloadCase({
+      tmp, start, inferPath: `/v2/models/${MODEL}/infer`, script, check, body: req.body, connections: conns,
+      durationS: Math.max(1, Math.min(durationS, 3)), rounds: Math.max(rounds * 2, 5), readyTimeoutMs: READY_TIMEOUT_MS,
+    });
+  }
+  const small = [...smallJobs.map((j) => median(runs.get(j)!)), ...(logged?.rows ?? [])];
   if (wantC && cError) small.push({ key: "C", label: cLabel, connections: conns, rowsPerRequest: 1, error: cError });
   if (wantBinary && cError) small.push({ key: "C-bin", label: binLabel, connections: conns, rowsPerRequest: 1, error: cError });
   const byKey = (k: string): Measured | undefined => small.find((m) => m.key === k);
@@ -297,6 +313,8 @@ async function main(): Promise<number> {
   ].filter((b) => only.has("c"));
   // Binary mode must cost no throughput against JSON for the same tensor (it skips number parsing and printing).
   if (wantC && wantBinary) smallBars.push({ name: "C-bin / C requests/s", num: byKey("C-bin"), den: byKey("C"), atLeast: 0.9 });
+  // Payload logging's cost, against the same server with logging off measured in the same rounds.
+  if (logged) smallBars.push(...logged.bars);
   const mlpBars: Bar[] = wantMlp
     ? [{ name: "batching on / off rows/s", num: mlp[0], den: mlp[1], atLeast: 1.5, rows: true }]
     : [];
@@ -312,6 +330,9 @@ async function main(): Promise<number> {
     `- machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     `- request: one OIP v2 infer, \`input\` FP32 [1,30] (row ${req.row} of examples/breast-cancer/data.csv), ${Buffer.byteLength(req.body)} bytes; A and C answers checked against scikit-learn (${req.expected.toFixed(6)})`,
     `- C-bin: the same tensor as binary tensor data (JSON header with \`binary_data_size\`, 120 bytes of float32, \`binary_data_output\`), ${binRequest.body.length} bytes, answered in binary and checked the same way`,
+    ...(logged
+      ? ["- L-*: C's request and settings, payload logging off / at 0.1 / at 1.0 to a file:// store, the three side by side, measured in turns (bench/serve/payload.ts):", ...logged.lines]
+      : []),
   ];
   const mlpHeader = [
     `## Heavier model: 256-256 MLP (bench/serve/make_mlp.py), ${mlpConns} connections`,

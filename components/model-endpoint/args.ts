@@ -6,6 +6,8 @@ import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
+import { PayloadLoggingArgsSchema, type PayloadLoggingArgs } from "./logging.js";
+import { EndpointFeaturesArgsSchema, type EndpointFeaturesArgs } from "./features.js";
 import type { Transform } from "../shared/transform.js";
 import { dnsLabelSchema, inputString, quantity } from "../shared/validate.js";
 import type { ModelRegistry } from "../model-registry/index.js";
@@ -39,6 +41,9 @@ export interface GpuArgs {
   /** Extra tolerations; the `nvidia.com/gpu` NoSchedule toleration is always added. @default - none */
   readonly tolerations?: k8s.types.input.core.v1.Toleration[];
 }
+
+export type { PayloadLoggingArgs };
+export type { EndpointFeaturesArgs };
 
 /**
  * How the pods reach an S3 registry other than through AWS with an IAM role: an S3-compatible server (MinIO on
@@ -167,6 +172,25 @@ export interface ModelEndpointArgs {
   readonly pollIntervalSeconds?: number;
   /** @default "info" */
   readonly logLevel?: "debug" | "info" | "warn" | "error";
+  /**
+   * Payload logging: a sampled record of each answered infer request (inputs, outputs, model version,
+   * request id, time), written in batches to `logging.uri` as SageMaker Data Capture JSON lines, partitioned
+   * by hour, for drift jobs (`mlops drift --model`). Never blocks nor fails a request: under back-pressure
+   * records are dropped and counted (`mlops_payload_records_dropped_total`). The pods' IAM role, when the
+   * endpoint makes one, may put objects under an `s3://` URI (and encrypt with `kmsKeyArn`).
+   * @example logging: { sampleRate: 0.1, uri: "s3://acme-payloads/prod" }
+   * @default - off
+   */
+  readonly logging?: PayloadLoggingArgs;
+  /**
+   * Serving by entity id: infer requests may send the entity's join key (e.g. `customer_id`, INT64 or BYTES,
+   * shape [N] or [N, 1]) instead of the model's feature tensor, and the pods look the features up in the
+   * store's online store (features.ts says how they get its AUTH token and why the endpoint belongs in the
+   * store's namespace). Requests with the model's own inputs still work.
+   * @example features: { store: featureStore, entity: "customer", features: ["txn_stats:spend_7d", "txn_stats:txn_count_7d"] }
+   * @default - off
+   */
+  readonly features?: EndpointFeaturesArgs;
   readonly transform?: ModelEndpointTransforms;
 }
 
@@ -242,6 +266,8 @@ export const ModelEndpointArgsSchema = z
     monitoringNamespace: k8sName.optional(),
     pollIntervalSeconds: z.number().min(0.05).max(3600).optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
+    logging: PayloadLoggingArgsSchema.optional(),
+    features: EndpointFeaturesArgsSchema.optional(),
     transform: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()

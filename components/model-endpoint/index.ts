@@ -25,11 +25,13 @@ import {
   s3SecretArgs,
   type ManifestContext,
 } from "./manifests.js";
+import { featuresArgsProblems, featuresBlock, featureWiring } from "./features.js";
 import { endpointFitProblems, normalizeEndpoint } from "./normalize.js";
 import { endpointRole } from "./role.js";
 import { buildEndpointSpec } from "./spec.js";
 
 export * from "./args.js";
+export * from "./features.js";
 export * from "./manifests.js";
 export * from "./normalize.js";
 export * from "./role.js";
@@ -103,7 +105,8 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       context: `new ModelEndpoint("${name}")`,
       prefix: "",
       // Requests that no node the pods may land on can satisfy: they would stay Pending forever.
-      crossFieldChecks: ({ args: a }) => (a && typeof a === "object" ? endpointFitProblems(a, { ...(servingInstanceTypes ? { servingInstanceTypes } : {}) }) : []),
+      crossFieldChecks: ({ args: a }) =>
+        a && typeof a === "object" ? [...endpointFitProblems(a, { ...(servingInstanceTypes ? { servingInstanceTypes } : {}) }), ...featuresArgsProblems(a.features)] : [],
     });
     const { project, stage } = stackContext();
     // On a TrainingCluster the pods get the serving PriorityClass it creates (and wait for it).
@@ -147,16 +150,24 @@ export class ModelEndpoint extends pulumi.ComponentResource {
 
     const image = runtimeImage(name, { ...(args.image ? { image: args.image } : {}), ...(args.imageRepository ? { imageRepository: args.imageRepository } : {}) }, this, t.image);
     const registryUri = typeof args.registry === "string" ? pulumi.output(args.registry) : args.registry.uri;
-    const specJson = registryUri.apply((uri) => {
+    const loggingUri = args.logging ? pulumi.output(args.logging.uri) : undefined;
+    // Serving by entity id: the store's spec goes into the endpoint's, its AUTH token by Secret reference (features.ts).
+    const features = args.features ? featureWiring(name, this, args.features, namespaceName) : undefined;
+    const specJson = pulumi.all([registryUri, loggingUri, features?.storeSpec]).apply(([uri, logUri, store]) => {
       if (uri.startsWith("file://")) {
         // Legitimate only when the image or a volume carries the registry; usually a forgotten S3 registry.
         pulumi.log.warn(`registry ${uri} is a local path: the pods will only find models if the image or a volume provides that path`, this);
       }
-      return JSON.stringify(buildEndpointSpec({ name, registryUri: uri, endpoint }));
+      if (logUri?.startsWith("file://")) {
+        pulumi.log.warn(`logging.uri ${logUri} is a local path: the pods' root filesystem is read-only, so it must be on a volume they mount`, this);
+      }
+      return JSON.stringify(
+        buildEndpointSpec({ name, registryUri: uri, endpoint, ...(logUri !== undefined ? { loggingUri: logUri } : {}), ...(store !== undefined ? { features: featuresBlock(args.features!, store) } : {}) }),
+      );
     });
 
     // The ServiceAccount is named physicalName (serviceAccountArgs).
-    const role = endpointRole(this, { name, args, namespace: plainNamespace, serviceAccount: physicalName, registryUri });
+    const role = endpointRole(this, { name, args, namespace: plainNamespace, serviceAccount: physicalName, registryUri, ...(loggingUri ? { loggingUri } : {}) });
     const roleArn = args.serviceAccountRoleArn ?? role?.arn;
     const ctx: ManifestContext = {
       physicalName,
@@ -167,6 +178,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
       specJson,
       endpoint,
       ...(roleArn !== undefined ? { serviceAccountRoleArn: roleArn } : {}),
+      ...(features ? { featureEnv: features.env } : {}),
     };
 
     const serviceAccount = create(k8s.core.v1.ServiceAccount, "sa", t.serviceAccount, serviceAccountArgs(ctx));
@@ -174,7 +186,8 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     const s3Secret = args.s3?.credentials ? create(k8s.core.v1.Secret, "s3", t.s3Secret, s3SecretArgs(ctx, args.s3.credentials)) : undefined;
     const deployment = create(k8s.apps.v1.Deployment, "deployment", t.deployment, deploymentArgs(ctx), {
       ...childOpts,
-      dependsOn: [serviceAccount, ...(secret ? [secret] : []), ...(s3Secret ? [s3Secret] : []), ...(cluster && endpoint.priorityClassName === cluster.servingPriorityClassName ? cluster.nodes.priorityClasses : [])],
+      // A FeatureStore first: pods that start before its online store answers fail at boot and restart.
+      dependsOn: [serviceAccount, ...(secret ? [secret] : []), ...(s3Secret ? [s3Secret] : []), ...(args.features?.store instanceof pulumi.Resource ? [args.features.store] : []), ...(cluster && endpoint.priorityClassName === cluster.servingPriorityClassName ? cluster.nodes.priorityClasses : [])],
     });
     const service = create(k8s.core.v1.Service, "svc", t.service, serviceArgs(ctx));
     const autoscaler = create(k8s.autoscaling.v2.HorizontalPodAutoscaler, "hpa", t.autoscaler, autoscalerArgs(ctx), {

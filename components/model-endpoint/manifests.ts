@@ -54,6 +54,8 @@ export interface ManifestContext {
   readonly specJson: pulumi.Input<string>;
   readonly endpoint: NormalizedEndpoint;
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
+  /** Serving by entity id: the online store's AUTH token by Secret reference (features.ts). */
+  readonly featureEnv?: readonly k8s.types.input.core.v1.EnvVar[];
 }
 
 export function s3SecretName(ctx: Pick<ManifestContext, "physicalName">): string {
@@ -105,6 +107,7 @@ export function endpointEnv(ctx: ManifestContext): k8s.types.input.core.v1.EnvVa
   return [
     ...(e.authEnabled ? [fromSecret(SPEC_ENV.authToken, authSecretName(ctx), AUTH_SECRET_KEY)] : []),
     ...s3AccessEnv(e.s3, s3SecretName(ctx)),
+    ...(ctx.featureEnv ?? []),
   ];
 }
 
@@ -170,11 +173,12 @@ export function deploymentArgs(ctx: ManifestContext): k8s.apps.v1.DeploymentArgs
 /**
  * How long the kubelet waits before SIGKILL, counted from when it starts the preStop hook: the hook's sleep,
  * then the runtime's own shutdown delay after SIGTERM, then at most drainSeconds for requests in flight
- * (the runtime cuts off what is left then, so it has exited by this sum), plus a margin for freeing the model.
+ * (the runtime cuts off what is left then, so it has exited by this sum), then at most the payload log's
+ * flush timeout, when logging is on, plus a margin for freeing the model.
  * https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#hook-handler-execution
  */
-export function terminationGracePeriodSeconds(e: Pick<NormalizedEndpoint, "shutdownDelaySeconds" | "drainSeconds">): number {
-  return Math.ceil(2 * e.shutdownDelaySeconds + e.drainSeconds) + D.terminationMarginSeconds;
+export function terminationGracePeriodSeconds(e: Pick<NormalizedEndpoint, "shutdownDelaySeconds" | "drainSeconds" | "logging">): number {
+  return Math.ceil(2 * e.shutdownDelaySeconds + e.drainSeconds + (e.logging?.flushTimeoutSeconds ?? 0)) + D.terminationMarginSeconds;
 }
 
 export function serviceArgs(ctx: ManifestContext): k8s.core.v1.ServiceArgs {

@@ -4,6 +4,7 @@ import { GPU_RESOURCE, type Placement } from "../shared/constants.js";
 import { fitsProblems } from "../shared/instance-types.js";
 import { STAGE_DEFAULTS, stageTier } from "../shared/stage.js";
 import type { ModelEndpointArgs } from "./args.js";
+import { normalizePayloadLogging, type NormalizedPayloadLogging } from "./logging.js";
 
 /**
  * Every default of ModelEndpoint, in one place (the JSDoc in args.ts states the same values). Replicas
@@ -60,6 +61,8 @@ export interface NormalizedEndpoint {
   readonly logLevel: "debug" | "info" | "warn" | "error";
   /** The pods' PriorityClass; undefined: none. */
   readonly priorityClassName?: string;
+  /** Payload logging's settings (its URI stays in args: it may be an Output); undefined: off. */
+  readonly logging?: NormalizedPayloadLogging;
 }
 
 /** What normalizing needs to know of the cluster the endpoint is deployed to. */
@@ -126,6 +129,7 @@ export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluste
     pollIntervalSeconds: args.pollIntervalSeconds ?? d.pollIntervalSeconds,
     logLevel: args.logLevel ?? d.logLevel,
     ...(priorityClassName !== undefined ? { priorityClassName } : {}),
+    ...(args.logging ? { logging: normalizePayloadLogging(args.logging) } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { parseEndpointSpec, type EndpointSpec } from "../../src/spec/endpoint.js";
+import type { EndpointFeaturesInput } from "../../src/spec/endpoint-features.js";
 import { MODEL_ENDPOINT_DEFAULTS, type NormalizedEndpoint } from "./normalize.js";
 
 /** What the spec is made from: the endpoint's name, the resolved registry URI and its settings. */
@@ -7,9 +8,13 @@ export interface EndpointSpecArgs {
   readonly name: string;
   /** `s3://…` or `file://…`. */
   readonly registryUri: string;
+  /** The payload log's URI, resolved; used when `endpoint.logging` is set. */
+  readonly loggingUri?: string;
+  /** Serving by entity id: the spec's `features` block, the store's spec resolved (features.ts featuresBlock). */
+  readonly features?: EndpointFeaturesInput;
   readonly endpoint: Pick<
     NormalizedEndpoint,
-    "model" | "batching" | "authEnabled" | "drainSeconds" | "shutdownDelaySeconds" | "metrics" | "pollIntervalSeconds" | "logLevel"
+    "model" | "batching" | "authEnabled" | "drainSeconds" | "shutdownDelaySeconds" | "metrics" | "pollIntervalSeconds" | "logLevel" | "logging"
   >;
 }
 
@@ -37,6 +42,8 @@ export function buildEndpointSpec(args: EndpointSpecArgs): EndpointSpec {
       pollIntervalSeconds: e.pollIntervalSeconds,
       auth: { enabled: e.authEnabled },
       logLevel: e.logLevel,
+      ...(e.logging && args.loggingUri !== undefined ? { logging: { ...e.logging, uri: args.loggingUri } } : {}),
+      ...(args.features ? { features: args.features } : {}),
     },
     `endpoint spec for "${args.name}"`,
   );

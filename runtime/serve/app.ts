@@ -18,10 +18,12 @@ import type { EndpointSpec } from "../../src/spec/endpoint.js";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import { BearerAuth } from "./auth.js";
+import { FeatureInput } from "./feature-input/index.js";
 import { ModelHolder, type HolderOptions, type ModelSource, type ServingVersion } from "./holder.js";
 import { inject, type InjectOptions, type InjectResponse } from "./inject.js";
 import type { RetryOptions } from "./load-retry.js";
 import { createMetrics, ExpositionCache, type RouteLabel, type ServeMetrics } from "./metrics.js";
+import { openPayloadLog, type PayloadLog, type PayloadLogDeps } from "./payload-log.js";
 import * as health from "./routes/health.js";
 import { infer } from "./routes/infer.js";
 import { scrape } from "./routes/metrics.js";
@@ -51,6 +53,8 @@ export interface ServeAppDeps {
   readonly loadRetry?: RetryOptions;
   /** How old the `/metrics` text may be before a scrape renders it again. @default DEFAULT_METRICS_MAX_AGE_MS */
   readonly metricsMaxAgeMs?: number;
+  /** Stand-ins for payload logging's store, random source and clock (with `spec.logging`). @default - the real ones */
+  readonly payloadLog?: PayloadLogDeps;
 }
 
 export interface ServeApp {
@@ -101,6 +105,8 @@ export async function buildApp(deps: ServeAppDeps): Promise<ServeApp> {
   const { spec } = deps;
   const metrics = createMetrics();
   const logger = deps.logger ?? silentLogger;
+  // Serving by entity id: the online store is opened once, here; a store that cannot be opened fails the boot.
+  const featureInput = spec.features ? await FeatureInput.open(spec.features, { registry: metrics.registry, logger }) : undefined;
   const opts: HolderOptions = {
     source: deps.registry,
     ref: spec.model,
@@ -109,14 +115,22 @@ export async function buildApp(deps: ServeAppDeps): Promise<ServeApp> {
     logger,
     pollIntervalSeconds: spec.pollIntervalSeconds,
     ...(deps.loadRetry ? { retry: deps.loadRetry } : {}),
+    ...(featureInput ? { featureInput } : {}),
   };
-  const holder = deps.firstLoad === "background" ? ModelHolder.start(opts) : await ModelHolder.open(opts);
+  const payloadLog = openPayloadLog(spec, metrics.registry, logger, deps.payloadLog);
+  const holder = deps.firstLoad === "background" ? ModelHolder.start(opts) : await ModelHolder.open(opts).catch(async (e: unknown) => {
+    await payloadLog?.close();
+    await featureInput?.close();
+    throw e;
+  });
   return new App(holder, metrics, logger, {
     maxBodyBytes: spec.server.maxBodyBytes,
     maxResponseBytes: spec.server.maxResponseBytes,
     metricsOnMainPort: spec.server.metricsPort === undefined,
     metricsMaxAgeMs: deps.metricsMaxAgeMs ?? DEFAULT_METRICS_MAX_AGE_MS,
     ...(deps.authToken ? { authToken: deps.authToken } : {}),
+    ...(payloadLog ? { payloadLog } : {}),
+    ...(featureInput ? { featureInput } : {}),
   });
 }
 
@@ -126,6 +140,8 @@ interface AppSettings {
   readonly metricsOnMainPort: boolean;
   readonly metricsMaxAgeMs: number;
   readonly authToken?: string;
+  readonly payloadLog?: PayloadLog;
+  readonly featureInput?: FeatureInput;
 }
 
 /** The app; also the {@link RouteContext} its route handlers read. */
@@ -134,6 +150,8 @@ class App implements ServeApp, RouteContext {
   readonly metrics: PromRegistry;
   readonly maxBodyBytes: number;
   readonly maxResponseBytes: number;
+  readonly payloadLog: PayloadLog | undefined;
+  private readonly featureInput: FeatureInput | undefined;
   private readonly auth: BearerAuth | undefined;
   private readonly exposition: ExpositionCache;
   private readonly metricsOnMainPort: boolean;
@@ -150,6 +168,8 @@ class App implements ServeApp, RouteContext {
     this.maxBodyBytes = settings.maxBodyBytes;
     this.maxResponseBytes = settings.maxResponseBytes;
     this.metricsOnMainPort = settings.metricsOnMainPort;
+    this.payloadLog = settings.payloadLog;
+    this.featureInput = settings.featureInput;
     this.auth = settings.authToken ? new BearerAuth(settings.authToken) : undefined;
     this.exposition = new ExpositionCache(this.metrics, settings.metricsMaxAgeMs);
     // Zero-valued series for the answers Node's parser and the connection cap give, so `increase()` sees the first.
@@ -172,9 +192,12 @@ class App implements ServeApp, RouteContext {
     this.draining = true;
   }
 
+  /** Also writes the payload log's last records (bounded by spec.logging.flushTimeoutSeconds). */
   async close(): Promise<void> {
     this.draining = true;
     this.holder.close();
+    await this.payloadLog?.close();
+    await this.featureInput?.close();
   }
 
   countRejected(status: number): void {

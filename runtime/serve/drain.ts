@@ -11,7 +11,8 @@
  * 2. keeps accepting and answering as usual for `shutdownDelaySeconds` (skipped while no model is loaded:
  *    every request is refused then anyway), while the rest of the cluster stops sending;
  * 3. closes the listener, and the keep-alive connections that stayed idle through the whole delay;
- * 4. waits up to `drainSeconds` for the requests still in flight, cuts off what is left, and frees the model.
+ * 4. waits up to `drainSeconds` for the requests still in flight, cuts off what is left, and frees the model;
+ * 5. writes the payload log's last records, if logging is on (for at most `logging.flushTimeoutSeconds`).
  *
  * ModelEndpoint puts the same delay in the container's `preStop.sleep`, so a pod first sleeps while the
  * endpoints update (the process does not know yet) and then moves its open keep-alive connections off with

@@ -2,6 +2,7 @@ import type { ModelVersion } from "../../src/registry/types.js";
 import { formatModelRef, parseModelRef, type ModelRef } from "../../src/spec/model-ref.js";
 import type { Logger } from "../../src/log.js";
 import { Batcher, type BatchOptions } from "./batcher.js";
+import type { BoundFeatures, FeatureInput } from "./feature-input/index.js";
 import type { ServeMetrics } from "./metrics.js";
 import { LoadedModel } from "./model.js";
 import {
@@ -34,6 +35,8 @@ export interface ServingVersion {
   /** Metric children for this version, bound once so the hot path does no label hashing. */
   readonly observeDuration: (seconds: number) => void;
   readonly countStatus: (status: number) => void;
+  /** Serving by entity id, bound to this version (spec `features`); undefined when the endpoint has none. */
+  readonly features?: BoundFeatures;
 }
 
 /** Options shared by `ModelHolder.open` and `ModelHolder.start`. */
@@ -46,6 +49,8 @@ export interface HolderOptions {
   readonly pollIntervalSeconds: number;
   /** Back-off between failed first-load attempts (`start` only). @default DEFAULT_LOAD_RETRY */
   readonly retry?: RetryOptions;
+  /** Serving by entity id: each version is checked against it as it loads, and not served if it does not fit. @default - none */
+  readonly featureInput?: FeatureInput;
 }
 
 /**
@@ -79,8 +84,10 @@ export class ModelHolder {
   private readonly metrics: ServeMetrics;
   private readonly logger: Logger;
   private readonly pollSeconds: number;
+  private readonly featureInput: FeatureInput | undefined;
 
   private constructor(opts: HolderOptions) {
+    this.featureInput = opts.featureInput;
     this.source = opts.source;
     this.batching = opts.batching;
     this.metrics = opts.metrics;
@@ -214,6 +221,13 @@ export class ModelHolder {
     const model = await LoadedModel.load(mv, bytes).catch((e: unknown) => {
       throw new ArtifactRejected(`onnxruntime cannot load ${mv.name}:${mv.version} (${mv.digest}): ${(e as Error).message}`, { cause: e });
     });
+    let features: BoundFeatures | undefined;
+    try {
+      features = this.featureInput?.bind(model);
+    } catch (e) {
+      model.retire();
+      throw e;
+    }
     const labels = { model: mv.name, version: model.versionString };
     // Set only for a version that loaded: a failed load is counted in loadFailures instead.
     const seconds = endLoadTimer({ version: model.versionString });
@@ -236,13 +250,14 @@ export class ModelHolder {
         onRun: (rows) => batchSize.observe(rows),
         onQueue: (depth) => m.queueDepth.set(depth),
       }),
-      metadata: modelMetadata(model),
+      metadata: modelMetadata(model, features?.parameters),
       observeDuration: (s) => duration.observe(s),
       countStatus: (status) => {
         let c = statusCounters.get(status);
         if (!c) statusCounters.set(status, (c = m.requests.labels({ ...labels, route: "infer", status: String(status) })));
         c.inc();
       },
+      ...(features ? { features } : {}),
     };
   }
 

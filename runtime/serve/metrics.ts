@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectStandardMetrics } from "./default-metrics.js";
 
 /**
  * The route label of `mlops_requests_total`: a fixed set, so no client can mint new series. `other` is every
@@ -36,7 +37,8 @@ export interface ServeMetrics {
 
 export function createMetrics(): ServeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "mlops_" });
+  // process_* and nodejs_* under their standard names (default-metrics.ts); the serving metrics carry mlops_.
+  collectStandardMetrics(registry);
   const registers = [registry];
   return {
     registry,

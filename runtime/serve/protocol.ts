@@ -35,6 +35,19 @@ export interface ParseOptions {
    * data follows; 0 makes the whole body the binary data of the model's one input. @default - all JSON
    */
   readonly headerLength?: number;
+  /**
+   * Another set of inputs the request may send instead of the model's: given the request's `inputs`, the
+   * signature they are checked against, or undefined for the model's own. Serving by entity id uses it
+   * (feature-input/): the entity key tensor stands in for the feature input. @default - the model's only
+   */
+  readonly alternate?: (inputs: readonly unknown[]) => InputSignature | undefined;
+}
+
+/** The inputs a request is checked against: the model's (a LoadedModel is one), or an {@link ParseOptions.alternate}. */
+export interface InputSignature {
+  readonly inputs: readonly TensorSpec[];
+  readonly inputByName: ReadonlyMap<string, TensorSpec>;
+  readonly batchable: boolean;
 }
 
 /**
@@ -44,7 +57,7 @@ export interface ParseOptions {
  */
 export function parseInferRequest(body: string | Buffer, model: LoadedModel, opts: ParseOptions = {}): InferCall {
   const headerLength = opts.headerLength;
-  if (headerLength === undefined) return parseJson(body, model, undefined);
+  if (headerLength === undefined) return parseJson(body, model, undefined, opts);
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
   if (headerLength > bytes.length) {
     throw new BadRequest(
@@ -55,15 +68,15 @@ export function parseInferRequest(body: string | Buffer, model: LoadedModel, opt
     const { request, binary } = rawBinaryRequest(bytes, model.inputs);
     return checkRequest(request, model, 0, binary);
   }
-  return parseJson(bytes.subarray(0, headerLength), model, bytes.subarray(headerLength));
+  return parseJson(bytes.subarray(0, headerLength), model, bytes.subarray(headerLength), opts);
 }
 
-function parseJson(body: string | Buffer, model: LoadedModel, binary: Buffer | undefined): InferCall {
+function parseJson(body: string | Buffer, model: LoadedModel, binary: Buffer | undefined, opts: ParseOptions): InferCall {
   if (typeof body !== "string") {
     const scanned = scanInferBody(body);
     if (scanned) {
       try {
-        return checkRequest(scanned, model, body.length, binary);
+        return checkRequest(scanned, model, body.length, binary, opts.alternate);
       } catch (e) {
         if (!(e instanceof BadRequest)) throw e;
       }
@@ -83,7 +96,7 @@ function parseJson(body: string | Buffer, model: LoadedModel, binary: Buffer | u
   if (req === null || typeof req !== "object" || Array.isArray(req)) {
     throw new BadRequest('request body must be a JSON object such as {"inputs": [{"name", "shape", "datatype", "data"}]}');
   }
-  return checkRequest(req, model, body.length, binary);
+  return checkRequest(req, model, body.length, binary, opts.alternate);
 }
 
 type Parameters = Record<string, unknown>;
@@ -92,15 +105,16 @@ type Parameters = Record<string, unknown>;
  * The checks on a parsed body. `budget` (the JSON's length) bounds how many values JSON data can carry;
  * `binary` is what follows the JSON in a binary request (undefined for a JSON one).
  */
-function checkRequest(req: object, model: LoadedModel, budget: number, binary: Buffer | undefined): InferCall {
+function checkRequest(req: object, model: LoadedModel, budget: number, binary: Buffer | undefined, alternate?: ParseOptions["alternate"]): InferCall {
   const { id, inputs, outputs, parameters } = req as { id?: unknown; inputs?: unknown; outputs?: unknown; parameters?: unknown };
   if (id !== undefined && typeof id !== "string") throw new BadRequest(`"id" must be a string; received ${JSON.stringify(id)}`);
   const binaryOutput = flag(readParameters(parameters, '"parameters"'), "binary_data_output", '"parameters"') ?? false;
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new BadRequest(`"inputs" must be a non-empty array; the model takes ${describeAll(model.inputs)}`);
   }
-  if (inputs.length !== model.inputs.length) {
-    throw new BadRequest(`the request has ${inputs.length} inputs; the model takes ${model.inputs.length}: ${describeAll(model.inputs)}`);
+  const sig: InputSignature = alternate?.(inputs) ?? model;
+  if (inputs.length !== sig.inputs.length) {
+    throw new BadRequest(`the request has ${inputs.length} inputs; the model takes ${sig.inputs.length}: ${describeAll(sig.inputs)}`);
   }
   const feeds: Record<string, DecodedInput> = {};
   let offset = 0;
@@ -109,12 +123,12 @@ function checkRequest(req: object, model: LoadedModel, budget: number, binary: B
     const raw = inputs[i] as { name?: unknown; data?: unknown; parameters?: unknown } | null;
     if (raw === null || typeof raw !== "object") throw new BadRequest(`inputs[${i}] must be an object with name, shape, datatype and data`);
     const name = raw.name;
-    const spec = typeof name === "string" ? model.inputByName.get(name) : undefined;
+    const spec = typeof name === "string" ? sig.inputByName.get(name) : undefined;
     if (!spec) {
       throw new BadRequest(
         typeof name === "string"
-          ? `inputs[${i}]: the model has no input named ${JSON.stringify(name.slice(0, 100))}; its inputs are ${describeAll(model.inputs)}`
-          : `inputs[${i}]: "name" must be a string naming one of ${describeAll(model.inputs)}`,
+          ? `inputs[${i}]: the model has no input named ${JSON.stringify(name.slice(0, 100))}; its inputs are ${describeAll(sig.inputs)}`
+          : `inputs[${i}]: "name" must be a string naming one of ${describeAll(sig.inputs)}`,
       );
     }
     if (feeds[spec.name]) throw new BadRequest(`input "${spec.name}" is given twice`);
@@ -143,7 +157,7 @@ function checkRequest(req: object, model: LoadedModel, budget: number, binary: B
       offset += size;
     }
     if (i === 0 && decoded.shape.length > 0) rows = decoded.shape[0]!;
-    else if (model.batchable) {
+    else if (sig.batchable) {
       const r = decoded.shape[0]!;
       if (rows >= 0 && r !== rows) {
         throw new BadRequest(`input "${spec.name}" has ${r} rows (dimension 0) but an earlier input has ${rows}; all inputs must have the same number of rows`);
@@ -295,12 +309,14 @@ function tooLarge(size: number, max: number): BadRequest {
  * `onnxruntime_onnx` (Triton's model configuration docs list it; the OIP spec leaves the value to the
  * server), so clients that switch on Triton's platform names recognise the model.
  */
-export function modelMetadata(model: LoadedModel): string {
+export function modelMetadata(model: LoadedModel, parameters?: Readonly<Record<string, string>>): string {
   return JSON.stringify({
     name: model.mv.name,
     versions: [model.versionString],
     platform: "onnxruntime_onnx",
     inputs: model.inputs,
     outputs: model.outputs,
+    // OIP's optional metadata parameters; serving by entity id advertises its entity input here (feature-input/).
+    ...(parameters ? { parameters } : {}),
   });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseOrThrow } from "../errors.js";
+import { checkEndpointFeatures, EndpointFeaturesSchema } from "./endpoint-features.js";
 import { modelRefSchema } from "./model-ref.js";
 
 /** The environment variable a component renders the EndpointSpec into, and the runtime reads at boot. */
@@ -32,6 +33,63 @@ export const ENDPOINT_DEFAULTS = {
   keepAliveTimeoutSeconds: 65,
   maxConnections: 4096,
 } as const;
+
+/**
+ * Defaults of `logging` (payload logging, runtime/serve/payload-log.ts). The buffer bounds what a pod
+ * holds while the store is slow; the flush timeout fits in the margin ModelEndpoint leaves after the drain
+ * (MODEL_ENDPOINT_DEFAULTS.terminationMarginSeconds, 10 s) before the kubelet's SIGKILL.
+ */
+export const PAYLOAD_LOGGING_DEFAULTS = {
+  variant: "primary",
+  batchSize: 1000,
+  flushIntervalSeconds: 10,
+  maxBufferedRecords: 10_000,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  maxRecordBytes: 1024 * 1024,
+  writeTimeoutSeconds: 30,
+  flushTimeoutSeconds: 5,
+} as const;
+
+/**
+ * Payload logging: a sampled record of each answered infer request (its inputs and outputs), written in
+ * batches of JSON lines to an object store, partitioned by hour. Never blocks nor fails a request: when the
+ * buffer is full (the store slow or failing) records are dropped and counted.
+ */
+export const PayloadLoggingSchema = z
+  .object({
+    /** Share of infer requests logged, 0 (none) to 1 (every one). */
+    sampleRate: z.number().min(0).max(1),
+    /** Where the records go: `s3://bucket/prefix` or `file:///path`. */
+    uri: z.string().regex(/^(file|s3):\/\/.+/, 'must be a file:// or s3:// URI, e.g. "s3://acme-payloads/prod"'),
+    /** The variant written into each record and its path (`primary`, `canary`, `shadow`). */
+    variant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and '-'").default(PAYLOAD_LOGGING_DEFAULTS.variant),
+    /** Records per object written. */
+    batchSize: z.number().int().min(1).max(100_000).default(PAYLOAD_LOGGING_DEFAULTS.batchSize),
+    /** Longest a record waits before its batch is written, however few records it holds. */
+    flushIntervalSeconds: z.number().min(0.01).max(3600).default(PAYLOAD_LOGGING_DEFAULTS.flushIntervalSeconds),
+    /** Records held at most (waiting, or being written); one more is dropped. */
+    maxBufferedRecords: z.number().int().min(1).max(10_000_000).default(PAYLOAD_LOGGING_DEFAULTS.maxBufferedRecords),
+    /** Bytes of records held at most (waiting, or being written); one more is dropped. */
+    maxBufferedBytes: z.number().int().min(1024).max(4 * 1024 * 1024 * 1024).default(PAYLOAD_LOGGING_DEFAULTS.maxBufferedBytes),
+    /** A record larger than this (a huge request or answer) is dropped rather than logged. */
+    maxRecordBytes: z.number().int().min(256).max(256 * 1024 * 1024).default(PAYLOAD_LOGGING_DEFAULTS.maxRecordBytes),
+    /** A write that takes longer is given up on: its records count as dropped. */
+    writeTimeoutSeconds: z.number().min(0.01).max(600).default(PAYLOAD_LOGGING_DEFAULTS.writeTimeoutSeconds),
+    /** At shutdown, the longest wait for the last batches to be written; what is left then is dropped. */
+    flushTimeoutSeconds: z.number().min(0).max(300).default(PAYLOAD_LOGGING_DEFAULTS.flushTimeoutSeconds),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if (l.batchSize > l.maxBufferedRecords) {
+      ctx.addIssue({ code: "custom", path: ["batchSize"], message: `is ${l.batchSize}, more than maxBufferedRecords (${l.maxBufferedRecords}): a batch could never fill; lower batchSize or raise maxBufferedRecords` });
+    }
+    if (l.maxRecordBytes > l.maxBufferedBytes) {
+      ctx.addIssue({ code: "custom", path: ["maxRecordBytes"], message: `is ${l.maxRecordBytes}, more than maxBufferedBytes (${l.maxBufferedBytes}): lower maxRecordBytes or raise maxBufferedBytes` });
+    }
+  });
+
+export type PayloadLogging = z.output<typeof PayloadLoggingSchema>;
+export type PayloadLoggingInput = z.input<typeof PayloadLoggingSchema>;
 
 const modelRef = modelRefSchema();
 
@@ -109,6 +167,10 @@ export const EndpointSpecSchema = z
     /** When true, requests need `Authorization: Bearer <token>`, the token read from {@link AUTH_TOKEN_ENV}. */
     auth: z.object({ enabled: z.boolean().default(false) }).strict().prefault({}),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Payload logging (inputs and outputs of sampled infer requests). @default - off */
+    logging: PayloadLoggingSchema.optional(),
+    /** Serving by entity id: requests may send the entity key instead of the features (endpoint-features.ts). @default - off */
+    features: EndpointFeaturesSchema.optional(),
   })
   .strict();
 
@@ -117,7 +179,7 @@ export type EndpointSpecInput = z.input<typeof EndpointSpecSchema>;
 
 /** Validates a spec object; throws an MlopsError listing each bad field. */
 export function parseEndpointSpec(input: unknown, source = "endpoint spec"): EndpointSpec {
-  return parseOrThrow(EndpointSpecSchema, input, "", source);
+  return checkEndpointFeatures(parseOrThrow(EndpointSpecSchema, input, "", source), source);
 }
 
 /** Reads and validates the spec from the environment (the container's boot path). */

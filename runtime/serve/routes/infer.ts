@@ -10,7 +10,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as zlib from "node:zlib";
 import { HEADER_LENGTH_HEADER, parseHeaderLength } from "../binary.js";
 import type { ServingVersion } from "../holder.js";
-import { inferResponse, parseInferRequest, type InferCall } from "../protocol.js";
+import { capturePayload } from "../payload-capture.js";
+import { inferResponse, parseInferRequest, type InferAnswer, type InferCall } from "../protocol.js";
 import { BadRequest } from "../tensor.js";
 import { errorReply, type Reply, type RouteContext } from "./reply.js";
 
@@ -27,6 +28,8 @@ interface Answering {
   readonly encoding: "gzip" | "deflate" | undefined;
   /** True when the client sent Accept-Encoding: the answer then carries `Vary: Accept-Encoding`. */
   readonly negotiated: boolean;
+  /** Picked by the payload log's sampler (before the body is read): the answered request is logged. */
+  readonly logged: boolean;
 }
 
 /**
@@ -37,7 +40,12 @@ interface Answering {
  */
 export function infer(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, serving: ServingVersion, started: number): void {
   const accept = req.headers["accept-encoding"];
-  const how: Answering = { started, encoding: accept === undefined ? undefined : acceptedEncoding(accept), negotiated: accept !== undefined };
+  const how: Answering = {
+    started,
+    encoding: accept === undefined ? undefined : acceptedEncoding(accept),
+    negotiated: accept !== undefined,
+    logged: ctx.payloadLog?.sample() ?? false,
+  };
   let headerLength: number | undefined;
   let refused = refuseHeaders(req);
   if (!refused) {
@@ -138,28 +146,56 @@ function run(ctx: RouteContext, res: ServerResponse, serving: ServingVersion, bo
   const model = serving.model;
   let call: InferCall;
   try {
-    call = parseInferRequest(body, model, headerLength === undefined ? {} : { headerLength });
+    const f = serving.features;
+    call = parseInferRequest(body, model, f ? { headerLength, alternate: f.alternate } : headerLength === undefined ? {} : { headerLength });
   } catch (e) {
     finish(ctx, res, serving, failure(e), how);
     return;
   }
+  // Serving by entity id (feature-input/): the features are looked up, then the call runs as if the client had sent them.
+  if (serving.features?.byEntity(call)) {
+    // Held across the lookup too: the client may go away meanwhile, and an alias move retire the version.
+    model.acquire();
+    serving.features.resolve(call).then(
+      (resolved) => {
+        submit(ctx, res, serving, body, headerLength, how, resolved);
+        model.release();
+      },
+      (e: unknown) => {
+        model.release();
+        finish(ctx, res, serving, e instanceof BadRequest ? failure(e) : errorReply(500, `internal error: ${(e as Error).message}`), how);
+      },
+    );
+    return;
+  }
+  submit(ctx, res, serving, body, headerLength, how, call);
+}
+
+/** Runs a checked call through the version's batcher and answers it. */
+function submit(ctx: RouteContext, res: ServerResponse, serving: ServingVersion, body: Buffer, headerLength: number | undefined, how: Answering, call: InferCall): void {
+  const model = serving.model;
   model.acquire();
   serving.batcher.submit(call.feeds, call.rows, (err, out) => {
     let reply: Reply;
+    let answer: InferAnswer | undefined;
     try {
       if (err !== undefined) reply = failure(err);
       else {
-        const answer = inferResponse(model, call, out!, ctx.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+        answer = inferResponse(model, call, out!, ctx.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
         reply =
           answer.headerLength === undefined
             ? { status: 200, body: answer.body }
             : { status: 200, body: answer.body, headers: { "content-type": "application/octet-stream", [HEADER_LENGTH_HEADER]: String(answer.headerLength) } };
       }
     } catch (e) {
+      answer = undefined;
       reply = e instanceof BadRequest ? failure(e) : errorReply(500, `internal error: ${(e as Error).message}`);
     }
     model.release();
     finish(ctx, res, serving, reply, how);
+    // Answered requests only, once the answer is on its way (payload-capture.ts never throws).
+    // With serving by entity id the body may hold keys, not the tensors the model ran on: log the feeds then.
+    if (how.logged && answer !== undefined) capturePayload(ctx.payloadLog!, { model, call, body, headerLength, outputs: out!, answer, fromFeeds: serving.features !== undefined });
   });
 }
 

@@ -6,6 +6,7 @@
 import type { ServerResponse } from "node:http";
 import type { Registry as PromRegistry } from "prom-client";
 import type { ModelHolder } from "../holder.js";
+import type { PayloadLog } from "../payload-log.js";
 
 /**
  * One answer: a status, the body, extra headers. The body is JSON text, or bytes for a binary or
@@ -29,6 +30,8 @@ export interface RouteContext {
   readonly maxBodyBytes: number;
   /** Largest infer answer written (spec.server.maxResponseBytes). @default DEFAULT_MAX_RESPONSE_BYTES (routes/infer.ts) */
   readonly maxResponseBytes?: number;
+  /** Payload logging (spec.logging); undefined when off. */
+  readonly payloadLog?: PayloadLog;
   /** Writes a reply (for the handlers that answer later, once a body is read or a batch has run). */
   send(res: ServerResponse, reply: Reply): void;
 }

@@ -43,9 +43,9 @@ describe("/metrics", () => {
     expect(sample(text, "mlops_model_info", { model: "logistic", version: "1", digest: digest! })).toBe(1);
   });
 
-  it("exports process metrics with the mlops_ prefix", () => {
-    expect(sample(text, "mlops_process_cpu_seconds_total")).toBeGreaterThan(0);
-    expect(text).not.toMatch(/^process_/m);
+  it("exports process metrics under their standard names, without the mlops_ prefix", () => {
+    expect(sample(text, "process_cpu_seconds_total")).toBeGreaterThan(0);
+    expect(text).not.toMatch(/^mlops_(process|nodejs)_/m);
   });
 
   it("keeps every sample's labels to a fixed small set", () => {

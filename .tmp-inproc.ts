@@ -1,0 +1,17 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { buildApp } from "./runtime/serve/app.js";
+import { Registry } from "./src/registry/index.js";
+import { parseEndpointSpec } from "./src/spec/endpoint.js";
+const tmp = mkdtempSync(join(tmpdir(), "inproc-"));
+const registry = await Registry.open(`file://${tmp}/reg`);
+await registry.register("bc", readFileSync("examples/breast-cancer/model.onnx"), { alias: "champion" });
+const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 30], datatype: "FP32", data: Array.from({ length: 30 }, (_, i) => i / 7) }] });
+const rate = Number(process.env.RATE);
+const spec = parseEndpointSpec({ name: "e", model: "bc@champion", registry: `file://${tmp}/reg`, ...(rate ? { logging: { sampleRate: rate, uri: `file://${tmp}/l` } } : {}) });
+const app = await buildApp({ spec, registry, ...(process.env.NULLSTORE ? { payloadLog: { store: { put: async () => {} } as any } } : {}) });
+const N = 60000, C = 32;
+let next = 0;
+await Promise.all(Array.from({ length: C }, async () => { while (next++ < N) { await app.inject({ method: "POST", url: "/v2/models/bc/infer", body, headers: { "content-type": "application/json" } }); } }));
+await app.close();

@@ -1,0 +1,136 @@
+// The point-in-time join for `npm run bench:features`: `mlops features historical` (the whole command:
+// node's start, reading the Parquet files, the join, writing Parquet) against pandas `merge_asof` (the
+// sorts, the joins and putting the rows back in input order; loading the CSV files and writing the answer
+// are not counted), on the same data, and the two answers compared row by row.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { FEATURES_A, FEATURES_B, TTL_A_S, TTL_B_S, historicalData, type HistoricalData, type HistoricalSizes } from "./data.js";
+import { timed } from "./measure.js";
+
+const PYTHON = "/usr/bin/python3";
+const TIMEOUT_MS = 3_600_000;
+const FEATURES = [...FEATURES_A, ...FEATURES_B];
+
+export interface HistoricalOptions {
+  readonly root: string;
+  readonly dataRoot: string;
+  readonly tmp: string;
+  readonly sizes: HistoricalSizes;
+  readonly say: (line: string) => void;
+}
+
+export interface Comparison {
+  readonly rows: { readonly ours: number; readonly pandas: number };
+  /** Rows where any feature differs (null vs a value included), or the row exists on one side only. */
+  readonly mismatches: number;
+  /** Rows whose input columns (customer_id, event_timestamp, label) did not come back as given. */
+  readonly inputMismatches: number;
+  /** md5 of the canonical text of every row's features, in input order. */
+  readonly digest: { readonly ours: string; readonly pandas: string };
+  /** Entity rows that got a value from each view. */
+  readonly matched: { readonly a: number; readonly b: number };
+}
+
+export interface HistoricalResult {
+  readonly sizes: HistoricalSizes;
+  readonly ours: { readonly wallS: number; readonly cpuS: number; readonly maxRssMiB: number };
+  /** `mlops features --help`: what starting the command costs (a checkout runs the sources through tsx). */
+  readonly cliStart: { readonly wallS: number; readonly cpuS: number };
+  readonly pandas: { readonly joinS: number; readonly joinCpuS: number; readonly loadS: number; readonly writeS: number; readonly wallS: number; readonly maxRssMiB: number; readonly version: string };
+  readonly comparison: Comparison;
+  readonly identical: boolean;
+}
+
+function writeSpec(tmp: string, d: HistoricalData): string {
+  const view = (name: string, uri: string, ttl: string, features: readonly string[], int: string) => ({
+    name,
+    entities: ["customer"],
+    source: { uri: `file://${uri}`, timestampField: "event_timestamp" },
+    ttl,
+    features: features.map((f) => ({ name: f, dtype: f === int ? "int64" : "float64" })),
+  });
+  const spec = {
+    apiVersion: "mlops/v1",
+    kind: "FeatureStore",
+    name: "benchh",
+    registry: `file://${join(tmp, "registry-historical")}`,
+    entities: [{ name: "customer", joinKeys: ["customer_id"] }],
+    views: [view("a", d.aParquet, `${TTL_A_S / 86_400}d`, FEATURES_A, "a3"), view("b", d.bParquet, `${TTL_B_S / 86_400}d`, FEATURES_B, "b1")],
+  };
+  const path = join(tmp, "historical-spec.json");
+  writeFileSync(path, JSON.stringify(spec, null, 2));
+  return path;
+}
+
+/** Canonical text of a row's features: each as DOUBLE text, empty for null, `|`-separated. */
+const canonical = (row: string) => `concat_ws('|', ${row}, ${FEATURES.map((f) => `coalesce(CAST(CAST(${f} AS DOUBLE) AS VARCHAR), '')`).join(", ")})`;
+
+/** Compares our output (Parquet, input order) with pandas' (CSV with `row`), and our input columns with the entity file. */
+export async function compare(entitiesParquet: string, oursPath: string, pandasPath: string): Promise<Comparison> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const conn = await instance.connect();
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+    await conn.run(`CREATE TABLE o AS SELECT file_row_number AS r, * FROM read_parquet('${oursPath}', file_row_number = true)`);
+    const types = ["'row': 'BIGINT'", ...FEATURES.map((f) => `'${f}': 'DOUBLE'`)].join(", ");
+    await conn.run(`CREATE TABLE p AS SELECT * FROM read_csv('${pandasPath}', header = true, types = {${types}})`);
+    await conn.run(`CREATE TABLE e AS SELECT file_row_number AS r, * FROM read_parquet('${entitiesParquet}', file_row_number = true)`);
+    const differs = FEATURES.map((f) => `CAST(o.${f} AS DOUBLE) IS DISTINCT FROM p.${f}`).join(" OR ");
+    const [row] = (
+      await conn.runAndReadAll(`SELECT
+          (SELECT count(*) FROM o), (SELECT count(*) FROM p),
+          (SELECT count(*) FROM o FULL JOIN p ON o.r = p.row WHERE o.r IS NULL OR p.row IS NULL OR ${differs}),
+          (SELECT count(*) FROM e FULL JOIN o ON e.r = o.r WHERE o.r IS NULL OR e.r IS NULL OR e.customer_id IS DISTINCT FROM o.customer_id
+             OR epoch_us(e.event_timestamp) IS DISTINCT FROM epoch_us(o.event_timestamp) OR e.label IS DISTINCT FROM o.label),
+          (SELECT md5(string_agg(${canonical("r")}, chr(10) ORDER BY r)) FROM o),
+          (SELECT md5(string_agg(${canonical("row")}, chr(10) ORDER BY row)) FROM p),
+          (SELECT count(a0) FROM o), (SELECT count(b0) FROM o)`)
+    ).getRows();
+    const [oursRows, pandasRows, mismatches, inputMismatches, digestOurs, digestPandas, a, b] = row!;
+    return {
+      rows: { ours: Number(oursRows), pandas: Number(pandasRows) },
+      mismatches: Number(mismatches),
+      inputMismatches: Number(inputMismatches),
+      digest: { ours: String(digestOurs), pandas: String(digestPandas) },
+      matched: { a: Number(a), b: Number(b) },
+    };
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+export async function runHistorical(o: HistoricalOptions): Promise<HistoricalResult> {
+  const s = o.sizes;
+  o.say(`historical: data, ${s.entities.toLocaleString("en-US")} entity rows, views of ${s.viewA.toLocaleString("en-US")} and ${s.viewB.toLocaleString("en-US")} rows (generated once, then cached)`);
+  const d = await historicalData(o.dataRoot, s);
+  const spec = writeSpec(o.tmp, d);
+  const oursOut = join(o.tmp, "historical-ours.parquet");
+  const pandasOut = join(o.tmp, "historical-pandas.csv");
+
+  const help = await timed("mlops features --help", process.execPath, [join(o.root, "bin", "mlops.js"), "features", "--help"], 60_000);
+  o.say("historical: mlops features historical");
+  const features = [...FEATURES_A.map((f) => `a:${f}`), ...FEATURES_B.map((f) => `b:${f}`)].join(",");
+  const ours = await timed("mlops features historical", process.execPath, [join(o.root, "bin", "mlops.js"), "features", "historical", "--spec", spec, "--entities", d.entitiesParquet, "--features", features, "--out", oursOut, "--quiet"], TIMEOUT_MS);
+  if (ours.code !== 0) throw new Error(`mlops features historical exited with ${ours.code}:\n${ours.stdout}${ours.stderr.slice(-2000)}`);
+
+  o.say("historical: pandas merge_asof");
+  const args = [join(o.root, "bench", "features", "pandas_join.py"), "--entities", d.entitiesCsv, "--view", `a=${d.aCsv}:${TTL_A_S}:${FEATURES_A.join(",")}`, "--view", `b=${d.bCsv}:${TTL_B_S}:${FEATURES_B.join(",")}`, "--out", pandasOut];
+  const py = await timed("pandas_join.py", PYTHON, args, TIMEOUT_MS);
+  if (py.code !== 0) throw new Error(`pandas_join.py exited with ${py.code}:\n${py.stderr.slice(-2000)}`);
+  const p = JSON.parse(py.stdout.trim().split("\n").pop()!) as { load_s: number; join_s: number; join_cpu_s: number; write_s: number; pandas: string; numpy: string };
+
+  o.say("historical: comparing the two answers row by row");
+  const comparison = await compare(d.entitiesParquet, oursOut, pandasOut);
+  const identical =
+    comparison.rows.ours === s.entities && comparison.rows.pandas === s.entities && comparison.mismatches === 0 && comparison.inputMismatches === 0 && comparison.digest.ours === comparison.digest.pandas;
+  return {
+    sizes: s,
+    ours: { wallS: ours.wallS, cpuS: ours.cpuS, maxRssMiB: ours.maxRssKiB / 1024 },
+    cliStart: { wallS: help.wallS, cpuS: help.cpuS },
+    pandas: { joinS: p.join_s, joinCpuS: p.join_cpu_s, loadS: p.load_s, writeS: p.write_s, wallS: py.wallS, maxRssMiB: py.maxRssKiB / 1024, version: `pandas ${p.pandas}, numpy ${p.numpy}` },
+    comparison,
+    identical,
+  };
+}
