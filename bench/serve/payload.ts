@@ -48,6 +48,8 @@ interface Case {
   readonly dir: string | undefined;
   child?: Child;
   url?: string;
+  /** Counters read from /metrics before the drain: records sampled and dropped so far. */
+  counted?: { sampled: number; dropped: number };
   cpuNs: number;
   requests: number;
   rounds: Measured[];
@@ -100,6 +102,7 @@ export async function runPayloadCase(o: PayloadCaseOptions): Promise<PayloadCase
     process.stderr.write(`payload logging: ${(e as Error).message}\n`);
     return { rows: all.map((c) => row(c, { error: (e as Error).message })), bars: [], lines: [] };
   } finally {
+    for (const c of all) if (c.child && c.dir !== undefined && c.child.proc.exitCode === null) c.counted = await counters(c.url!).catch(() => undefined);
     // The drain writes each logging server's last records.
     for (const c of all) if (c.child) await stopChild(c.child, 15_000);
   }
@@ -116,14 +119,29 @@ export async function runPayloadCase(o: PayloadCaseOptions): Promise<PayloadCase
     const paired = median(c.rounds.map((m, r) => m.result!.requestsPerSec / off.rounds[r]!.result!.requestsPerSec));
     const cpu = rows[0]!.cpuNsPerRequest !== undefined && rows[i]!.cpuNsPerRequest !== undefined ? rows[0]!.cpuNsPerRequest / rows[i]!.cpuNsPerRequest : undefined;
     const records = (await readPayloadLogs(`file://${c.dir}`)).records;
+    const n = (v: number) => v.toLocaleString("en-US");
+    const counted = c.counted ? `${n(c.counted.sampled)} sampled and ${n(c.counted.dropped)} dropped before the drain, ` : "";
     lines.push(
       `- ${c.key}: requests/s over logging off's in the same round, median of ${c.rounds.length}: ${paired.toFixed(2)}×; ` +
-        `by CPU time per request: ${cpu === undefined ? "–" : `${cpu.toFixed(2)}×`}; ${records.toLocaleString("en-US")} records written (all its requests, warm-up included)`,
+        `by CPU time per request: ${cpu === undefined ? "–" : `${cpu.toFixed(2)}×`}; ${counted}${n(records)} records read back after it (all its requests, warm-up included)`,
     );
     // The throughput a CPU-bound server keeps with logging on; the paired requests/s ratio is in `lines`.
     bars.push({ name: `${c.key} / L-off, by CPU time per request`, num: rows[i], den: rows[0], atLeast: c.key === PAYLOAD_KEYS.tenth ? 0.95 : 0.8, cpu: true });
   }
   return { rows, bars, lines };
+}
+
+/** `mlops_payload_records_sampled_total` and the sum of `mlops_payload_records_dropped_total` from a server's /metrics. */
+async function counters(url: string): Promise<{ sampled: number; dropped: number }> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  let sampled = 0;
+  let dropped = 0;
+  for (const line of text.split("\n")) {
+    const m = /^(mlops_payload_records_(?:sampled|dropped)_total)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (m?.[1] === "mlops_payload_records_sampled_total") sampled += Number(m[2]);
+    else if (m) dropped += Number(m[2]);
+  }
+  return { sampled, dropped };
 }
 
 function median(xs: readonly number[]): number {

@@ -63,7 +63,8 @@ export interface DuckOptions {
  */
 export async function withDuck<T>(fn: (conn: DuckDBConnection) => Promise<T>, opts: DuckOptions = {}): Promise<T> {
   const env = process.env;
-  const memoryLimit = opts.memoryLimit ?? env[DUCKDB_ENV.memoryLimit] ?? `${Math.max(1, Math.min(8, Math.floor(totalmem() / 2 ** 31)))}GB`;
+  // An empty variable means unset (`VAR= cmd`), not a size DuckDB would then refuse.
+  const memoryLimit = opts.memoryLimit ?? (env[DUCKDB_ENV.memoryLimit] || undefined) ?? `${Math.max(1, Math.min(8, Math.floor(totalmem() / 2 ** 31)))}GB`;
   const threads = opts.threads ?? (Number(env[DUCKDB_ENV.threads]) || availableParallelism());
   // One spill folder per instance: two instances in one process must not share temp files.
   const tempDir = join(tmpdir(), `mlops-duckdb-${process.pid}-${randomBytes(4).toString("hex")}`);

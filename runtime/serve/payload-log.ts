@@ -4,8 +4,8 @@
  * payload-record.ts's; this file is the bounded buffer between the requests and the store.
  *
  * What a request pays: one call of the random source (`sample()`), and for a sampled request, once it is
- * answered, the record's text (payload-capture.ts) and a push onto an array. Nothing here waits for the
- * store, and nothing here can fail a request:
+ * answered, its record encoded into the open batch (payload-capture.ts, payload-batch.ts). Nothing here
+ * waits for the store, and nothing here can fail a request:
  * - records are held up to `maxBufferedRecords` and `maxBufferedBytes` (counting batches being written, and
  *   writes that timed out but have not settled: a store that hangs cannot grow memory past the bounds);
  *   a record that does not fit is dropped and counted (`reason="queue_full"`), as is one larger than
@@ -24,7 +24,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../../src/log.js";
 import type { EndpointSpec, PayloadLogging } from "../../src/spec/endpoint.js";
 import { openStore, type ObjectStore } from "../../src/store/index.js";
-import { Batch } from "./payload-batch.js";
+import { Batch, ChunkPool } from "./payload-batch.js";
 import { batchKey, hourOf, recordParts, type PayloadEvent } from "./payload-record.js";
 
 /** Why a record was not written: the `reason` label of `mlops_payload_records_dropped_total`. */
@@ -44,6 +44,8 @@ export interface PayloadLogMetrics {
   readonly flushDuration: Histogram<"result">;
   readonly bufferedRecords: Gauge;
   readonly bufferedBytes: Gauge;
+  /** What the log holds now, read by the two gauges at scrape time (so a record costs no gauge update). */
+  readonly held: { records: number; bytes: number };
 }
 
 /** The payload log's metrics on `registry` (zero-valued for every drop reason from the start). */
@@ -56,7 +58,9 @@ export function payloadLogMetrics(registry: Registry): PayloadLogMetrics {
     registers,
   });
   for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const held = { records: 0, bytes: 0 };
   return {
+    held,
     sampled: new Counter({
       name: "mlops_payload_records_sampled_total",
       help: "Payload log records made: answered infer requests the sampler picked. Each ends written or dropped.",
@@ -71,8 +75,22 @@ export function payloadLogMetrics(registry: Registry): PayloadLogMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    bufferedRecords: new Gauge({ name: "mlops_payload_buffered_records", help: "Payload log records held in memory, waiting or being written.", registers }),
-    bufferedBytes: new Gauge({ name: "mlops_payload_buffered_bytes", help: "Bytes (UTF-8) of payload log records held in memory, waiting or being written.", registers }),
+    bufferedRecords: new Gauge({
+      name: "mlops_payload_buffered_records",
+      help: "Payload log records held in memory, waiting or being written.",
+      registers,
+      collect() {
+        this.set(held.records);
+      },
+    }),
+    bufferedBytes: new Gauge({
+      name: "mlops_payload_buffered_bytes",
+      help: "Bytes (UTF-8) of payload log records held in memory, waiting or being written.",
+      registers,
+      collect() {
+        this.set(held.bytes);
+      },
+    }),
   };
 }
 
@@ -105,6 +123,7 @@ export class PayloadLog {
   private lastWarnAt = -Infinity;
   /** Bytes of the last full batch: the first chunk's size for the next. */
   private lastBatchBytes = 0;
+  private readonly pool = new ChunkPool();
   private unwarned = 0;
 
   readonly logger: Logger;
@@ -141,7 +160,7 @@ export class PayloadLog {
     if (this.bytes + least > this.s.maxBufferedBytes) return this.drop("queue_full", 1);
     const hour = hourOf(at);
     if (this.open !== undefined && this.open.hour !== hour) this.seal();
-    const batch = (this.open ??= new Batch(hour, batchKey(event.model, this.o.endpoint, this.s.variant, at), this.lastBatchBytes));
+    const batch = (this.open ??= new Batch(hour, batchKey(event.model, this.o.endpoint, this.s.variant, at), this.lastBatchBytes, this.pool));
     const size = batch.tryAdd(parts, Math.min(this.s.maxRecordBytes, this.s.maxBufferedBytes - this.bytes));
     if (size < 0) return this.drop(-size > this.s.maxRecordBytes ? "too_large" : "queue_full", 1);
     this.hold(1, size);
@@ -183,7 +202,10 @@ export class PayloadLog {
       if (b.counted) continue;
       b.counted = true;
       left += b.records;
-      if (!this.writing.has(b)) this.hold(-b.records, -b.bytes);
+      if (!this.writing.has(b)) {
+        this.hold(-b.records, -b.bytes);
+        b.release();
+      }
     }
     if (left > 0) {
       this.drop("shutdown", left);
@@ -195,7 +217,7 @@ export class PayloadLog {
     const b = this.open;
     if (b === undefined) return;
     this.open = undefined;
-    if (b.records === 0) return; // its only record did not fit after all
+    if (b.records === 0) return b.release(); // its only record did not fit after all
     // A full batch says how large the next will be; a partial one (interval, hour turn) is no guide.
     if (b.records >= this.s.batchSize) this.lastBatchBytes = b.bytes;
     this.queued.push(b);
@@ -248,8 +270,10 @@ export class PayloadLog {
       },
     ).finally(() => {
       clearTimeout(timer);
-      // Settled: the body is gone from the store's hands, so its records and bytes no longer count.
+      // Settled: the body is gone from the store's hands, so its records and bytes no longer count, and
+      // its chunks may be reused.
       this.hold(-b.records, -b.bytes);
+      b.release();
       free();
     });
   }
@@ -274,8 +298,8 @@ export class PayloadLog {
   private hold(records: number, bytes: number): void {
     this.records += records;
     this.bytes += bytes;
-    this.o.metrics.bufferedRecords.set(this.records);
-    this.o.metrics.bufferedBytes.set(this.bytes);
+    this.o.metrics.held.records = this.records;
+    this.o.metrics.held.bytes = this.bytes;
   }
 
   /** Logs at most one warning per WARN_EVERY_MS, saying how many were held back since the last. */

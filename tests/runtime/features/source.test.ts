@@ -152,3 +152,19 @@ describe("localSourcePath", () => {
     expect(await readFile(local, "utf8")).toBe(await readFile(path, "utf8"));
   });
 });
+
+describe("withDuck's environment", () => {
+  it("treats an empty MLOPS_DUCKDB_MEMORY_LIMIT as unset, and names a bad one", async () => {
+    const saved = process.env.MLOPS_DUCKDB_MEMORY_LIMIT;
+    try {
+      process.env.MLOPS_DUCKDB_MEMORY_LIMIT = "";
+      const limit = await withDuck(async (conn) => (await conn.runAndReadAll("SELECT current_setting('memory_limit') AS m")).getRowObjectsJson()[0]!.m);
+      expect(String(limit)).toMatch(/GiB|GB|MiB/);
+      process.env.MLOPS_DUCKDB_MEMORY_LIMIT = "lots";
+      await expect(withDuck(async () => 1)).rejects.toThrow(/MLOPS_DUCKDB_MEMORY_LIMIT.*"lots, \d+ threads"/);
+    } finally {
+      if (saved === undefined) delete process.env.MLOPS_DUCKDB_MEMORY_LIMIT;
+      else process.env.MLOPS_DUCKDB_MEMORY_LIMIT = saved;
+    }
+  });
+});
