@@ -9,6 +9,7 @@ import { FeatureRegistry } from "../src/features/registry.js";
 import { parseEndpointSpec } from "../src/spec/endpoint.js";
 import { parseFeatureRefs, parseFeatureStoreSpec, type FeatureStoreSpec } from "../src/spec/features.js";
 import { parseTrainSpec } from "../src/spec/train.js";
+import { seededRandom } from "../src/random.js";
 
 /**
  * The main job's features phase: a fraud example with entities and timestamps, from a generator (below),
@@ -36,17 +37,8 @@ const MODEL = "fraud";
 const SET = "fraud-train";
 export const FEATURES = ["txn_stats:spend_7d", "txn_stats:txn_count_7d"] as const;
 
-/** mulberry32: a small, fast 32-bit PRNG; the same seed gives the same stream on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seed gives the same example data on every machine. */
+export const prng = seededRandom;
 
 export interface FraudData {
   /** customer_id,event_timestamp,created_at,spend_7d,txn_count_7d */

@@ -26,6 +26,7 @@ import type { EndpointSpec, PayloadLogging } from "../../src/spec/endpoint.js";
 import { openStore, type ObjectStore } from "../../src/store/index.js";
 import { Batch, ChunkPool } from "./payload-batch.js";
 import { batchKey, hourOf, recordParts, type PayloadEvent } from "./payload-record.js";
+import { seededRandom } from "../../src/random.js";
 
 /** Why a record was not written: the `reason` label of `mlops_payload_records_dropped_total`. */
 export const DROP_REASONS = ["queue_full", "too_large", "write_failed", "write_timeout", "shutdown"] as const;
@@ -338,14 +339,5 @@ export function openPayloadLog(spec: EndpointSpec, registry: Registry, logger: L
   });
 }
 
-/** A seeded uniform source in [0, 1) (mulberry32): the same seed picks the same requests (tests, benchmarks). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform source in [0, 1): the same seed picks the same requests (tests, benchmarks). */
+export { seededRandom };

@@ -2,18 +2,9 @@
  * Deterministic holdout split. The same seed, fraction and row count always pick the same rows, on any
  * machine and Node version, so a re-run (or the champion's re-scoring) sees exactly the same holdout.
  */
+import { seededRandom } from "../../src/random.js";
 
-/** mulberry32: a tiny 32-bit PRNG; good enough to shuffle rows, and fully specified (unlike Math.random). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Number of holdout rows: `round(n × fraction)`, kept within [1, n − 1] so neither side is empty. */
 export function holdoutSize(n: number, fraction: number): number {

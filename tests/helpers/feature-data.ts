@@ -2,18 +2,10 @@ import { writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parseFeatureStoreSpec, type FeatureStoreSpec, type FeatureStoreSpecInput } from "../../src/spec/features.js";
+import { seededRandom } from "../../src/random.js";
 
-/** A seeded PRNG (mulberry32): the same data on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG: the same data on every run. */
+export const rng = seededRandom;
 
 /** Writes rows as CSV (values are written as given; strings with , " or newlines are quoted). */
 export async function writeCsv(path: string, header: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Promise<void> {
