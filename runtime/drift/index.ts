@@ -3,7 +3,7 @@
  * {@link runDrift} (what `mlops drift` runs) and {@link buildProfile} (a reference profile, so drift
  * runs without the training data).
  */
-export { runDrift, type DriftOptions, type DriftResult } from "./run.js";
+export { runDrift, compareTables, type DriftOptions, type DriftResult } from "./run.js";
 export { buildProfile, readProfile, profileTable, EXACT_VALUES, SKETCH_POINTS, type Profile, type ColumnArrays } from "./profile.js";
 export { columnDrift, type ColumnData, type ColumnReport, type ColumnOutcome } from "./column.js";
 export { TableReader, type Table } from "./table.js";

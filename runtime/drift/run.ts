@@ -12,13 +12,15 @@ import { tmpdir } from "node:os";
 import { join, posix, resolve } from "node:path";
 import { MlopsError } from "../../src/errors.js";
 import { filePath, openStore } from "../../src/store/index.js";
-import { columnDrift, type ColumnPlot, type ColumnReport } from "./column.js";
+import { columnDrift, type ColumnOutcome, type ColumnPlot, type ColumnReport } from "./column.js";
+import { ColumnPool, WORKER_MIN_VALUES } from "./pool.js";
 import { profileTable, readProfile } from "./profile.js";
 import { pushDriftMetrics } from "./push.js";
 import { chooseColumns, columnQuality, type ColumnQuality } from "./quality.js";
 import { writeReports, type DriftReport } from "./report.js";
 import { DRIFT_SHARE, type Method } from "./select.js";
 import { releaseSortScratch } from "./stats/sort.js";
+import { releaseWassersteinScratch } from "./stats/wasserstein.js";
 import { TableReader, type Table } from "./table.js";
 
 export interface DriftOptions {
@@ -39,6 +41,11 @@ export interface DriftOptions {
   readonly onDrift?: string;
   /** Relative paths resolve against this folder. @default process.cwd() */
   readonly cwd?: string;
+  /**
+   * Test numerical columns on a second thread while the next are read.
+   * @default - when the two tables hold at least 4,000,000 numerical values and the machine has two cores
+   */
+  readonly parallel?: boolean;
 }
 
 export interface DriftResult {
@@ -47,6 +54,8 @@ export interface DriftResult {
   /** Set when the dataset drifted and an on-drift command was given. */
   readonly onDrift?: { readonly command: string; readonly exitCode: number };
   readonly seconds: number;
+  /** Whether numerical columns were tested on a second thread. */
+  readonly parallel: boolean;
 }
 
 /** Columns read and tested together: bounds memory to a batch of columns, whatever the table's width. */
@@ -59,53 +68,95 @@ export async function runDrift(opts: DriftOptions): Promise<DriftResult> {
   try {
     const { table: ref, kind } = await openReference(reader, opts.reference, cwd);
     const cur = await reader.open(opts.current, "current", "--current");
-    const choice = chooseColumns(ref, cur, kind, opts.columns);
-    const columns: Record<string, ColumnReport> = {};
-    const plots: Record<string, ColumnPlot> = {};
-    const quality: Record<string, ColumnQuality> = {};
-    const approximate: string[] = [];
-    const groups: string[][] = [];
-    for (let i = 0; i < choice.tested.length; i += COLUMN_GROUP) groups.push(choice.tested.slice(i, i + COLUMN_GROUP));
+    const { report, plots, parallel } = await compareTables(ref, cur, kind, opts);
+    const paths = await writeReports(resolve(cwd, opts.out), report, plots);
+    // Pushed before the on-drift command (which may run for long: a retraining), so dashboards and
+    // alerts see the run at once; a failed push still lets the command run, then fails the run.
+    const pushed = opts.pushgateway ? await pushDriftMetrics(report, { ...opts.pushgateway }).then(() => undefined, (err: unknown) => err) : undefined;
+    const onDrift = report.dataset_drift && opts.onDrift ? { command: opts.onDrift, exitCode: await runOnDrift(opts.onDrift, paths, report.share_drifted, cwd) } : undefined;
+    if (pushed !== undefined) throw pushed;
+    return { report, paths, ...(onDrift ? { onDrift } : {}), seconds: (performance.now() - started) / 1000, parallel };
+  } finally {
+    releaseSortScratch();
+    releaseWassersteinScratch();
+    await reader.close();
+  }
+}
+
+/**
+ * The drift report of two tables, wherever they come from (files, a profile, a query over payload
+ * logs): the columns to test, each column's test, data quality, and the plots for the HTML page.
+ */
+export async function compareTables(
+  ref: Table,
+  cur: Table,
+  refKind: "table" | "profile",
+  opts: Pick<DriftOptions, "columns" | "method" | "threshold" | "parallel"> = {},
+): Promise<{ report: DriftReport; plots: Record<string, ColumnPlot>; parallel: boolean }> {
+  const choice = chooseColumns(ref, cur, refKind, opts.columns);
+  const options = { method: opts.method, threshold: opts.threshold };
+  const outcomes = new Map<string, { outcome: ColumnOutcome; quality: ColumnQuality }>();
+  const groups: string[][] = [];
+  for (let i = 0; i < choice.tested.length; i += COLUMN_GROUP) groups.push(choice.tested.slice(i, i + COLUMN_GROUP));
+  const numerical = choice.tested.filter((n) => ["float", "int"].includes(cur.columns.find((c) => c.name === n)!.physical)).length;
+  const pool = opts.parallel ?? (ref.rows + cur.rows) * numerical >= WORKER_MIN_VALUES ? ColumnPool.open() : undefined;
+  try {
     const read = (names: string[]) => Promise.all([ref.readColumns(names), cur.readColumns(names)]);
     // One group ahead: DuckDB scans the next columns on its threads while this one is tested.
     let next = read(groups[0]!);
+    let testing: Promise<unknown> = Promise.resolve();
     for (let g = 0; g < groups.length; g++) {
       const [refData, curData] = await next;
       if (g + 1 < groups.length) {
         next = read(groups[g + 1]!);
         next.catch(() => undefined); // awaited next round; an error now must not go unhandled meanwhile
       }
+      // The worker's previous group is done before this one goes (two groups of arrays in flight at most).
+      await testing;
+      const jobs: Promise<void>[] = [];
       for (const name of groups[g]!) {
         const r = refData.get(name)!;
         const c = curData.get(name)!;
-        const outcome = columnDrift(name, r, c, { method: opts.method, threshold: opts.threshold });
-        columns[name] = outcome.report;
-        plots[name] = outcome.plot;
-        quality[name] = columnQuality(r, c);
-        if (outcome.approximate) approximate.push(name);
+        if (pool && ColumnPool.accepts(r) && ColumnPool.accepts(c)) {
+          jobs.push(
+            pool.run(name, r, c, options).then(({ outcome, quality, buffers }) => {
+              outcomes.set(name, { outcome, quality });
+              ref.recycle?.([buffers[0]!]);
+              cur.recycle?.([buffers[1]!]);
+            }),
+          );
+        } else {
+          outcomes.set(name, { outcome: columnDrift(name, r, c, options), quality: columnQuality(r, c) });
+        }
       }
       ref.release?.(refData);
       cur.release?.(curData);
+      testing = Promise.all(jobs);
+      testing.catch(() => undefined); // awaited next round
     }
-    const names = Object.keys(columns);
-    const share = names.filter((n) => columns[n]!.drift).length / names.length;
-    const report: DriftReport = {
-      dataset_drift: share >= DRIFT_SHARE,
-      share_drifted: share,
-      columns,
-      data_quality: { ...choice.quality, approximate, columns: quality },
-    };
-    const paths = await writeReports(resolve(cwd, opts.out), report, plots);
-    // Pushed before the on-drift command (which may run for long: a retraining), so dashboards and
-    // alerts see the run at once; a failed push still lets the command run, then fails the run.
-    const pushed = opts.pushgateway ? await pushDriftMetrics(report, { ...opts.pushgateway }).then(() => undefined, (err: unknown) => err) : undefined;
-    const onDrift = report.dataset_drift && opts.onDrift ? { command: opts.onDrift, exitCode: await runOnDrift(opts.onDrift, paths, share, cwd) } : undefined;
-    if (pushed !== undefined) throw pushed;
-    return { report, paths, ...(onDrift ? { onDrift } : {}), seconds: (performance.now() - started) / 1000 };
+    await testing;
   } finally {
-    releaseSortScratch();
-    await reader.close();
+    await pool?.close();
   }
+  const columns: Record<string, ColumnReport> = {};
+  const plots: Record<string, ColumnPlot> = {};
+  const quality: Record<string, ColumnQuality> = {};
+  const approximate: string[] = [];
+  for (const name of choice.tested) {
+    const { outcome, quality: q } = outcomes.get(name)!;
+    columns[name] = outcome.report;
+    plots[name] = outcome.plot;
+    quality[name] = q;
+    if (outcome.approximate) approximate.push(name);
+  }
+  const share = choice.tested.filter((n) => columns[n]!.drift).length / choice.tested.length;
+  const report: DriftReport = {
+    dataset_drift: share >= DRIFT_SHARE,
+    share_drifted: share,
+    columns,
+    data_quality: { ...choice.quality, approximate, columns: quality },
+  };
+  return { report, plots, parallel: pool !== undefined };
 }
 
 /** The reference as a table: a profile when it names a *.json file, else data read like the current. */

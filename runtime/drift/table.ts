@@ -36,6 +36,8 @@ export interface Table {
    * allocating (and the kernel zero-filling) fresh memory. The columns must not be used after.
    */
   release?(data: ReadonlyMap<string, ColumnData>): void;
+  /** Hands back value buffers that came back from another thread (see {@link release}). */
+  recycle?(buffers: readonly ArrayBuffer[]): void;
 }
 
 /** Numerical columns fetched per query: one scan of the file reads all of them. */
@@ -74,13 +76,25 @@ export class TableReader {
     const { pattern, format } = await this.locate(uri, flag);
     const reader = format === "parquet" ? "read_parquet" : "read_csv";
     // CSV is parsed once into a table; Parquet is read in place, column by column.
-    const kind = format === "parquet" ? "VIEW" : "TABLE";
+    const fix = "Check that the file is a valid CSV (with a header) or Parquet file.";
+    return this.openSelect(`SELECT * FROM ${reader}(${quoteString(pattern)})`, format === "parquet" ? "VIEW" : "TABLE", alias, flag, uri, `cannot be read as ${format}`, fix);
+  }
+
+  /**
+   * Opens the rows of a DuckDB SELECT as a table (a query over payload logs, say); `label` names it
+   * in errors and in the report.
+   */
+  async openQuery(select: string, alias: string, label: string): Promise<Table> {
+    return this.openSelect(select, "VIEW", alias, label, label, "is not a query DuckDB can run", "Check the query against the files it reads.");
+  }
+
+  private async openSelect(select: string, kind: "VIEW" | "TABLE", alias: string, flag: string, uri: string, what: string, fix: string): Promise<Table> {
     const conn = await this.instance.connect();
     this.connections.push(conn);
     try {
-      await conn.run(`CREATE OR REPLACE TEMP ${kind} ${quoteIdent(alias)} AS SELECT * FROM ${reader}(${quoteString(pattern)})`);
+      await conn.run(`CREATE OR REPLACE TEMP ${kind} ${quoteIdent(alias)} AS ${select}`);
     } catch (err) {
-      throw MlopsError.of(flag, `cannot be read as ${format} (${(err as Error).message.split("\n")[0]})`, uri, "Check that the file is a valid CSV (with a header) or Parquet file.");
+      throw MlopsError.of(flag, `${what} (${(err as Error).message.split("\n")[0]})`, uri, fix);
     }
     const rows = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(alias)}`)).getColumns()[0]![0]);
     if (rows === 0) throw MlopsError.of(flag, "has no data rows", uri, "Give a table with at least one row.");
@@ -93,7 +107,13 @@ export class TableReader {
       columns,
       readColumns: (names) => readColumns(conn, alias, rows, columns, names, pool),
       release: (data) => {
-        for (const d of data.values()) if (d.kind === "numeric" && d.sample.values) pool.push(d.sample.values.buffer as ArrayBuffer);
+        for (const d of data.values()) {
+          // A column whose values went to another thread has a detached (empty) buffer: it comes back through recycle.
+          if (d.kind === "numeric" && d.sample.values && d.sample.values.buffer.byteLength === rows * 8) pool.push(d.sample.values.buffer as ArrayBuffer);
+        }
+      },
+      recycle: (buffers) => {
+        for (const b of buffers) if (b.byteLength === rows * 8) pool.push(b);
       },
     };
   }

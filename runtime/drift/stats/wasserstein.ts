@@ -52,14 +52,59 @@ const SMALL = 512;
 /** Values per bucket on average (a bucket's sums cost less than sorting its values). */
 const VALUES_PER_BUCKET = 64;
 const MIN_BUCKETS = 8;
-/** Fields per bucket, interleaved so that placing one value touches one cache line. */
-const F = 6;
+/** Fields per bucket, interleaved: 8 doubles, one cache line, so placing a value touches one line. */
+const F = 8;
 const CA = 0;
 const SA = 1;
 const CB = 2;
 const SB = 3;
 const MIN = 4;
 const MAX = 5;
+/** Where the bucket's integral stops (the next value after it). */
+const END = 6;
+/** Where the bucket's values start in the grouped arrays, or −1 when it is not refined. */
+const AT = 7;
+
+/**
+ * Scratch memory for the bucket tables and the grouped values, taken and handed back in stack order
+ * and kept between calls: fresh arrays for every column cost more in page faults than the work.
+ */
+class Arena {
+  private buf = new Float64Array(0);
+  private top = 0;
+
+  reset(size: number): void {
+    if (this.buf.length < size) this.buf = new Float64Array(size);
+    this.top = 0;
+  }
+
+  get mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  /** n doubles (not cleared); past the arena's end, a fresh array. */
+  take(n: number): Float64Array {
+    if (this.top + n > this.buf.length) return new Float64Array(n);
+    const out = this.buf.subarray(this.top, this.top + n);
+    this.top += n;
+    return out;
+  }
+
+  free(): void {
+    this.buf = new Float64Array(0);
+  }
+}
+
+const arena = new Arena();
+
+/** Lets the scratch memory go (after a run, so a long-lived process does not keep it). */
+export function releaseWassersteinScratch(): void {
+  arena.free();
+}
 
 /**
  * W on raw values with range [lo, hi]; undefined when the range cannot be bucketed (a span that
@@ -67,6 +112,10 @@ const MAX = 5;
  */
 export function wassersteinRaw(a: Float64Array, b: Float64Array, lo: number, hi: number): number | undefined {
   if (!Number.isFinite(hi - lo)) return undefined;
+  const n = a.length + b.length;
+  // The top table, the values it groups, and room for the refinements below them (deeper than
+  // that, fresh arrays).
+  arena.reset(Math.ceil(n / VALUES_PER_BUCKET) * F + Math.ceil(1.5 * n) + 1024);
   return integrate(a, b, lo, hi, 0, 0, a.length, b.length, hi);
 }
 
@@ -87,17 +136,19 @@ function integrate(xa: Float64Array, xb: Float64Array, lo: number, hi: number, c
   const width = (hi - lo) / K;
   const scale = K / (hi - lo);
   if (!(width > 0) || !Number.isFinite(scale)) return merged(sortFloat64(xa), sortFloat64(xb), ca0, cb0, na, nb, end);
-  const t = new Float64Array(K * F);
-  for (let k = 0; k < K; k++) {
-    t[k * F + MIN] = Infinity;
-    t[k * F + MAX] = -Infinity;
+  const mark = arena.mark;
+  const t = arena.take(K * F);
+  for (let o = 0; o < K * F; o += F) {
+    t[o + CA] = t[o + SA] = t[o + CB] = t[o + SB] = 0;
+    t[o + MIN] = Infinity;
+    t[o + MAX] = -Infinity;
+    t[o + AT] = -1;
   }
   accumulate(xa, t, lo, scale, width, K, CA, SA);
   accumulate(xb, t, lo, scale, width, K, CB, SB);
-  const refine = new Uint8Array(K);
-  const ends = new Float64Array(K);
   let total = 0;
-  let refined = 0;
+  let refinedA = 0;
+  let refinedB = 0;
   let ca = ca0;
   let cb = cb0;
   let k = 0;
@@ -109,7 +160,7 @@ function integrate(xa: Float64Array, xb: Float64Array, lo: number, hi: number, c
     const o = k * F;
     const start = t[o + MIN]!;
     const stop = next < K ? t[next * F + MIN]! : end;
-    ends[k] = stop;
+    t[o + END] = stop;
     const fa0 = ca / na;
     const fb0 = cb / nb;
     const fa1 = (ca + t[o + CA]!) / na;
@@ -125,33 +176,36 @@ function integrate(xa: Float64Array, xb: Float64Array, lo: number, hi: number, c
       const intB = fb0 * (stop - start) + (t[o + CB]! * (stop - c) - t[o + SB]!) / nb;
       total += Math.abs(intA - intB);
     } else {
-      refine[k] = 1;
-      refined++;
+      t[o + AT] = refinedA + refinedB; // marked; the real offsets are set by group()
+      refinedA += t[o + CA]!;
+      refinedB += t[o + CB]!;
     }
     ca += t[o + CA]!;
     cb += t[o + CB]!;
     k = next;
   }
-  if (refined === 0) return total;
-  // The buckets to refine, each side's values grouped by bucket (a counting sort on the bucket).
-  const ga = group(xa, t, refine, lo, scale, K, CA);
-  const gb = group(xb, t, refine, lo, scale, K, CB);
-  ca = ca0;
-  cb = cb0;
-  let ia = 0;
-  let ib = 0;
-  for (k = 0; k < K; k++) {
-    const o = k * F;
-    const nA = t[o + CA]!;
-    const nB = t[o + CB]!;
-    if (refine[k]) {
-      total += integrate(ga.subarray(ia, ia + nA), gb.subarray(ib, ib + nB), t[o + MIN]!, t[o + MAX]!, ca, cb, na, nb, ends[k]!);
-      ia += nA;
-      ib += nB;
+  if (refinedA + refinedB > 0) {
+    // The refined buckets' values, each side grouped by bucket (a counting sort on the bucket).
+    const ga = group(xa, t, lo, scale, K, CA, arena.take(refinedA));
+    const gb = group(xb, t, lo, scale, K, CB, arena.take(refinedB));
+    ca = ca0;
+    cb = cb0;
+    let ia = 0;
+    let ib = 0;
+    for (k = 0; k < K; k++) {
+      const o = k * F;
+      const nA = t[o + CA]!;
+      const nB = t[o + CB]!;
+      if (t[o + AT]! >= 0) {
+        total += integrate(ga.subarray(ia, ia + nA), gb.subarray(ib, ib + nB), t[o + MIN]!, t[o + MAX]!, ca, cb, na, nb, t[o + END]!);
+        ia += nA;
+        ib += nB;
+      }
+      ca += nA;
+      cb += nB;
     }
-    ca += nA;
-    cb += nB;
   }
+  arena.release(mark);
   return total;
 }
 
@@ -173,20 +227,25 @@ function accumulate(x: Float64Array, t: Float64Array, lo: number, scale: number,
   }
 }
 
-/** The values of the marked buckets, grouped by bucket in bucket order. */
-function group(x: Float64Array, t: Float64Array, refine: Uint8Array, lo: number, scale: number, K: number, count: number): Float64Array {
-  const offsets = new Float64Array(K);
+/**
+ * The values of the refined buckets into `out`, grouped by bucket in bucket order. Uses the AT field
+ * of each refined bucket as its write cursor (and leaves it ≥ 0, still marking the bucket).
+ */
+function group(x: Float64Array, t: Float64Array, lo: number, scale: number, K: number, count: number, out: Float64Array): Float64Array {
   let size = 0;
-  for (let k = 0; k < K; k++) {
-    if (!refine[k]) continue;
-    offsets[k] = size;
-    size += t[k * F + count]!;
+  for (let o = 0; o < K * F; o += F) {
+    if (t[o + AT]! < 0) continue;
+    t[o + AT] = size;
+    size += t[o + count]!;
   }
-  const out = new Float64Array(size);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    const k = bucketOf(v, lo, scale, K);
-    if (refine[k]) out[offsets[k]!++] = v;
+    const o = bucketOf(v, lo, scale, K) * F;
+    const at = t[o + AT]!;
+    if (at >= 0) {
+      out[at] = v;
+      t[o + AT] = at + 1;
+    }
   }
   return out;
 }
