@@ -7,7 +7,7 @@ import { FeatureStoreSpecSchema, type FeatureStoreSpecInput } from "../../src/sp
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import type { Transform } from "../shared/transform.js";
-import { dnsLabelSchema, inputString, isInput, quantity } from "../shared/validate.js";
+import { cronSchedule, dnsLabelSchema, inputString, isInput, quantity } from "../shared/validate.js";
 
 /** Where the feature server's pods and the materialization pods run. */
 export interface PlacementArgs {
@@ -186,7 +186,6 @@ const authToken = z.custom<pulumi.Input<string>>(
   AUTH_TOKEN_RULE,
 );
 
-const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 const specShape = FeatureStoreSpecSchema.shape;
 const specMaterialization = specShape.materialization.unwrap().shape;
 const cpu = quantity("CPU", 0.01, 256, '"1" or "500m"');
@@ -246,10 +245,7 @@ export const FeatureStoreArgsSchema = z
       .optional(),
     materialization: z
       .object({
-        schedule: z
-          .string()
-          .refine((s) => CRON.test(s.trim()), 'is not a cron schedule: write five fields, e.g. "0 * * * *" (hourly), or a macro such as "@hourly"')
-          .optional(),
+        schedule: cronSchedule().optional(),
         timeZone: z.string().min(1).optional(),
         lateness: specMaterialization.lateness,
         chunkRows: specMaterialization.chunkRows,

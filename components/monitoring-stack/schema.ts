@@ -6,15 +6,14 @@ import { DURATION_PATTERN } from "../../src/spec/features.js";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema } from "../shared/kubernetes.js";
 import { S3AccessSchema } from "../shared/s3-access.js";
-import { dnsLabelSchema, inputString, isInput, quantity } from "../shared/validate.js";
+import { cronSchedule, dnsLabelSchema, inputString, isInput, quantity } from "../shared/validate.js";
 import { PROM_DURATION } from "./promql.js";
 import { latencyThresholdProblem, objectiveProblem } from "./slo.js";
 
 const input = inputString();
 const labelMap = z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label key"), z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, "must be a label value (63 characters of letters, digits, '-', '_', '.')"));
 /** Cron: five fields or a macro (the same rule as TrainingJob's and FeatureStore's). */
-const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
-const cron = z.string().refine((s) => CRON.test(s.trim()), 'is not a cron schedule: write five fields, e.g. "0 * * * *" (hourly), or a macro such as "@hourly"');
+const cron = cronSchedule();
 const promDuration = z.string().regex(PROM_DURATION, 'must be a Prometheus duration such as "30m", "1h" or "3d"').refine((s) => s.length > 0, "must not be empty");
 const objective = z.number().superRefine((x, ctx) => {
   const p = objectiveProblem(x);

@@ -85,3 +85,13 @@ export function throwProblems(context: string, problems: readonly string[]): voi
   if (problems.length === 0) return;
   throw new MlopsError(`${context}: ${problems.length} invalid value${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`, problems);
 }
+
+/** A CronJob schedule: five fields, or one of the macros Kubernetes accepts. */
+const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+
+/** The schema of a CronJob `schedule`; `example` is the five-field example and its macro the message shows. */
+export function cronSchedule(example: { fields: string; meaning: string; macro: string } = { fields: "0 * * * *", meaning: "hourly", macro: "@hourly" }) {
+  return z
+    .string()
+    .refine((s) => CRON.test(s.trim()), `is not a cron schedule: write five fields, e.g. "${example.fields}" (${example.meaning}), or a macro such as "${example.macro}"`);
+}

@@ -6,7 +6,7 @@ import { RESERVED_TRAINING_ENV } from "../../src/spec/env.js";
 import { DATASET_SHAPES_MESSAGE, FileDatasetSchema, TrainingSetDatasetSchema, TrainSpecSchema, type TrainSpecInput } from "../../src/spec/train.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import type { Transform } from "../shared/transform.js";
-import { inputString, isDeferred, QUANTITY } from "../shared/validate.js";
+import { cronSchedule, inputString, isDeferred, QUANTITY } from "../shared/validate.js";
 
 /** Training data from a file: `{ uri: "s3://…", format?, label, features?, exclude? }`. */
 export type TrainingJobFileDataset = z.input<typeof FileDatasetSchema>;
@@ -156,7 +156,6 @@ export const TrainingJobNameSchema = z
   .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, `must be lowercase letters, digits and '-', starting with a letter, at most ${TRAINING_JOB_NAME_MAX} characters: rename the job`)
   .max(TRAINING_JOB_NAME_MAX, `must be lowercase letters, digits and '-', starting with a letter, at most ${TRAINING_JOB_NAME_MAX} characters: rename the job`);
 
-const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 const RESERVED = new Set(RESERVED_TRAINING_ENV);
 const spec = TrainSpecSchema.shape;
 const wholeNumber = (min: number) => z.number().int(`must be a whole number of at least ${min}`).min(min, `must be a whole number of at least ${min}`);
@@ -207,10 +206,7 @@ export const TrainingJobArgsSchema = z
     gpusPerWorker: spec.gpusPerWorker.optional(),
     nodePool: z.string().optional(),
     team: z.string().optional(),
-    schedule: z
-      .string()
-      .refine((s) => CRON.test(s.trim()), 'is not a cron schedule: write five fields, e.g. "0 3 * * *" (03:00 daily), or a macro such as "@daily"')
-      .optional(),
+    schedule: cronSchedule({ fields: "0 3 * * *", meaning: "03:00 daily", macro: "@daily" }).optional(),
     timeZone: z.string().min(1).optional(),
     backoffLimit: wholeNumber(0).optional(),
     activeDeadlineSeconds: wholeNumber(1).optional(),
