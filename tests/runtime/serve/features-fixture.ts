@@ -4,8 +4,6 @@
  * either kind (the embedded LMDB store, or a `redis-server` the test starts), small logistic ONNX models
  * in a file:// registry, and an app serving them with `features`, on a real socket.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +16,7 @@ import { materialize } from "../../../runtime/features/materialize.js";
 import { openOnlineStore, type OnlineStore } from "../../../runtime/features/online/index.js";
 import { buildApp, type ServeApp } from "../../../runtime/serve/app.js";
 import { writeCsv } from "../../helpers/feature-data.js";
+import { listen, type Live } from "./live.js";
 import { startRedis, type OnlineKind, type TestRedis } from "../features/online/helpers.js";
 
 /** The customer model's features, in its input order: across two views, interleaved. */
@@ -146,12 +145,7 @@ export async function featureWorld(kind: OnlineKind, opts: { redisArgs?: string[
 }
 
 /** An app serving `model@champion` with `features`, listening on 127.0.0.1. */
-export interface Served {
-  readonly app: ServeApp;
-  readonly base: string;
-  readonly inferUrl: string;
-  close(): Promise<void>;
-}
+export type Served = Live;
 
 export function customerFeatures(w: FeatureWorld, over: Partial<EndpointFeaturesInput> = {}): EndpointFeaturesInput {
   return { store: w.store, entity: "customer", features: [...CUSTOMER_FEATURES], ...over };
@@ -167,17 +161,5 @@ export function featureSpec(w: FeatureWorld, model: string, features: EndpointFe
 
 export async function serve(w: FeatureWorld, model: string, features: EndpointFeaturesInput, over: Partial<EndpointSpecInput> = {}): Promise<Served> {
   const app = await buildApp({ spec: featureSpec(w, model, features, over), registry: w.registry });
-  const server: Server = createServer(app.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    app,
-    base,
-    inferUrl: `${base}/v2/models/${model}/infer`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await app.close();
-    },
-  };
+  return listen(app, model);
 }

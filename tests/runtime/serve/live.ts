@@ -25,18 +25,23 @@ export async function serveFixture(fixture: string, opts: { name?: string; spec?
   const name = opts.name ?? fixture.replace(/_/g, "-");
   await t.registry.register(name, await readFile(join(MODELS_DIR, `${fixture}.onnx`)), { alias: "champion" });
   const app = await buildApp({ spec: spec(t.uri, `${name}@champion`, opts.spec), registry: t.registry });
+  return listen(app, name, () => t.cleanup());
+}
+
+/** Puts a built app on a free 127.0.0.1 port; `close` stops the socket, the app, then runs `after`. */
+export async function listen(app: ServeApp, model: string, after?: () => Promise<void>): Promise<Live> {
   const server: Server = createServer(app.handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     app,
     base,
-    inferUrl: `${base}/v2/models/${name}/infer`,
+    inferUrl: `${base}/v2/models/${model}/infer`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
-      await t.cleanup();
+      await after?.();
     },
   };
 }
