@@ -154,6 +154,13 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
     throw e;
   });
 
+  // 12-15. The drift phase (demo-drift.ts): payload logs, normal then shifted traffic, drift found, a challenger retrained.
+  await (await import("./demo-drift.js")).driftPhase({ registry, logger, say, step, first: 12, example }).catch(async (e: unknown) => {
+    await byEntity.stop();
+    await server.stop();
+    throw e;
+  });
+
   if (values.exit) {
     await byEntity.stop();
     await server.stop();

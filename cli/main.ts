@@ -14,13 +14,18 @@ usage:
   mlops registry list <name> [--registry <uri>] [--json]
   mlops registry alias <name> <alias> <version> [--registry <uri>]
   mlops registry promote <name>@<alias>|<name>:<version> --from <uri> --to <uri> [--alias <a>]
+  mlops release create <name> --model <ref> [--image <ref>@sha256:…] [--endpoint <spec.yaml>] | list [<name>] | show <release> | diff <a> <b>
+  mlops promote <release> --from <uri> --to <uri> [--alias champion] [--require gate,slo,no-drift] [--slo-query <promql> --slo-min x --prometheus <url>] [--stack <dir>:<stack>] [--dry-run]   exit 3 when refused
   mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080]
-              [--max-batch-size N] [--max-batch-delay-ms N]
+              [--max-batch-size N] [--max-batch-delay-ms N] [--variants <variants.yaml>]   canary/shadow: spec "variants"
   mlops train --spec <file.yaml|json>            (in a container: the spec comes from MLOPS_TRAIN_SPEC)
+  mlops runs list <model> | show <run> | compare <run> <run>… [--registry <uri>] [--json]   recorded training runs
   mlops features apply|historical|materialize|get|serve --spec <features.yaml> …   feature views, training sets, online features
   mlops drift --reference <uri|profile.json> --current <uri> --out <dir> [--columns a,b] [--method m] [--threshold x] [--pushgateway <url>] [--on-drift "<cmd>"]   exit 3 on drift
+  mlops drift --model <name>@<alias> --since 1h --payload-uri <uri> | --endpoint-spec <file> --since 1h   [--retrain-cronjob <ns>/<name>] [--on-drift-train <train-spec.yaml>]   payload logs vs the version's profile
   mlops spec schema <train|endpoint|features>    JSON Schema of a spec
   mlops synth [--stack <stage>] --out <dir>      every object a stack would create, offline
+  mlops ci init --provider github|gitlab|circleci|jenkins [--out <dir>] [--force]   CI pipelines for your Pulumi project
 
 The registry URI defaults to $MLOPS_REGISTRY, else file://.mlops/registry.`;
 
@@ -47,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
     case "synth":
       return (await import("./synth.js")).synthCommand(rest, out);
     case "drift": return (await import("./drift.js")).driftCommand(rest, out);
+    case "ci": return (await import("./ci-init.js")).ciCommand(rest, out);
+    case "runs": return (await import("./runs.js")).runsCommand(rest, out);
+    case "release": return (await import("./release.js")).releaseCommand(rest, out);
+    case "promote": return (await import("./promote.js")).promoteCommand(rest, out);
     case "demo":
       return (await import("./demo.js")).demoCommand(rest, out);
     case undefined:

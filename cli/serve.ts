@@ -9,7 +9,7 @@ import { readSpecFile } from "./spec.js";
 
 const USAGE =
   "mlops serve --model <name>@<alias>|<name>:<version> [--registry <uri>] [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-batch-delay-ms N] [--poll-interval-s N] [--auth-token-env VAR] [--metrics-port N] [--shutdown-delay-s N] [--payload-log-uri <uri> [--payload-sample-rate R]]" +
-  " [--features-spec <features.yaml> --entity <name> --features <view:feature,…> [--feature-input <input>] [--fill-missing <number>]]";
+  " [--features-spec <features.yaml> --entity <name> --features <view:feature,…> [--feature-input <input>] [--fill-missing <number>]] [--variants <variants.yaml>]";
 
 /**
  * `mlops serve`. With `--model` the spec is built from the flags; with no flags at all (the container's
@@ -45,6 +45,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
       features: { type: "string" },
       "feature-input": { type: "string" },
       "fill-missing": { type: "string" },
+      variants: { type: "string" },
     },
     USAGE,
   );
@@ -83,6 +84,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
         ? { logging: { uri: values["payload-log-uri"], sampleRate: numberFlag(values["payload-sample-rate"], "payload-sample-rate", 1, 0, 1) } }
         : {}),
       ...(await featuresFlags(values)),
+      // A canary and/or a shadow: the EndpointSpec's `variants` block (src/spec/endpoint-variants.ts), from a file.
+      ...(values.variants !== undefined ? { variants: await readSpecFile(values.variants) } : {}),
     },
     "mlops serve",
   );

@@ -196,7 +196,7 @@ function cleanAsset(v: Record<string, unknown>, root: string): Record<string, un
  * output is the same in any checkout) and object keys in a stable order.
  */
 function clean(v: unknown, root: string): unknown {
-  if (isSecret(v)) return MASK;
+  if (isSecret(v)) return masked((v as Record<string, unknown>).value);
   if (isAsset(v)) return cleanAsset(v, root);
   if (Array.isArray(v)) return v.map((x) => clean(x, root));
   if (v && typeof v === "object") {
@@ -213,9 +213,22 @@ function clean(v: unknown, root: string): unknown {
   return v;
 }
 
-/** A Kubernetes object type token such as `kubernetes:apps/v1:Deployment` (not Helm, not providers). */
+/**
+ * A secret value as MASK; a secret object or list keeps its shape with every value masked, so a Secret whose
+ * whole `stringData` is secret still renders as a mapping (keys name the fields, never hold the values).
+ */
+function masked(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(masked);
+  if (v && typeof v === "object" && !isSecret(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, masked((v as Record<string, unknown>)[k])]));
+  return MASK;
+}
+
+/**
+ * A Kubernetes object type token such as `kubernetes:apps/v1:Deployment` (not Helm, not providers, not a
+ * `kubernetes:yaml/v2:ConfigGroup` of manifests fetched at deploy time, which plan.json lists).
+ */
 function isK8sObject(type: string): boolean {
-  return /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:[A-Za-z]+$/.test(type) && !type.startsWith("kubernetes:helm.sh") && !type.endsWith("List") && !type.endsWith("Patch");
+  return /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:[A-Za-z]+$/.test(type) && !/^kubernetes:(helm\.sh|yaml)\//.test(type) && !type.endsWith("List") && !type.endsWith("Patch");
 }
 
 function render(resources: SynthResource[], root: string): SynthResult {

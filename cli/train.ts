@@ -5,11 +5,11 @@ import { TRAIN_SPEC_ENV, parseTrainSpec } from "../src/spec/train.js";
 import { parse, positionals } from "./args.js";
 import { readSpecFile } from "./spec.js";
 
-const USAGE = "mlops train --spec <file.yaml|json> [--run-id <id>]   (or MLOPS_TRAIN_SPEC in the environment)";
+const USAGE = "mlops train --spec <file.yaml|json> [--run-id <id>] [--pushgateway <url>]   (or MLOPS_TRAIN_SPEC in the environment; MLOPS_PUSHGATEWAY)";
 
 /** `mlops train`: runs one training job; exit 0 when the gate passed, 3 when it failed, 128 + signal (143) when stopped. */
 export async function trainCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const { values, positionals: pos } = parse(argv, { spec: { type: "string" }, "run-id": { type: "string" } }, USAGE);
+  const { values, positionals: pos } = parse(argv, { spec: { type: "string" }, "run-id": { type: "string" }, pushgateway: { type: "string" } }, USAGE);
   positionals(pos, [], USAGE);
   const progress = process.stderr.isTTY ? "tty" : "json";
   const runtime = await import("../runtime/train/index.js");
@@ -19,11 +19,11 @@ export async function trainCommand(argv: string[], out: (s: string) => void): Pr
     if (values["run-id"] && raw && typeof raw === "object") raw = { ...raw, runId: values["run-id"] };
     const spec = parseTrainSpec(raw, values.spec);
     const logger = createLogger({ fields: { job: spec.name } });
-    run = (signal) => runtime.runTraining(spec, { logger, signal, progress });
+    run = (signal) => runtime.runTraining(spec, { logger, signal, progress, ...(values.pushgateway ? { pushgateway: values.pushgateway } : {}) });
   } else if (process.env[TRAIN_SPEC_ENV]) {
     // The container's boot path: the spec, the run id and (Indexed Jobs) the rank come from the pod env.
     const env = values["run-id"] ? { ...process.env, MLOPS_RUN_ID: values["run-id"] } : process.env;
-    run = (signal) => runtime.trainFromEnv(env, { logger: createLogger(), signal, progress });
+    run = (signal) => runtime.trainFromEnv(env, { logger: createLogger(), signal, progress, ...(values.pushgateway ? { pushgateway: values.pushgateway } : {}) });
   } else {
     throw new MlopsError(`--spec is required (or set ${TRAIN_SPEC_ENV})\nusage: ${USAGE}`);
   }

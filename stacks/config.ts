@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { ModelEndpointArgsSchema } from "../components/model-endpoint/args.js";
 import { EksSchema, NodePoolSchema } from "../components/training-cluster/args.js";
+import { AUTH_TOKEN_PATTERN } from "../components/feature-store/args.js";
+import { cronSchedule } from "../components/shared/validate.js";
 import { kubeconfigProblem } from "../components/shared/kubernetes.js";
 import { isSecretField, MlopsError, pathString, problem, show, showSecret } from "../src/errors.js";
 import { MODEL_NAME_PATTERN, modelRefSchema } from "../src/spec/model-ref.js";
@@ -109,6 +111,8 @@ export const StageConfigSchema = z
         gpus: z.number().int().min(0).max(8).optional(),
         allowFromNamespaces: z.array(z.string().min(1)).optional(),
         maxBatchSize: z.number().int().min(1).max(4096).optional(),
+        /** Share of infer requests whose inputs and outputs are logged (payload logging) for the drift job. Default 0.1. */
+        payloadSampleRate: z.number().min(0, "must be from 0 to 1").max(1, "must be from 0 to 1").optional(),
       })
       .strict()
       .prefault({}),
@@ -169,6 +173,15 @@ export const StageConfigSchema = z
         if (wrong) ctx.addIssue({ code: "custom", message: wrong });
       })
       .optional(),
+    /**
+     * The feature store's online-store AUTH token (ElastiCache's, or the in-cluster Valkey's). Required: set it
+     * as a secret, `pulumi config set --secret --stack <stage> pulumi-mlops:featureStoreAuthToken <token>`.
+     */
+    featureStoreAuthToken: z.string().regex(AUTH_TOKEN_PATTERN, 'must be 16 to 128 printable ASCII characters without spaces, \'"\', \'/\' or \'@\' (ElastiCache\'s AUTH token rules)').optional(),
+    /** The feature store: when materialization runs. */
+    featureStore: z.object({ schedule: cronSchedule().optional() }).strict().optional(),
+    /** The MonitoringStack: when the drift job compares the endpoint's payloads with the model's reference. */
+    monitoring: z.object({ driftSchedule: cronSchedule().optional() }).strict().optional(),
     /** Bearer token the endpoint requires (set it as a secret). Default: no auth. */
     authToken: z.string().min(16, "must be at least 16 characters").optional(),
     /** A runtime image to use instead of building `runtime/Dockerfile`. */

@@ -36,12 +36,12 @@ export function exampleDatasetBucketName(o: { project: string; stage: string; ac
 /**
  * Creates the bucket (private, TLS-only through the account's S3 defaults: new buckets block public
  * access and disable ACLs) and uploads the example; returns the dataset URI and the object, which the
- * training job waits for.
+ * training job waits for, and the bucket (the example's features go there too: stacks/features.ts).
  */
 export function createExampleDataset(
   name: string,
   o: { bucketName: string; protect: boolean },
-): { uri: string; format: "csv"; label: string; object: aws.s3.BucketObjectv2 } {
+): { uri: string; format: "csv"; label: string; object: aws.s3.BucketObjectv2; bucket: aws.s3.Bucket } {
   // Disposable data: a dev or staging `destroy` removes it with its contents; prod keeps it like its other state.
   const stateful: pulumi.CustomResourceOptions = o.protect ? { protect: true, retainOnDelete: true } : {};
   const bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: o.bucketName, forceDestroy: !o.protect }, stateful);
@@ -60,5 +60,5 @@ export function createExampleDataset(
     },
     { dependsOn: [publicAccess] },
   );
-  return { uri: `s3://${o.bucketName}/${EXAMPLE_DATASET.key}`, format: "csv", label: EXAMPLE_DATASET.label, object };
+  return { uri: `s3://${o.bucketName}/${EXAMPLE_DATASET.key}`, format: "csv", label: EXAMPLE_DATASET.label, object, bucket };
 }

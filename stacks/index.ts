@@ -1,8 +1,9 @@
 /**
  * The reference platform: one Pulumi program, one stack per stage (stacks/Pulumi.<stage>.yaml).
  * dev runs on an existing cluster; staging and prod create EKS with GPU pools that scale from zero.
- * Every stage gets a model registry, a nightly training job that gates and registers, and an endpoint
- * serving the model alias the stage follows.
+ * Every stage gets a model registry, a nightly training job that gates and registers, a feature store
+ * (stacks/features.ts), an endpoint serving the model alias the stage follows (also by patient id, from
+ * the feature store), and a MonitoringStack watching all of it (stacks/monitoring.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -15,6 +16,10 @@ import { USER_ENV } from "../src/spec/env.js";
 import { BUILTIN_TRAINER, loadStageConfig, type StageConfig } from "./config.js";
 import { withContext } from "./kubeconfig.js";
 import { createExampleDataset, EXAMPLE_DATASET, exampleDatasetBucketName } from "./dataset.js";
+import { createExampleFeatureStore, EXAMPLE_FEATURES, exampleFeatureRefs } from "./features.js";
+import { createMonitoring, prometheusNamespace } from "./monitoring.js";
+import { stackPhysicalName } from "../components/shared/stage.js";
+import { parseModelRef } from "../src/spec/model-ref.js";
 
 const stack = pulumi.getStack();
 /** Runtime images kept in the stage's ECR repository. */
@@ -24,10 +29,17 @@ const { stage, config } = loadStageConfig(stack, pulumi.runtime.allConfig(), pul
 // What the stage changes (replicas, protection) comes from the components' stage defaults.
 const defaults = STAGE_DEFAULTS[stageTier(stage)];
 
+/** The endpoint's `/metrics` port, opened to the MonitoringStack's Prometheus only. */
+const METRICS_PORT = 9090;
+/** Share of infer requests logged for the drift job, unless the stage says otherwise. */
+const PAYLOAD_SAMPLE_RATE = 0.1;
+/** The feature store's name: its namespace is the endpoint's too (see the endpoint below). */
+const FEATURES = "features";
+
 // The example dataset's bucket is named after the account and region (stacks/dataset.ts): look them up,
-// and check the name, before anything is created.
-const needsExample = (config.training && !config.training.dataset) || (config.gpuTraining && !config.gpuTraining.dataset);
-const exampleBucketName = needsExample ? await datasetBucketName() : undefined;
+// and check the name, before anything is created. Every stage has it: the feature store's source is there.
+const exampleBucketName = await datasetBucketName();
+const featureStoreAuthToken = requireFeatureStoreToken();
 
 const registry = new ModelRegistry("models", { storage: config.registry ?? { s3: {} } });
 
@@ -38,7 +50,7 @@ const cluster = new TrainingCluster("ml", clusterArgs(config));
 const image: pulumi.Input<string> = config.image ?? buildRuntimeImage(config);
 
 // The stage's dataset, else the example uploaded to a bucket this stack owns, once for both jobs.
-let example: Dataset | undefined;
+let example: { dataset: Dataset; bucket: aws.s3.Bucket } | undefined;
 const dataset = config.training ? trainingDataset(config.training.dataset) : undefined;
 
 const training = config.training
@@ -63,10 +75,36 @@ const training = config.training
 // the gate passes, like the built-in job.
 const gpuTraining = config.gpuTraining ? addGpuTraining(config.gpuTraining) : undefined;
 
+// The example's measurements, keyed by patient id, materialized into the online store.
+const features = createExampleFeatureStore(FEATURES, {
+  kubernetes: cluster,
+  bucket: exampleData().bucket,
+  bucketName: exampleBucketName,
+  eks: config.cluster?.eks !== undefined,
+  authToken: featureStoreAuthToken,
+  allowFrom: [prometheusNamespace()],
+  image,
+  ...(config.featureStore?.schedule ? { schedule: config.featureStore.schedule } : {}),
+});
+
+// Sampled requests and answers, which the drift job compares with the model's reference profile.
+const payloadsUri = pulumi.interpolate`${registry.uri}/payloads`;
+// The example model takes the feature store's columns: it is also served by patient id. Another model
+// would not fit them (a version whose input width differs is not served), so it gets no features.
+const servesExample = parseModelRef(config.endpoint.model, "endpoint.model").name === "breast-cancer";
+
 const endpoint = new ModelEndpoint("breast-cancer", {
   registry,
   model: config.endpoint.model,
   kubernetes: cluster,
+  // Its pods read the online store's AUTH token from the store's Secret, and pods read Secrets of their own
+  // namespace only: the endpoint runs in the store's namespace (by name, which its IAM role's trust names).
+  ...(servesExample
+    ? { namespace: stackPhysicalName(FEATURES), features: { store: features, entity: EXAMPLE_FEATURES.entity, features: exampleFeatureRefs() } }
+    : {}),
+  metricsPort: METRICS_PORT,
+  monitoringNamespace: prometheusNamespace(),
+  logging: { sampleRate: config.endpoint.payloadSampleRate ?? PAYLOAD_SAMPLE_RATE, uri: payloadsUri },
   ...(config.endpoint.replicas ? { replicas: config.endpoint.replicas } : {}),
   ...(config.endpoint.cpu || config.endpoint.memory
     ? { resources: { ...(config.endpoint.cpu ? { cpu: config.endpoint.cpu } : {}), ...(config.endpoint.memory ? { memory: config.endpoint.memory } : {}) } }
@@ -76,6 +114,21 @@ const endpoint = new ModelEndpoint("breast-cancer", {
   ...(config.endpoint.allowFromNamespaces ? { allowFrom: { namespaces: config.endpoint.allowFromNamespaces } } : {}),
   ...(config.authToken ? { auth: { token: pulumi.secret(config.authToken) } } : {}),
   image,
+}, servesExample ? { dependsOn: [features] } : {});
+
+const monitoring = createMonitoring({
+  cluster,
+  registry,
+  s3Registry: !(config.registry && "path" in config.registry),
+  endpoint,
+  model: config.endpoint.model,
+  payloadsUri,
+  features,
+  ...(training ? { training } : {}),
+  // A retrain copies the training CronJob's template: only a scheduled training job has one.
+  retrainOnDrift: config.training?.schedule !== undefined,
+  image,
+  ...(config.monitoring?.driftSchedule ? { driftSchedule: config.monitoring.driftSchedule } : {}),
 });
 
 export const registryUri = registry.uri;
@@ -85,6 +138,10 @@ export const nodePools = cluster.nodePoolNames;
 export const trainingJob = training?.jobName;
 export const runTrainingNow = training?.runOnDemandCommand;
 export const gpuTrainingJob = gpuTraining?.jobName;
+export const featureServerUrl = features.serverUrl;
+export const onlineStore = features.onlineStore;
+export const prometheusUrl = monitoring.prometheusUrl;
+export const pushgatewayUrl = monitoring.pushgatewayUrl;
 
 function clusterArgs(c: StageConfig): TrainingClusterArgs {
   const pools = c.cluster?.gpuPools ?? [];
@@ -150,11 +207,30 @@ interface Dataset {
 
 function trainingDataset(uri: string | undefined, label: string = EXAMPLE_DATASET.label): Dataset {
   if (uri) return { spec: { uri, label } };
+  return exampleData().dataset;
+}
+
+/** The example bucket and dataset, created once for the jobs and the feature store. */
+function exampleData(): { dataset: Dataset; bucket: aws.s3.Bucket } {
   if (!example) {
-    const made = createExampleDataset("example-data", { bucketName: exampleBucketName!, protect: defaults.protect });
-    example = { spec: { uri: made.uri, label: made.label, format: made.format }, dependsOn: made.object };
+    const made = createExampleDataset("example-data", { bucketName: exampleBucketName, protect: defaults.protect });
+    example = { dataset: { spec: { uri: made.uri, label: made.label, format: made.format }, dependsOn: made.object }, bucket: made.bucket };
   }
   return example;
+}
+
+/**
+ * The feature store's AUTH token as a Pulumi secret (config.ts checked its form). Required: its value goes to
+ * ElastiCache or the in-cluster Valkey and to a Kubernetes Secret, never into a spec or an output.
+ */
+function requireFeatureStoreToken(): pulumi.Output<string> {
+  if (config.featureStoreAuthToken === undefined) {
+    throw new MlopsError(
+      `stack "${stack}": pulumi-mlops:featureStoreAuthToken is not set; the feature store's online store needs an AUTH token (16 to 128 printable characters without spaces, '"', '/' or '@'). ` +
+        `Fix: pulumi config set --secret --stack ${stack} pulumi-mlops:featureStoreAuthToken "$(openssl rand -hex 32)"`,
+    );
+  }
+  return new pulumi.Config(pulumi.getProject()).requireSecret("featureStoreAuthToken");
 }
 
 function addGpuTraining(g: NonNullable<StageConfig["gpuTraining"]>) {

@@ -15,9 +15,11 @@ const ROOT_INDEX = ["index.ts"];
 const SELF = "pulumi-mlops";
 
 const RULES: readonly LayerRule[] = [
-  { layer: "src", forbiddenPaths: ["runtime", "components", "cli", "stacks", ...ROOT_INDEX], forbiddenPackages: [PULUMI, SELF] },
-  { layer: "runtime", forbiddenPaths: ["components", "cli", "stacks", ...ROOT_INDEX], forbiddenPackages: [PULUMI, SELF] },
-  { layer: "components", forbiddenPaths: ["runtime", "cli", "stacks"], forbiddenPackages: [] },
+  { layer: "src", forbiddenPaths: ["runtime", "components", "cli", "stacks", "policy", ...ROOT_INDEX], forbiddenPackages: [PULUMI, SELF] },
+  { layer: "runtime", forbiddenPaths: ["components", "cli", "stacks", "policy", ...ROOT_INDEX], forbiddenPackages: [PULUMI, SELF] },
+  { layer: "components", forbiddenPaths: ["runtime", "cli", "stacks", "policy"], forbiddenPackages: [] },
+  // The policy pack runs in the Pulumi engine's analyzer: it may read @pulumi/* and components/, never the runtime.
+  { layer: "policy", forbiddenPaths: ["runtime", "cli", "stacks"], forbiddenPackages: [SELF] },
 ];
 
 /** Root-relative paths of the TypeScript files under `dir`. */

@@ -4,12 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
+import { EndpointVariantsSchema, type EndpointVariantsInput } from "../../src/spec/endpoint-variants.js";
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import { PayloadLoggingArgsSchema, type PayloadLoggingArgs } from "./logging.js";
 import { EndpointFeaturesArgsSchema, type EndpointFeaturesArgs } from "./features.js";
 import type { Transform } from "../shared/transform.js";
-import { dnsLabelSchema, inputString, quantity } from "../shared/validate.js";
+import { dnsLabelSchema, inputString, isDeferred, quantity } from "../shared/validate.js";
 import type { ModelRegistry } from "../model-registry/index.js";
 
 /** Horizontal scaling on CPU. */
@@ -166,8 +167,14 @@ export interface ModelEndpointArgs {
    * @default - /metrics on the serving port
    */
   readonly metricsPort?: number;
-  /** The namespace whose pods (Prometheus's) may reach `metricsPort`. @default "monitoring" */
-  readonly monitoringNamespace?: string;
+  /**
+   * The namespace whose pods (Prometheus's) may reach `metricsPort`: a name, or a MonitoringStack's
+   * `prometheusNamespace` output. The default is where the Prometheus of a MonitoringStack named
+   * "monitoring" in the same project and stage runs, `${project}-${stage}-monitoring-prometheus`
+   * (`prometheusNamespaceName` in components/monitoring-stack/targets.ts); name yours otherwise.
+   * @default - `${project}-${stage}-monitoring-prometheus`
+   */
+  readonly monitoringNamespace?: pulumi.Input<string>;
   /** How often a followed alias is re-resolved. @default 10 */
   readonly pollIntervalSeconds?: number;
   /** @default "info" */
@@ -191,6 +198,14 @@ export interface ModelEndpointArgs {
    * @default - off
    */
   readonly features?: EndpointFeaturesArgs;
+  /**
+   * A canary (a share of the requests, stepped up after each passed bake period, rolled back automatically on
+   * a failed analysis, promoted by moving the model's alias or held for `mlops promote`) and/or a shadow (a
+   * mirrored sample, answers compared and discarded), routed in-process by the pods (src/spec/endpoint-variants.ts).
+   * @example variants: { canary: { model: "fraud:4", weight: 10, steps: [25, 50, 100], bakeSeconds: 300, onSuccess: "promote" } }
+   * @default - none
+   */
+  readonly variants?: EndpointVariantsInput;
   readonly transform?: ModelEndpointTransforms;
 }
 
@@ -263,11 +278,12 @@ export const ModelEndpointArgsSchema = z
       .max(65535)
       .refine((p) => p !== ENDPOINT_DEFAULTS.port, `must not be ${ENDPOINT_DEFAULTS.port}, the serving port: pick another, e.g. 9090`)
       .optional(),
-    monitoringNamespace: k8sName.optional(),
+    monitoringNamespace: z.union([k8sName, z.custom<pulumi.Input<string>>(isDeferred, "must be a namespace name or an Output of one (MonitoringStack.prometheusNamespace)")]).optional(),
     pollIntervalSeconds: z.number().min(0.05).max(3600).optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
     logging: PayloadLoggingArgsSchema.optional(),
     features: EndpointFeaturesArgsSchema.optional(),
+    variants: EndpointVariantsSchema.optional(),
     transform: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()

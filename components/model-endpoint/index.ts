@@ -14,6 +14,7 @@ import { TrainingCluster } from "../training-cluster/index.js";
 import { applyTransform, type Transform } from "../shared/transform.js";
 import { EndpointNameSchema, ModelEndpointArgsSchema, type ModelEndpointArgs } from "./args.js";
 import {
+  AUTH_SECRET_KEY,
   authSecretArgs,
   autoscalerArgs,
   deploymentArgs,
@@ -26,7 +27,8 @@ import {
   type ManifestContext,
 } from "./manifests.js";
 import { featuresArgsProblems, featuresBlock, featureWiring } from "./features.js";
-import { endpointFitProblems, normalizeEndpoint } from "./normalize.js";
+import { endpointFitProblems, MODEL_ENDPOINT_DEFAULTS, normalizeEndpoint } from "./normalize.js";
+import type { MonitoredEndpoint } from "../monitoring-stack/targets.js";
 import { endpointRole } from "./role.js";
 import { buildEndpointSpec } from "./spec.js";
 
@@ -92,6 +94,12 @@ export class ModelEndpoint extends pulumi.ComponentResource {
    * registers it or a promotion copies it).
    */
   readonly readyUrl: pulumi.Output<string>;
+  /**
+   * What a MonitoringStack scrapes, holds to its SLOs and watches for drift: pass the endpoint itself in its
+   * `endpoints`. Its Service (by name), the metrics port's name with `metricsPort`, the auth Secret with `auth`
+   * (each scrape sends the token), the autoscaler, and the model reference (the drift job's `--model`).
+   */
+  readonly monitoringTarget: MonitoredEndpoint;
   private readonly children: ModelEndpointNodes;
 
   constructor(name: string, args: ModelEndpointArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -112,6 +120,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     // On a TrainingCluster the pods get the serving PriorityClass it creates (and wait for it).
     const cluster = args.kubernetes instanceof TrainingCluster ? args.kubernetes : undefined;
     const endpoint = normalizeEndpoint(args, stage, {
+      project,
       ...(cluster ? { servingPriorityClass: cluster.servingPriorityClassName } : {}),
       ...(servingPlacement ? { servingPlacement } : {}),
       ...(servingInstanceTypes ? { servingInstanceTypes } : {}),
@@ -216,6 +225,16 @@ export class ModelEndpoint extends pulumi.ComponentResource {
     // The Service listens on port 80, so the URL needs no port.
     this.url = pulumi.interpolate`http://${service.metadata.name}.${namespaceName}.svc.cluster.local`;
     this.readyUrl = pulumi.interpolate`${this.url}${SERVE_PATHS.ready}`;
+    this.monitoringTarget = {
+      name,
+      model: endpoint.model,
+      namespace: namespaceName,
+      serviceName: this.serviceName,
+      ...(endpoint.metrics ? { metricsPortName: MODEL_ENDPOINT_DEFAULTS.metricsPortName } : {}),
+      ...(secret ? { authSecret: { name: secret.metadata.name, key: AUTH_SECRET_KEY } } : {}),
+      autoscalerName: autoscaler.metadata.name,
+      ...(args.logging ? { payloadUri: args.logging.uri } : {}),
+    };
     // Whether the registry holds the model is not known here (the program may not even reach it), so this
     // says what a fresh stage's first `pulumi up` leads to: the rollout completes (see ROLLOUT_READY_PATH) and
     // the endpoint answers 503 until the model is registered, then serves without a restart.

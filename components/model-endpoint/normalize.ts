@@ -1,8 +1,11 @@
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import { ENDPOINT_DEFAULTS } from "../../src/spec/endpoint.js";
+import type { EndpointVariantsInput } from "../../src/spec/endpoint-variants.js";
 import { GPU_RESOURCE, type Placement } from "../shared/constants.js";
 import { fitsProblems } from "../shared/instance-types.js";
 import { STAGE_DEFAULTS, stageTier } from "../shared/stage.js";
+import { prometheusNamespaceName } from "../monitoring-stack/targets.js";
 import type { ModelEndpointArgs } from "./args.js";
 import { normalizePayloadLogging, type NormalizedPayloadLogging } from "./logging.js";
 
@@ -17,8 +20,11 @@ export const MODEL_ENDPOINT_DEFAULTS = {
   memory: "1024Mi",
   drainSeconds: ENDPOINT_DEFAULTS.drainSeconds,
   shutdownDelaySeconds: ENDPOINT_DEFAULTS.shutdownDelaySeconds,
-  /** Whose pods may reach `metricsPort`. */
-  monitoringNamespace: "monitoring",
+  /**
+   * Whose pods may reach `metricsPort`: the Prometheus of the MonitoringStack of this name in the same
+   * project and stage (its namespace from `prometheusNamespaceName`).
+   */
+  monitoringStackName: "monitoring",
   /** The name of the metrics container port and Service port. */
   metricsPortName: "metrics",
   pollIntervalSeconds: ENDPOINT_DEFAULTS.pollIntervalSeconds,
@@ -56,13 +62,15 @@ export interface NormalizedEndpoint {
   readonly drainSeconds: number;
   readonly shutdownDelaySeconds: number;
   /** `/metrics` on a port of its own, opened to one namespace; undefined: on the serving port. */
-  readonly metrics?: { readonly port: number; readonly namespace: string };
+  readonly metrics?: { readonly port: number; readonly namespace: pulumi.Input<string> };
   readonly pollIntervalSeconds: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   /** The pods' PriorityClass; undefined: none. */
   readonly priorityClassName?: string;
   /** Payload logging's settings (its URI stays in args: it may be an Output); undefined: off. */
   readonly logging?: NormalizedPayloadLogging;
+  /** Canary and shadow, as given (the runtime's schema fills their defaults); undefined: none. */
+  readonly variants?: EndpointVariantsInput;
 }
 
 /** What normalizing needs to know of the cluster the endpoint is deployed to. */
@@ -73,6 +81,8 @@ export interface EndpointClusterFacts {
   readonly servingPlacement?: Placement;
   /** The serving pool's EC2 instance types (a TrainingCluster with a serving pool exposes `servingInstanceTypes`). */
   readonly servingInstanceTypes?: readonly string[];
+  /** The Pulumi project, which names the default `monitoringNamespace`. @default "pulumi-mlops" */
+  readonly project?: string;
 }
 
 /**
@@ -125,12 +135,18 @@ export function normalizeEndpoint(args: ModelEndpointArgs, stage: string, cluste
     allowFromNamespaces: [...(args.allowFrom?.namespaces ?? [])],
     drainSeconds: args.drainSeconds ?? d.drainSeconds,
     shutdownDelaySeconds: args.shutdownDelaySeconds ?? d.shutdownDelaySeconds,
-    ...(args.metricsPort !== undefined ? { metrics: { port: args.metricsPort, namespace: args.monitoringNamespace ?? d.monitoringNamespace } } : {}),
+    ...(args.metricsPort !== undefined ? { metrics: { port: args.metricsPort, namespace: args.monitoringNamespace ?? defaultMonitoringNamespace(stage, cluster.project) } } : {}),
     pollIntervalSeconds: args.pollIntervalSeconds ?? d.pollIntervalSeconds,
     logLevel: args.logLevel ?? d.logLevel,
     ...(priorityClassName !== undefined ? { priorityClassName } : {}),
     ...(args.logging ? { logging: normalizePayloadLogging(args.logging) } : {}),
+    ...(args.variants ? { variants: args.variants } : {}),
   };
+}
+
+/** Where the default MonitoringStack's Prometheus runs: the namespace `metricsPort` is opened to by default. */
+export function defaultMonitoringNamespace(stage: string, project = "pulumi-mlops"): string {
+  return prometheusNamespaceName({ project, stage, name: MODEL_ENDPOINT_DEFAULTS.monitoringStackName });
 }
 
 /** The node label Kubernetes sets to the node's instance type (well-known; EKS nodes carry it). */

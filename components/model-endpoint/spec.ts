@@ -14,7 +14,7 @@ export interface EndpointSpecArgs {
   readonly features?: EndpointFeaturesInput;
   readonly endpoint: Pick<
     NormalizedEndpoint,
-    "model" | "batching" | "authEnabled" | "drainSeconds" | "shutdownDelaySeconds" | "metrics" | "pollIntervalSeconds" | "logLevel" | "logging"
+    "model" | "batching" | "authEnabled" | "drainSeconds" | "shutdownDelaySeconds" | "metrics" | "pollIntervalSeconds" | "logLevel" | "logging" | "variants"
   >;
 }
 
@@ -44,6 +44,7 @@ export function buildEndpointSpec(args: EndpointSpecArgs): EndpointSpec {
       logLevel: e.logLevel,
       ...(e.logging && args.loggingUri !== undefined ? { logging: { ...e.logging, uri: args.loggingUri } } : {}),
       ...(args.features ? { features: args.features } : {}),
+      ...(e.variants ? { variants: e.variants } : {}),
     },
     `endpoint spec for "${args.name}"`,
   );

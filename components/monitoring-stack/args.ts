@@ -77,7 +77,7 @@ export interface AlertsArgs {
 }
 
 export interface PushgatewayArgs {
-  /** @default "quay.io/prometheus/pushgateway:v1.11.3" */
+  /** @default "docker.io/prom/pushgateway:v1.11.3@sha256:74fa117cef2d7e383112d25139ff1c2d2e309c35389a9e0554a47136a1482e48" (the multi-arch index, pinned by digest so the policy pack's prod rule passes) */
   readonly image?: string;
   /** @default { cpu: "100m", memory: "128Mi" } */
   readonly resources?: { readonly cpu?: string; readonly memory?: string };

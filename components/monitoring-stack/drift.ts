@@ -89,12 +89,16 @@ export function driftServiceAccountManifest(ctx: DriftContext): Obj {
   });
 }
 
-/** The container's arguments: `drift --model … --since … --out … --pushgateway …` [`--retrain-cronjob ns/name`]. */
-export function driftArgs(ctx: DriftContext, model: string): pulumi.Input<string>[] {
+/**
+ * The container's arguments: `drift --model … [--payload-uri … --endpoint …] --since … --out … --pushgateway …`
+ * [`--retrain-cronjob ns/name`]; the payload logs are the endpoint's, under `<uri>/<model>/<endpoint>/`.
+ */
+export function driftArgs(ctx: DriftContext, model: string, payloads?: { readonly uri: pulumi.Input<string>; readonly endpoint: string }): pulumi.Input<string>[] {
   return [
     "drift",
     "--model",
     model,
+    ...(payloads ? ["--payload-uri", payloads.uri, "--endpoint", payloads.endpoint] : []),
     "--since",
     ctx.settings.since,
     "--out",
@@ -106,7 +110,7 @@ export function driftArgs(ctx: DriftContext, model: string): pulumi.Input<string
 }
 
 /** One endpoint's drift CronJob. Runs never overlap; a drift found (exit 3) or bad input (exit 2) is not retried. */
-export function driftCronJobManifest(ctx: DriftContext, endpoint: string, model: string): Obj {
+export function driftCronJobManifest(ctx: DriftContext, endpoint: string, model: string, payloadUri?: pulumi.Input<string>): Obj {
   const s = ctx.settings;
   const name = driftCronJobName(ctx, endpoint);
   const labels = driftLabels(ctx, name);
@@ -127,7 +131,7 @@ export function driftCronJobManifest(ctx: DriftContext, endpoint: string, model:
     ...(ctx.placement?.tolerations ? { tolerations: ctx.placement.tolerations } : {}),
   });
   const container = template.spec.containers[0]! as Obj;
-  container.args = driftArgs(ctx, model);
+  container.args = driftArgs(ctx, model, payloadUri !== undefined ? { uri: payloadUri, endpoint } : undefined);
   // Starting a retrain calls the Kubernetes API: only then does the pod get its ServiceAccount's token.
   const spec = ctx.onDrift ? { ...template.spec, automountServiceAccountToken: true } : template.spec;
   return {

@@ -20,7 +20,7 @@ import { monitoringStackProblems, normalizeMonitoringStack, type NormalizedStack
 import { pushgatewayDeployment, pushgatewayNetworkPolicy, pushgatewayService, pushgatewayUrl, type PushgatewayContext } from "./pushgateway.js";
 import { monitorManifests, prometheusRuleManifest, resolveRulesInput, type MonitoredTargets, type ResolvedRules } from "./resources.js";
 import { MonitoringStackArgsSchema, MonitoringStackNameSchema } from "./schema.js";
-import type { TrainingJobTarget } from "./targets.js";
+import { prometheusNamespaceName, type TrainingJobTarget } from "./targets.js";
 
 export * from "./alertmanager.js";
 export * from "./args.js";
@@ -185,7 +185,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
   private chartNamespace(c: BuildContext): NamespaceRef {
     const given = c.args.prometheus?.existing?.namespace ?? c.args.prometheus?.chart?.namespace;
     if (given !== undefined) return { name: pulumi.output(given) };
-    const name = dnsLabel(`${c.base}-prometheus`);
+    const name = prometheusNamespaceName({ project: c.project, stage: stackContext().stage, name: c.name });
     const podSecurity = { ...podSecurityLabels("privileged"), "pod-security.kubernetes.io/warn": "baseline", "pod-security.kubernetes.io/audit": "baseline" };
     const resource = c.create(k8s.core.v1.Namespace, "prometheus-ns", c.t.prometheusNamespace, { metadata: { name, labels: { ...c.labels(name, "prometheus"), ...podSecurity } } });
     return { name: resource.metadata.name, resource };
@@ -305,7 +305,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const role = onDrift ? c.create(k8s.rbac.v1.Role, "retrain-role", t.retrainRole, retrainRoleManifest(ctx, roleName)) : undefined;
     const roleBinding = role ? c.create(k8s.rbac.v1.RoleBinding, "retrain-binding", t.retrainRoleBinding, retrainRoleBindingManifest(ctx, roleName), [role, serviceAccount]) : undefined;
     const first = [serviceAccount, ...(s3Secret ? [s3Secret] : []), ...(roleBinding ? [roleBinding] : [])];
-    const cronJobs = watched.map((e) => c.create(k8s.batch.v1.CronJob, `drift-${e.name}`, t.driftCronJob, driftCronJobManifest(ctx, e.name, e.drift!.ref), first));
+    const cronJobs = watched.map((e) => c.create(k8s.batch.v1.CronJob, `drift-${e.name}`, t.driftCronJob, driftCronJobManifest(ctx, e.name, e.drift!.ref, e.drift!.payloadUri), first));
     return { serviceAccount, cronJobs, ...(s3Secret ? { s3Secret } : {}), ...(role ? { role } : {}), ...(roleBinding ? { roleBinding } : {}), ...(image.resource ? { image: image.resource } : {}) };
   }
 

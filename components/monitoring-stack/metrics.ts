@@ -61,8 +61,8 @@ export const DRIFT_METRICS = {
 } as const;
 
 /**
- * What the feature server and materialization export: the age of each view's newest materialized row, and
- * the online lookup latency. (Named here ahead of the runtime: see the report of issue 10.)
+ * What the feature server exports (runtime/features/server-metrics.ts): the age of the newest event time it
+ * has seen per view, and the online lookup latency.
  */
 export const FEATURE_METRICS = {
   /** Gauge; label view. */
@@ -71,7 +71,7 @@ export const FEATURE_METRICS = {
   lookupDuration: "mlops_feature_lookup_duration_seconds",
 } as const;
 
-/** What `mlops train` pushes at the end of a run (job `mlops_train`, grouped by model). Named here ahead of the runtime. */
+/** What `mlops train` pushes at the end of a run (job `mlops_train`, grouped by model; runtime/train/push.ts). */
 export const TRAIN_METRICS = {
   /** Gauge, 1 when the last run's gate passed (a version was registered), 0 when it failed. */
   gatePassed: "mlops_train_gate_passed",

@@ -116,7 +116,7 @@ export interface NormalizedEndpoint {
   readonly autoscalerName?: pulumi.Input<string>;
   readonly objectives: EndpointObjectives;
   /** The model reference and name the drift job watches; undefined: no drift job. */
-  readonly drift?: { readonly ref: string; readonly model: string };
+  readonly drift?: { readonly ref: string; readonly model: string; readonly payloadUri?: pulumi.Input<string> };
 }
 
 export interface NormalizedStack {
@@ -172,7 +172,7 @@ function normalizeEndpoint(e: MonitoredEndpoint, args: MonitoringStackArgs): Nor
     ...(e.authSecret ? { authSecret: { name: e.authSecret.name, key: e.authSecret.key ?? D.authSecretKey } } : {}),
     ...(e.autoscalerName === false ? {} : { autoscalerName: e.autoscalerName ?? e.serviceName }),
     objectives: objectivesOf(args.slo, e.slo),
-    ...(watch ? { drift: { ref: e.model!, model: parseModelRef(e.model!, `endpoints.${e.name}.model`).name } } : {}),
+    ...(watch ? { drift: { ref: e.model!, model: parseModelRef(e.model!, `endpoints.${e.name}.model`).name, ...(e.payloadUri !== undefined ? { payloadUri: e.payloadUri } : {}) } } : {}),
   };
 }
 

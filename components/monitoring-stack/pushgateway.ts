@@ -14,7 +14,7 @@ type Obj = Record<string, any>;
 
 export const PUSHGATEWAY_DEFAULTS = {
   /** prometheus/pushgateway's latest release (the prometheus-pushgateway chart's appVersion, August 2026). */
-  image: "quay.io/prometheus/pushgateway:v1.11.3",
+  image: "docker.io/prom/pushgateway:v1.11.3@sha256:74fa117cef2d7e383112d25139ff1c2d2e309c35389a9e0554a47136a1482e48",
   /** The image's user (`nobody`), given by number so that `runAsNonRoot` can check it. */
   uid: 65534,
   port: 9091,

@@ -59,6 +59,7 @@ export const MonitoredEndpointSchema = z
     authSecret: z.object({ name: input, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key").optional() }).strict().optional(),
     model: modelRefSchema('is not a model reference: write "<name>@<alias>" (e.g. "fraud@champion") or "<name>:<version>"').optional(),
     autoscalerName: z.union([z.literal(false), input]).optional(),
+    payloadUri: input.optional(),
     slo: SloSchema.optional(),
     drift: z.boolean().optional(),
   })

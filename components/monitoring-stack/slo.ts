@@ -35,9 +35,17 @@ export interface SloEndpoint {
 /** The label grouping of every per-endpoint series: stack and endpoint. */
 const BY = `${L.stack}, ${L.endpoint}`;
 
+/**
+ * What a client saw. A shadow's answers never reach one, so its series are left out everywhere; a canary's
+ * failed answer is replayed on stable (runtime/serve/variants/router.ts), so only stable's 5xx (and those of
+ * servers without variants, whose series have no `variant` label) are errors a client got.
+ */
+const CLIENT_FACING = { variant: { not: "shadow" } } as const;
+const STABLE_OR_PLAIN = { variant: { re: "stable|" } } as const;
+
 /** Infer-request series of one stack's endpoints. */
-function inferSelector(stack: string, extra: Record<string, string | { re: string }> = {}): string {
-  return selector({ [L.stack]: stack, [L.endpoint]: { re: ".+" }, route: INFER_ROUTE, ...extra });
+function inferSelector(stack: string, extra: Record<string, string | { re: string } | { not: string }> = {}): string {
+  return selector({ [L.stack]: stack, [L.endpoint]: { re: ".+" }, route: INFER_ROUTE, ...CLIENT_FACING, ...extra });
 }
 
 /**
@@ -50,10 +58,12 @@ function ratio(numerator: string, denominator: string): string {
 
 /** The recording rules every endpoint of the stack shares (one series per endpoint). */
 export function servingRecordingRules(stack: string): Rule[] {
-  const all = (w: string) => `sum by (${BY}) (rate(${SERVE_METRICS.requests}${inferSelector(stack)}[${w}]))`;
-  const errors = (w: string) => `sum by (${BY}) (rate(${SERVE_METRICS.requests}${inferSelector(stack, { status: { re: "5.." } })}[${w}]))`;
+  // The answers clients got: stable's (replays included) and a canary's successes; its failures were replayed.
+  const rate = (extra: Record<string, string | { re: string }>, w: string) => `sum by (${BY}) (rate(${SERVE_METRICS.requests}${inferSelector(stack, extra)}[${w}]))`;
+  const all = (w: string) => `(${rate(STABLE_OR_PLAIN, w)} + (${rate({ variant: "canary", status: { re: "[123].." } }, w)} or ${rate(STABLE_OR_PLAIN, w)} * 0))`;
+  const errors = (w: string) => rate({ status: { re: "5.." }, ...STABLE_OR_PLAIN }, w);
   const quantile = (q: number) =>
-    `histogram_quantile(${q}, sum by (${BY}, le) (rate(${SERVE_METRICS.duration}_bucket${selector({ [L.stack]: stack, [L.endpoint]: { re: ".+" } })}[5m])))`;
+    `histogram_quantile(${q}, sum by (${BY}, le) (rate(${SERVE_METRICS.duration}_bucket${selector({ [L.stack]: stack, [L.endpoint]: { re: ".+" }, ...CLIENT_FACING })}[5m])))`;
   return [
     { record: RECORDED.requestRate, expr: all("5m") },
     ...BURN_RATE_WINDOWS.map((w) => ({ record: RECORDED.errorRatio(w), expr: ratio(errors(w), all(w)) })),
@@ -66,7 +76,7 @@ export function servingRecordingRules(stack: string): Rule[] {
 export function latencyRecordingRules(stack: string, e: SloEndpoint): Rule[] {
   const latency = e.objectives.latency;
   if (!latency) return [];
-  const own = { [L.stack]: stack, [L.endpoint]: e.name };
+  const own = { [L.stack]: stack, [L.endpoint]: e.name, ...CLIENT_FACING };
   const by = `sum by (${BY})`;
   const fast = (w: BurnWindow) => `${by} (rate(${SERVE_METRICS.duration}_bucket${selector({ ...own, le: leMatcher(latency.thresholdSeconds) })}[${w}]))`;
   const count = (w: BurnWindow) => `${by} (rate(${SERVE_METRICS.duration}_count${selector(own)}[${w}]))`;

@@ -6,7 +6,7 @@
  * stack's series only.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { LABEL } from "../../src/naming.js";
+import { dnsLabel, LABEL, physicalName } from "../../src/naming.js";
 import { TARGET_LABELS as L } from "./metrics.js";
 
 type Obj = Record<string, any>;
@@ -24,9 +24,9 @@ export interface SloArgs {
 }
 
 /**
- * A model endpoint to monitor. A ModelEndpoint gives it as
- * `{ name: "fraud", model: "fraud@champion", namespace: ep.namespace, serviceName: ep.serviceName }`
- * (plus `authSecret` with auth on, `metricsPortName: "metrics"` with a `metricsPort`).
+ * A model endpoint to monitor. A ModelEndpoint is one as it is (its `monitoringTarget`:
+ * `{ name: "fraud", model: "fraud@champion", namespace, serviceName, autoscalerName }`, plus `authSecret`
+ * with auth on and `metricsPortName: "metrics"` with a `metricsPort`).
  */
 export interface MonitoredEndpoint {
   /** The endpoint's logical name (ModelEndpoint's first argument): the `mlops_endpoint` label of its series. */
@@ -40,6 +40,11 @@ export interface MonitoredEndpoint {
   readonly authSecret?: { readonly name: pulumi.Input<string>; readonly key?: string };
   /** The model reference it serves (`name@alias`): the drift job's `--model`. @default - no drift job for it */
   readonly model?: string;
+  /**
+   * Where it writes its payload logs (ModelEndpoint's `logging.uri`): the drift job's `--payload-uri`, read
+   * under `<uri>/<model>/<name>/`. @default - none: the drift job has no traffic to compare and fails saying so
+   */
+  readonly payloadUri?: pulumi.Input<string>;
   /** Its HorizontalPodAutoscaler, for the at-max-replicas alert; `false`: none. @default - the Service's name (ModelEndpoint's HPA) */
   readonly autoscalerName?: pulumi.Input<string> | false;
   /** @default - the stack's `slo` */
@@ -70,6 +75,15 @@ export interface TrainingJobTarget {
   readonly jobName: pulumi.Input<string>;
   readonly namespace: pulumi.Input<string>;
   readonly kind: pulumi.Input<"Job" | "CronJob">;
+}
+
+/**
+ * The namespace a MonitoringStack named `name` creates for the chart (where Prometheus runs), when none is
+ * given: `${project}-${stage}-${name}-prometheus` (its first part cut to 40 characters, like the stack's
+ * other names). Pure, so a ModelEndpoint created before the stack can admit it (its `monitoringNamespace`).
+ */
+export function prometheusNamespaceName(parts: { readonly project: string; readonly stage: string; readonly name: string }): string {
+  return dnsLabel(`${physicalName(parts, 40)}-prometheus`);
 }
 
 /** The endpoint behind an input. */

@@ -10,3 +10,6 @@ export { TableReader, type Table } from "./table.js";
 export { pushDriftMetrics, driftRegistry } from "./push.js";
 export { writeAtomic, type DriftReport } from "./report.js";
 export { METHODS, type Method } from "./select.js";
+export { runModelDrift, type ModelDriftOptions, type ModelDriftResult } from "./model.js";
+export { parseWindow, durationMs, type Window } from "./window.js";
+export { startRetrain, parseCronJobRef, retrainJobName, jobFromCronJob, type CronJobRef, type KubeAccess, type RetrainJob } from "./retrain.js";

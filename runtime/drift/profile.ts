@@ -60,6 +60,8 @@ const profileSchema = z.strictObject({
   version: z.literal(PROFILE_VERSION),
   created: z.string(),
   source: z.string().optional(),
+  /** The model input's features in tensor order (a profile the training job wrote): the payload log's columns. */
+  features: z.array(z.string()).optional(),
   rows: z.number().int().positive(),
   columns: z.record(z.string(), z.union([numericalSchema, categoricalSchema])),
 });
@@ -76,11 +78,11 @@ export type ColumnArrays = Readonly<Record<string, ArrayLike<number | null> | Ar
  * a {@link Table} already open, or in-memory columns (e.g. the training job's feature matrix split
  * into one array per feature).
  */
-export async function buildProfile(input: string | Table | ColumnArrays, opts: { cwd?: string; source?: string } = {}): Promise<Profile> {
+export async function buildProfile(input: string | Table | ColumnArrays, opts: { cwd?: string; source?: string; features?: readonly string[] } = {}): Promise<Profile> {
   if (typeof input === "string") {
     const reader = await TableReader.create({ cwd: opts.cwd });
     try {
-      return await buildProfile(await reader.open(input, "reference", "reference"), { source: opts.source ?? input });
+      return await buildProfile(await reader.open(input, "reference", "reference"), { ...opts, source: opts.source ?? input });
     } finally {
       await reader.close();
     }
@@ -105,14 +107,16 @@ export async function buildProfile(input: string | Table | ColumnArrays, opts: {
     add(arrays.data);
   }
   const source = opts.source ?? (isTable(input) ? input.uri : undefined);
-  return { kind: PROFILE_KIND, version: PROFILE_VERSION, created: new Date().toISOString(), ...(source ? { source } : {}), rows, columns };
+  const features = opts.features ? { features: [...opts.features] } : {};
+  return { kind: PROFILE_KIND, version: PROFILE_VERSION, created: new Date().toISOString(), ...(source ? { source } : {}), ...features, rows, columns };
 }
 
 function isTable(x: Table | ColumnArrays): x is Table {
   return typeof (x as Table).readColumns === "function" && Array.isArray((x as Table).columns);
 }
 
-function arrayData(cols: ColumnArrays): { rows: number; data: Map<string, ColumnData> } {
+/** In-memory columns as drift's column data (every value kept: exact). */
+export function arrayData(cols: ColumnArrays): { rows: number; data: Map<string, ColumnData> } {
   const entries = Object.entries(cols);
   if (entries.length === 0) throw MlopsError.of("profile columns", "are empty", cols, "Pass at least one column.");
   const rows = entries[0]![1].length;
@@ -183,7 +187,12 @@ export async function readProfile(path: string, flag: string): Promise<Profile> 
     const what = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `is not a JSON file (${(err as Error).message})`;
     throw MlopsError.of(flag, what, path, "Give a profile written by `mlops drift profile` or the training job, or a CSV/Parquet table.");
   }
-  return parseOrThrow(profileSchema, raw, "profile", `${flag} ${path}`);
+  return parseProfile(raw, `${flag} ${path}`);
+}
+
+/** Validates a profile already parsed from JSON (one read from the registry, say); `where` names it in errors. */
+export function parseProfile(raw: unknown, where: string): Profile {
+  return parseOrThrow(profileSchema, raw, "profile", where);
 }
 
 /** A profile as a reference {@link Table}: its columns come back from the stored statistics. */

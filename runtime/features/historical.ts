@@ -143,6 +143,18 @@ const SHIFT = "18446744073709551616";
 const eventBits = (ts: string) => `(CAST(epoch_us(${ts}) AS HUGEINT) + 4611686018427387904) * ${SHIFT}`;
 const createdBits = (ts: string) => `(CAST(epoch_us(${ts}) AS HUGEINT) + 9223372036854775808)`;
 
+/**
+ * Whether any (keys, event time) pair that a hit in `table` matched occurs more than once in `source` (a
+ * SELECT of the keys and `__event_ts`): a hash join of the distinct matched pairs (at most one per entity
+ * row) against the source's keys and times, far cheaper than the join it guards.
+ */
+async function matchedTiesExist(conn: DuckDBConnection, table: string, keys: readonly string[], source: string): Promise<boolean> {
+  const pairs = `SELECT DISTINCT ${keys.join(", ")}, __e FROM ${table} WHERE __hit`;
+  const sql = `SELECT (SELECT count(*) FROM (${pairs})) AS pairs, (SELECT count(*) FROM (${pairs}) M JOIN (${source}) S ON ${keys.map((k) => `M.${k} = S.${k}`).join(" AND ")} AND M.__e = S.__event_ts) AS rows`;
+  const [pairs_, rows] = (await conn.runAndReadAll(sql)).getRows()[0]!.map(Number);
+  return rows! > pairs_!;
+}
+
 /** Builds `__mlops_o<i>` (`__mlops_row`, `__hit`, and `__f<j>` per requested feature, NULL where nothing matched). */
 async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<HistoricalViewResult> {
   const { view, spec, index: i } = j;
@@ -164,9 +176,19 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
     `CREATE OR REPLACE TEMP TABLE __mlops_o${i} AS SELECT E.__mlops_row, ${hit} AS __hit, ${j.features.map((_, k) => `CASE WHEN ${hit} THEN ${value(k)} END AS __f${k}`).join(", ")}`;
   j.say(`${view.name}: reading ${j.path}${window.start || window.end ? ` for event times ${window.start?.toISOString() ?? "-∞"} .. ${window.end?.toISOString() ?? "+∞"}` : ""}${j.cutoff ? " (rows created after each entity time are not used)" : ""}`);
   if (!j.cutoff && !view.source.createdTimestampField) {
-    // Latest event <= t, equal events by source position: one ASOF join straight over the source scan.
-    const right = `SELECT ${keys.join(", ")}, __event_ts AS __e, ${j.features.map((f, k) => `${quoteIdent(f)} AS __f${k}`).join(", ")}, ${eventBits("__event_ts")} + __seq AS __o FROM (${src}) WHERE ${usable}`;
-    await conn.run(`${out(fresh("R.__e", "E.__mlops_t"), (k) => `R.__f${k}`)} FROM (${probe}) E ASOF JOIN (${right}) R ON ${on} AND E.__o >= R.__o`);
+    // Latest event <= t. First on the plain timestamp, DuckDB's fastest ASOF key (about twice as fast as
+    // the HUGEINT below); that answer is only in doubt where the (keys, event time) a row matched occurs
+    // more than once in the source, since DuckDB's pick among equal timestamps is arbitrary. If any
+    // matched pair does, the join is redone ordering equal events by source position (the later row wins).
+    const plainSrc = `${viewSourceSql(view, spec, j.path, window, { storedTypes })}${j.entities.maxT ? "" : " LIMIT 0"}`;
+    const right = `SELECT ${keys.join(", ")}, __event_ts AS __e, ${j.features.map((f, k) => `${quoteIdent(f)} AS __f${k}`).join(", ")} FROM (${plainSrc}) WHERE ${usable}`;
+    const entityCols = `SELECT __mlops_row, __mlops_t, ${keys.join(", ")} FROM ${ENTITY_TABLE}`;
+    await conn.run(`${out(fresh("R.__e", "E.__mlops_t"), (k) => `R.__f${k}`)}, ${keys.map((k) => `E.${k}`).join(", ")}, R.__e FROM (${entityCols}) E ASOF JOIN (${right}) R ON ${on} AND E.__mlops_t >= R.__e`);
+    if (await matchedTiesExist(conn, `__mlops_o${i}`, keys, `SELECT ${keys.join(", ")}, __event_ts FROM (${plainSrc}) WHERE ${usable}`)) {
+      j.say(`${view.name}: equal event timestamps for one entity among the matches; ordering them by source position`);
+      const ordered = `SELECT ${keys.join(", ")}, __event_ts AS __e, ${j.features.map((f, k) => `${quoteIdent(f)} AS __f${k}`).join(", ")}, ${eventBits("__event_ts")} + __seq AS __o FROM (${src}) WHERE ${usable}`;
+      await conn.run(`${out(fresh("R.__e", "E.__mlops_t"), (k) => `R.__f${k}`)} FROM (${probe}) E ASOF JOIN (${ordered}) R ON ${on} AND E.__o >= R.__o`);
+    }
   } else if (!j.cutoff) {
     // Equal (event, created) pairs are reduced to the later source row first; then the ASOF join orders by
     // (event, created).

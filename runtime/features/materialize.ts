@@ -3,9 +3,14 @@
  * [start, end] (ties broken by the created time) goes to the online store, never replacing a newer stored
  * value (the store's write compares, see online/types.ts).
  *
- * Memory does not grow with the window (feast #6307): DuckDB picks the latest row per entity (spilling to
- * disk past its memory limit) and streams the result; rows are converted and written `chunkRows` at a time,
- * and the next chunk is fetched only once the previous one is stored.
+ * Memory does not grow with the window (feast #6307): DuckDB picks the latest row per entity and streams
+ * the result; rows are converted and written `chunkRows` at a time, and the next chunk is fetched only once
+ * the previous one is stored. Picking the latest row sorts the window, so a window of more than
+ * `PARTITION_CHUNKS` chunks is scanned once into a table with each row's key hash and processed in
+ * key-hash partitions of about that size, one after the other (every row of an entity falls in one
+ * partition, so "latest per entity" and newest-wins are unchanged): each sort holds a bounded number of
+ * rows, whatever the window. DuckDB's memory is bounded too (the table and sorts spill past it): by
+ * default to what one partition's sort needs, at least 256 MB, or `$MLOPS_DUCKDB_MEMORY_LIMIT`.
  *
  * `--incremental` starts from the view's watermark (src/features/watermarks.ts) less the spec's lateness
  * window, re-scanned for rows that arrive late (feast #4133: a watermark at the last end misses them). A
@@ -25,7 +30,21 @@ import { openStore, type ObjectStore } from "../../src/store/index.js";
 import { entityKeyText, keyText, valueText, viewKeys, type OnlineRow } from "./online/keys.js";
 import { openOnlineStore } from "./online/index.js";
 import type { OnlineStore } from "./online/types.js";
-import { localSourcePath, quoteIdent, timestampLiteral, validateSource, viewSourceSql, withDuck } from "./source.js";
+import { DUCKDB_ENV, localSourcePath, quoteIdent, timestampLiteral, validateSource, viewSourceSql, withDuck } from "./source.js";
+
+/** A partition holds at most this many chunks of rows (before picking the latest per entity). */
+export const PARTITION_CHUNKS = 20;
+/** DuckDB memory per row of a partition, for the default memory limit (a sort row plus its overhead). */
+const SORT_BYTES_PER_ROW = 256;
+/** The default memory limit is never below this. */
+const MIN_MEMORY_MB = 256;
+
+/** DuckDB's memory limit for a materialization: `$MLOPS_DUCKDB_MEMORY_LIMIT`, else one partition's sort. */
+export function materializeMemoryLimit(chunkRows: number, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[DUCKDB_ENV.memoryLimit];
+  if (given) return given;
+  return `${Math.max(MIN_MEMORY_MB, Math.ceil((chunkRows * PARTITION_CHUNKS * SORT_BYTES_PER_ROW) / 2 ** 20))}MB`;
+}
 
 export interface MaterializeOptions {
   /** Window start (inclusive). Not with `incremental`. */
@@ -81,7 +100,7 @@ export async function materialize(spec: FeatureStoreSpec, opts: MaterializeOptio
       const out: ViewSummary[] = [];
       for (const view of views) out.push(await materializeView(conn, spec, view, { ...opts, end, now, registry, store, scratch, progress }));
       return out;
-    });
+    }, { memoryLimit: materializeMemoryLimit(spec.materialization.chunkRows) });
   } finally {
     if (!opts.store) await store.close();
     await rm(scratch, { recursive: true, force: true });
@@ -180,18 +199,48 @@ async function streamLatest(
 ): Promise<{ read: number; written: number }> {
   const keys = viewKeys(view, spec);
   const k = keys.names.map(quoteIdent);
-  const sql = [
-    `SELECT ${k.join(", ")}, epoch_us(__event_ts) AS __event_us, COALESCE(epoch_us(__created_ts), -1) AS __created_us, ${view.features.map((f) => quoteIdent(f.name)).join(", ")}`,
-    `FROM (${viewSourceSql(view, spec, path, window)})`,
-    `WHERE ${k.map((c) => `${c} IS NOT NULL`).join(" AND ")}`,
-    `QUALIFY row_number() OVER (PARTITION BY ${k.join(", ")} ORDER BY __event_ts DESC, __created_ts DESC NULLS LAST) = 1`,
-  ].join("\n");
+  const usable = k.map((c) => `${c} IS NOT NULL`).join(" AND ");
+  const src = viewSourceSql(view, spec, path, window);
+  const total = Number((await conn.runAndReadAll(`SELECT count(*) FROM (${src}) WHERE ${usable}`)).getRows()[0]![0]);
+  const partitions = Math.max(1, Math.ceil(total / (chunkRows * PARTITION_CHUNKS)));
+  const latest = (from: string, where: string) =>
+    [
+      `SELECT ${k.join(", ")}, epoch_us(__event_ts) AS __event_us, COALESCE(epoch_us(__created_ts), -1) AS __created_us, ${view.features.map((f) => quoteIdent(f.name)).join(", ")}`,
+      `FROM ${from} WHERE ${where}`,
+      `QUALIFY row_number() OVER (PARTITION BY ${k.join(", ")} ORDER BY __event_ts DESC, __created_ts DESC NULLS LAST) = 1`,
+    ].join("\n");
+  if (partitions === 1) return streamQuery(conn, latest(`(${src})`, usable), spec, view, ctx, chunkRows, { read: 0, written: 0 });
+
+  // One scan of the source into a table with each row's key hash (DuckDB keeps what exceeds its memory
+  // limit in its spill folder); then each partition's latest rows from that table.
+  ctx.progress(`materialize ${view.name}: ${total} rows in the window, in ${partitions} key-hash partitions`);
+  const table = "__mlops_window";
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, hash(${k.join(", ")}) % ${partitions} AS __part FROM (${src}) WHERE ${usable}`);
+  try {
+    let counts = { read: 0, written: 0 };
+    for (let p = 0; p < partitions; p++) counts = await streamQuery(conn, latest(table, `__part = ${p}`), spec, view, ctx, chunkRows, counts);
+    return counts;
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+/** Streams one query's rows to the store, `chunkRows` at a time; counts continue from `start`. */
+async function streamQuery(
+  conn: DuckDBConnection,
+  sql: string,
+  spec: FeatureStoreSpec,
+  view: FeatureViewSpec,
+  ctx: ViewContext,
+  chunkRows: number,
+  start: { read: number; written: number },
+): Promise<{ read: number; written: number }> {
+  const keys = viewKeys(view, spec);
   const result = await conn.stream(sql);
   const nk = keys.names.length;
   const dtypes = view.features.map((f) => f.dtype);
   let buffer: OnlineRow[] = [];
-  let read = 0;
-  let written = 0;
+  let { read, written } = start;
   const flush = async () => {
     if (buffer.length === 0) return;
     const r = await ctx.store.write(view, buffer);

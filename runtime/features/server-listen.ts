@@ -1,6 +1,6 @@
 /**
  * `mlops features serve`: the feature app (server.ts) on a socket, with the online store the spec names,
- * the freshness gauge fed from the registry's watermarks, and a drain on SIGTERM.
+ * the watermark-age gauge fed from the registry's watermarks, and a drain on SIGTERM.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,8 +17,8 @@ import { buildFeatureApp, type FeatureApp, type FeatureServerLimits } from "./se
 export const FEATURE_SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, drainMs: 10_000 } as const;
 /** Open connections at most; more are refused by the listener. */
 const MAX_CONNECTIONS = 4096;
-/** How long a read of the watermarks is reused by the freshness gauge. */
-const FRESHNESS_CACHE_MS = 10_000;
+/** How long a read of the watermarks is reused by the watermark-age gauge. */
+const WATERMARK_CACHE_MS = 10_000;
 
 export interface FeatureServerOptions {
   /** @default "127.0.0.1" */
@@ -52,15 +52,15 @@ export async function startFeatureServer(spec: FeatureStoreSpec, opts: FeatureSe
   const registry = opts.registry ?? openStore(spec.registry);
   const online = spec.views.filter((v) => v.online).map((v) => v.name);
   let cached: { at: number; ends: Promise<Map<string, number>> } | undefined;
-  const freshness = (): Promise<Map<string, number>> => {
-    if (!cached || Date.now() - cached.at > FRESHNESS_CACHE_MS) {
+  const watermarks = (): Promise<Map<string, number>> => {
+    if (!cached || Date.now() - cached.at > WATERMARK_CACHE_MS) {
       const ends = readWatermarks(registry, online).then((w) => new Map([...w].map(([v, m]) => [v, Date.parse(m.end)])));
       ends.catch((e: unknown) => logger.debug("watermarks unreadable", { error: (e as Error).message }));
       cached = { at: Date.now(), ends };
     }
     return cached.ends;
   };
-  const app = buildFeatureApp({ spec, store, freshness, logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const app = buildFeatureApp({ spec, store, watermarks, logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.now ? { now: opts.now } : {}) });
   const server = createServer({ keepAliveTimeout: FEATURE_SERVER_TIMEOUTS.keepAliveMs, headersTimeout: FEATURE_SERVER_TIMEOUTS.headersMs, requestTimeout: FEATURE_SERVER_TIMEOUTS.requestMs }, app.handle);
   server.maxConnections = MAX_CONNECTIONS;
   // Node's own parser refusals (a malformed request, headers too large, a timeout) in the JSON error shape.

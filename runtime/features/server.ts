@@ -46,8 +46,8 @@ export const FEATURE_SERVER_LIMITS: FeatureServerLimits = {
 export interface FeatureAppOptions {
   readonly spec: FeatureStoreSpec;
   readonly store: OnlineStore;
-  /** Last materialization end (ms) per view, for the freshness gauge. @default - no freshness samples */
-  readonly freshness?: () => Promise<Map<string, number>>;
+  /** Last materialization end (ms) per view, for the watermark-age gauge. @default - no watermark samples */
+  readonly watermarks?: () => Promise<Map<string, number>>;
   readonly limits?: Partial<FeatureServerLimits>;
   /** The clock TTLs are measured against, ms since the epoch (tests). @default Date.now */
   readonly now?: () => number;
@@ -89,18 +89,20 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
   const logger = opts.logger ?? silentLogger;
   const now = opts.now ?? Date.now;
   const plans = new PlanCache(spec);
-  const metrics = createFeatureMetrics(spec.views.filter((v) => v.online).map((v) => v.name), opts.freshness ?? (async () => new Map()));
+  const metrics = createFeatureMetrics(spec.views.filter((v) => v.online).map((v) => v.name), opts.watermarks ?? (async () => new Map()), now);
   const requestChildren = new Map<string, ReturnType<Counter<"route" | "status">["labels"]>>();
   const durationChildren = new Map(ROUTES.map((r) => [r, metrics.duration.labels({ route: r })]));
   let draining = false;
 
   const finish = (res: ServerResponse, route: Route, started: number, reply: Reply): void => {
-    const headers: Record<string, string | number> = { "content-length": Buffer.byteLength(reply.body), ...reply.headers };
-    if (reply.body.length > 0 && headers["content-type"] === undefined) headers["content-type"] = "application/json";
+    // Encoded once: `Buffer.byteLength` then `end(string)` would flatten and walk a 100-row answer twice.
+    const body = Buffer.from(reply.body, "utf8");
+    const headers: Record<string, string | number> = { "content-length": body.length, ...reply.headers };
+    if (body.length > 0 && headers["content-type"] === undefined) headers["content-type"] = "application/json";
     if (draining) headers.connection = "close";
     if (!res.headersSent) {
       res.writeHead(reply.status, headers);
-      res.end(reply.body);
+      res.end(body);
     }
     const id = `${route} ${reply.status}`;
     let child = requestChildren.get(id);
@@ -121,7 +123,16 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
   };
 
   const getOnline = async (body: unknown): Promise<Reply> => {
-    const text = await answerOnlineFeatures(store, plans, body, { limits, nowMicros: now() * 1000, observe: metrics.observe });
+    const started = performance.now();
+    let text: string;
+    try {
+      text = await answerOnlineFeatures(store, plans, body, { limits, nowMicros: now() * 1000, observe: metrics.observe });
+    } catch (e) {
+      // A lookup the store failed took its time too (a deadline, typically); a refused request did not look up.
+      if (e instanceof StoreError) metrics.lookupDuration.observe((performance.now() - started) / 1000);
+      throw e;
+    }
+    metrics.lookupDuration.observe((performance.now() - started) / 1000);
     return { status: 200, body: text };
   };
 
@@ -133,6 +144,9 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
     } catch (e) {
       throw new StoreError(e as Error);
     }
+    let newest = NaN;
+    for (const r of rows) if (!(r.eventMicros <= newest)) newest = r.eventMicros;
+    metrics.pushed(view.name, newest);
     metrics.pushedRows.labels({ view: view.name, result: "written" }).inc(result.written);
     metrics.pushedRows.labels({ view: view.name, result: "skipped" }).inc(result.skipped);
     return EMPTY_OK;

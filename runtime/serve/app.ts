@@ -28,6 +28,7 @@ import * as health from "./routes/health.js";
 import { infer } from "./routes/infer.js";
 import { scrape } from "./routes/metrics.js";
 import { errorReply, notAllowed, type Reply, type RouteContext } from "./routes/reply.js";
+import { isRolloutBackend, openVariants, type AnalysisSource, type RolloutBackend, type Variants } from "./variants/index.js";
 
 export type { InjectOptions, InjectResponse };
 
@@ -55,6 +56,8 @@ export interface ServeAppDeps {
   readonly metricsMaxAgeMs?: number;
   /** Stand-ins for payload logging's store, random source and clock (with `spec.logging`). @default - the real ones */
   readonly payloadLog?: PayloadLogDeps;
+  /** Stand-ins for the variants' registry (state, alias moves), analysis numbers and random source (with `spec.variants`). @default - the registry, this process's metrics, Math.random */
+  readonly variants?: { readonly backend?: RolloutBackend; readonly analysisSource?: AnalysisSource; readonly random?: () => number };
 }
 
 export interface ServeApp {
@@ -78,12 +81,16 @@ export interface ServeApp {
   startDraining(): void;
   /** Stops following the alias and frees the model once in-flight requests are done. */
   close(): Promise<void>;
+  /** The canary/shadow router and rollout (spec `variants`); undefined without variants. */
+  readonly variants?: Variants;
 }
 
 /** An infer request that passed routing and auth, waiting for its body. */
 interface InferTarget {
   readonly infer: true;
   readonly serving: ServingVersion;
+  /** The path named a version: served by it, never split between variants. */
+  readonly pinned: boolean;
 }
 
 /** A routed request: the reply (or infer, which still needs its body) and the labels it is counted under. */
@@ -123,7 +130,19 @@ export async function buildApp(deps: ServeAppDeps): Promise<ServeApp> {
     await featureInput?.close();
     throw e;
   });
+  let variants: Variants | undefined;
+  try {
+    const v = deps.variants ?? {};
+    const backend = v.backend ?? (isRolloutBackend(deps.registry) ? deps.registry : undefined);
+    variants = openVariants({ spec, stable: holder, holderOptions: opts, metrics, logger, ...(backend ? { backend } : {}), ...(v.analysisSource ? { analysisSource: v.analysisSource } : {}), ...(v.random ? { random: v.random } : {}) });
+  } catch (e) {
+    holder.close();
+    await payloadLog?.close();
+    await featureInput?.close();
+    throw e;
+  }
   return new App(holder, metrics, logger, {
+    ...(variants ? { variants } : {}),
     maxBodyBytes: spec.server.maxBodyBytes,
     maxResponseBytes: spec.server.maxResponseBytes,
     metricsOnMainPort: spec.server.metricsPort === undefined,
@@ -142,6 +161,7 @@ interface AppSettings {
   readonly authToken?: string;
   readonly payloadLog?: PayloadLog;
   readonly featureInput?: FeatureInput;
+  readonly variants?: Variants;
 }
 
 /** The app; also the {@link RouteContext} its route handlers read. */
@@ -155,6 +175,7 @@ class App implements ServeApp, RouteContext {
   private readonly auth: BearerAuth | undefined;
   private readonly exposition: ExpositionCache;
   private readonly metricsOnMainPort: boolean;
+  readonly variants: Variants | undefined;
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res, false);
   readonly handleMetrics = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res, true);
 
@@ -170,10 +191,11 @@ class App implements ServeApp, RouteContext {
     this.metricsOnMainPort = settings.metricsOnMainPort;
     this.payloadLog = settings.payloadLog;
     this.featureInput = settings.featureInput;
+    this.variants = settings.variants;
     this.auth = settings.authToken ? new BearerAuth(settings.authToken) : undefined;
     this.exposition = new ExpositionCache(this.metrics, settings.metricsMaxAgeMs);
     // Zero-valued series for the answers Node's parser and the connection cap give, so `increase()` sees the first.
-    for (const status of [400, 408, 413, 431, 503]) serveMetrics.requests.inc({ model: "", version: "", route: "other", status: String(status) }, 0);
+    for (const status of [400, 408, 413, 431, 503]) serveMetrics.requests.inc({ model: "", version: "", route: "other", status: String(status), variant: "" }, 0);
   }
 
   get ready(): boolean {
@@ -195,6 +217,7 @@ class App implements ServeApp, RouteContext {
   /** Also writes the payload log's last records (bounded by spec.logging.flushTimeoutSeconds). */
   async close(): Promise<void> {
     this.draining = true;
+    this.variants?.close();
     this.holder.close();
     await this.payloadLog?.close();
     await this.featureInput?.close();
@@ -209,7 +232,7 @@ class App implements ServeApp, RouteContext {
   }
 
   private count(route: RouteLabel, status: number, model: string, version: string): void {
-    this.serveMetrics.requests.inc({ model, version, route, status: String(status) });
+    this.serveMetrics.requests.inc({ model, version, route, status: String(status), variant: version === "" ? "" : "stable" });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, metricsPort: boolean): void {
@@ -238,7 +261,8 @@ class App implements ServeApp, RouteContext {
         if (held) model.release();
         held = false;
       });
-      infer(this, req, res, target.serving, performance.now());
+      if (this.variants) this.variants.router.infer(this, req, res, target.serving, performance.now(), target.pinned);
+      else infer(this, req, res, target.serving, performance.now());
     } else if ("then" in target) {
       target.then(
         (r) => this.answer(res, r, routed),
@@ -332,7 +356,7 @@ class App implements ServeApp, RouteContext {
         model,
       };
     }
-    if (action === "infer") return { target: { infer: true, serving }, route, model, version: loadedVersion };
+    if (action === "infer") return { target: { infer: true, serving, pinned: version !== undefined }, route, model, version: loadedVersion };
     const reply = action === "ready" ? health.modelReady(this, serving) : health.modelMetadata(serving);
     return { target: reply, route, model, version: loadedVersion };
   }

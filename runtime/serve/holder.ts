@@ -51,6 +51,8 @@ export interface HolderOptions {
   readonly retry?: RetryOptions;
   /** Serving by entity id: each version is checked against it as it loads, and not served if it does not fit. @default - none */
   readonly featureInput?: FeatureInput;
+  /** The `variant` label of this holder's metrics (variants/: a canary or shadow has a holder of its own). @default "stable" */
+  readonly variant?: "stable" | "canary" | "shadow";
 }
 
 /**
@@ -85,9 +87,11 @@ export class ModelHolder {
   private readonly logger: Logger;
   private readonly pollSeconds: number;
   private readonly featureInput: FeatureInput | undefined;
+  readonly variant: "stable" | "canary" | "shadow";
 
   private constructor(opts: HolderOptions) {
     this.featureInput = opts.featureInput;
+    this.variant = opts.variant ?? "stable";
     this.source = opts.source;
     this.batching = opts.batching;
     this.metrics = opts.metrics;
@@ -228,7 +232,7 @@ export class ModelHolder {
       model.retire();
       throw e;
     }
-    const labels = { model: mv.name, version: model.versionString };
+    const labels = { model: mv.name, version: model.versionString, variant: this.variant };
     // Set only for a version that loaded: a failed load is counted in loadFailures instead.
     const seconds = endLoadTimer({ version: model.versionString });
     this.logger.info("model loaded", {
@@ -265,10 +269,10 @@ export class ModelHolder {
     const prev = this.current;
     this.current = next;
     const mv = next.model.mv;
-    this.metrics.info.set({ model: mv.name, version: next.model.versionString, digest: mv.digest }, 1);
+    this.metrics.info.set({ model: mv.name, version: next.model.versionString, digest: mv.digest, variant: this.variant }, 1);
     if (prev) {
       const old = prev.model.mv;
-      this.metrics.info.remove({ model: old.name, version: prev.model.versionString, digest: old.digest });
+      if (old.version !== mv.version || old.digest !== mv.digest) this.metrics.info.remove({ model: old.name, version: prev.model.versionString, digest: old.digest, variant: this.variant });
       prev.model.retire();
     }
   }
@@ -314,7 +318,9 @@ export class ModelHolder {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.current?.model.retire();
+    const cur = this.current?.model;
+    if (cur && this.variant !== "stable") this.metrics.info.remove({ model: cur.mv.name, version: cur.versionString, digest: cur.mv.digest, variant: this.variant });
+    cur?.retire();
     this.markAbandoned(new Error(`closed before model ${formatModelRef(this.ref)} was loaded`));
   }
 }

@@ -95,7 +95,7 @@ export async function startServer(spec: EndpointSpec, opts: StartOptions = {}): 
   const port = (server.address() as AddressInfo).port;
   const url = urlOf(s.host, port);
   const metricsUrl = metricsServer ? urlOf(s.host, (metricsServer.address() as AddressInfo).port) : undefined;
-  logger.info("serving", { endpoint: spec.name, model: spec.model, url, ...(metricsUrl ? { metricsUrl } : {}), auth: Boolean(opts.authToken), batching: spec.batching, loaded: app.ready });
+  logger.info("serving", { endpoint: spec.name, model: spec.model, url, ...(metricsUrl ? { metricsUrl } : {}), auth: Boolean(opts.authToken), batching: spec.batching, loaded: app.ready, ...(spec.variants ? { variants: spec.variants } : {}) });
 
   let stopping: Promise<void> | undefined;
   let removeSignalHandlers = (): void => {};

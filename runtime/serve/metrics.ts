@@ -12,7 +12,8 @@ export type RouteLabel = (typeof ROUTES)[number];
 /**
  * The serving metrics, on a registry of their own (never prom-client's global one, so two apps in one
  * process — tests, the demo — do not collide). Labels stay low-cardinality: the served model's name, its
- * loaded version, a route from {@link ROUTES} and the HTTP status code; never anything a client chose.
+ * loaded version, a route from {@link ROUTES}, the HTTP status code and the variant that answered
+ * (`stable`, `canary`, `shadow`; "" where no model answered); never anything a client chose.
  */
 export interface ServeMetrics {
   readonly registry: Registry;
@@ -20,17 +21,17 @@ export interface ServeMetrics {
    * Every response, by route and HTTP status code. `model` is the served model on the model routes that
    * named it and empty elsewhere; `version` is the version that answered, empty when none did.
    */
-  readonly requests: Counter<"model" | "version" | "route" | "status">;
+  readonly requests: Counter<"model" | "version" | "route" | "status" | "variant">;
   /** Infer request duration, body read to response written. */
-  readonly duration: Histogram<"model" | "version">;
+  readonly duration: Histogram<"model" | "version" | "variant">;
   /** Rows per onnxruntime call. */
-  readonly batchSize: Histogram<"model" | "version">;
+  readonly batchSize: Histogram<"model" | "version" | "variant">;
   /** Infer requests waiting for the batcher. */
   readonly queueDepth: Gauge;
   /** Seconds the last load of each version took (artifact read and session creation). */
   readonly loadDuration: Gauge<"model" | "version">;
   /** 1 for the version being served. */
-  readonly info: Gauge<"model" | "version" | "digest">;
+  readonly info: Gauge<"model" | "version" | "digest" | "variant">;
   /** Failed attempts at loading a version (first load and alias moves), by why they failed. */
   readonly loadFailures: Counter<"model" | "reason">;
 }
@@ -45,20 +46,20 @@ export function createMetrics(): ServeMetrics {
     requests: new Counter({
       name: "mlops_requests_total",
       help: "HTTP responses by route (a fixed set; unknown paths and unparsable requests are \"other\"), HTTP status code, and the served model and version where one answered.",
-      labelNames: ["model", "version", "route", "status"],
+      labelNames: ["model", "version", "route", "status", "variant"],
       registers,
     }),
     duration: new Histogram({
       name: "mlops_request_duration_seconds",
       help: "Inference request duration in seconds, from the request read to the response written.",
-      labelNames: ["model", "version"],
+      labelNames: ["model", "version", "variant"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     batchSize: new Histogram({
       name: "mlops_batch_size",
       help: "Rows per onnxruntime session run (dynamic batching merges concurrent requests).",
-      labelNames: ["model", "version"],
+      labelNames: ["model", "version", "variant"],
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
       registers,
     }),
@@ -76,7 +77,7 @@ export function createMetrics(): ServeMetrics {
     info: new Gauge({
       name: "mlops_model_info",
       help: "1 for the model version this server is serving, labelled with its content digest.",
-      labelNames: ["model", "version", "digest"],
+      labelNames: ["model", "version", "digest", "variant"],
       registers,
     }),
     loadFailures: new Counter({

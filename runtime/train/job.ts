@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../src/log.js";
 import { freePort } from "../../src/net.js";
 import { Registry, type ModelVersion } from "../../src/registry/index.js";
+import { newRunId as newRecordRunId } from "../../src/runs/store.js";
 import { TRAINER_ENV } from "../../src/spec/env.js";
 import type { TrainSpec } from "../../src/spec/train.js";
 import { openStore } from "../../src/store/index.js";
@@ -14,6 +14,7 @@ import { describeTail, runTrainerProcesses, TrainerError, TrainingAbortedError, 
 import { fileSource, loadDataset, type Dataset } from "./dataset.js";
 import { defaultProgressMode, ProgressReporter, type ProgressMode } from "./progress.js";
 import { findRun, gateAndRegister } from "./register.js";
+import { RunTracker } from "./runs.js";
 import { trainingSetSource } from "./training-set.js";
 
 export interface TrainOptions {
@@ -30,6 +31,8 @@ export interface TrainOptions {
    * rank 0 at `masterAddr`. Only rank 0 evaluates and registers. @default - all ranks run here
    */
   readonly worker?: WorkerPlacement;
+  /** Pushgateway base URL for the run's gate verdict and holdout metrics. @default $MLOPS_PUSHGATEWAY, else none */
+  readonly pushgateway?: string;
 }
 
 /** Where this process sits in a multi-pod run. */
@@ -82,12 +85,13 @@ export interface RunContext {
   readonly signal?: AbortSignal;
   /** Set when this process runs one rank of a multi-pod run. */
   readonly worker?: WorkerPlacement;
+  /** This run's record (src/runs): params, metrics with steps, outcome. */
+  readonly run?: RunTracker;
 }
 
-/** `<name>-<UTC yyyymmddhhmmss>-<6 hex>`: sortable and unique enough per job. */
-export function newRunId(name: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
-  return `${name}-${stamp}-${randomBytes(3).toString("hex")}`;
+/** `run-<UTC yyyymmddThhmmssZ>-<6 hex>` (the run record's id, src/runs): sortable and unique enough. */
+export function newRunId(now = new Date()): string {
+  return newRecordRunId(now);
 }
 
 /**
@@ -98,7 +102,7 @@ export function newRunId(name: string, now = new Date()): string {
  * registered resolves with that version (status `registered`) without training again.
  */
 export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Promise<TrainResult> {
-  const runId = spec.runId ?? newRunId(spec.name);
+  const runId = spec.runId ?? newRunId();
   const cwd = opts.cwd ?? process.cwd();
   const log = (opts.logger ?? createLogger()).child({ job: spec.name, runId });
   const registry = new Registry(openStore(spec.registry, { cwd }));
@@ -111,7 +115,11 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
 
   const work = await mkdtemp(join(tmpdir(), "mlops-train-"));
   const checkpointUri = spec.checkpoint.uri ?? defaultCheckpointUri(registry.uri, spec.name, runId);
-  const ctx: RunContext = { spec, runId, cwd, log, registry, work, checkpointUri, signal: opts.signal, worker: opts.worker };
+  const run = await RunTracker.start({ spec, runId, registry, cwd, work, log, worker: opts.worker, pushgateway: opts.pushgateway }).catch(async (err: unknown) => {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  });
+  const ctx: RunContext = { spec, runId, cwd, log, registry, work, checkpointUri, signal: opts.signal, worker: opts.worker, run };
   try {
     checkAborted(ctx.signal);
     const command = "command" in spec.trainer;
@@ -120,6 +128,7 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
         ? await trainingSetSource(spec.dataset, { runId, scratchDir: work, cwd, pins: openStore(checkpointUri, { cwd }), log })
         : fileSource(spec.dataset);
     const data = await loadDataset(spec, { dir: join(work, "data"), stage: command, cwd, source });
+    run.dataset(data);
     log.info("dataset ready", {
       uri: data.uri,
       digest: data.digest,
@@ -141,7 +150,7 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
         const r = await trainBuiltin({
           trainer: spec.trainer, task: spec.task, split: spec.split, data, logger: log, signal: ctx.signal,
           checkpoint: { store, intervalSeconds: spec.checkpoint.intervalSeconds },
-          onProgress: (p) => reporter.update(p),
+          onProgress: (p) => (reporter.update(p), run.progress(p)),
         });
         output = r.output;
         resumedFromStep = r.resumedFromStep;
@@ -158,8 +167,15 @@ export async function runTraining(spec: TrainSpec, opts: TrainOptions = {}): Pro
     if (ctx.signal?.aborted) {
       throw new TrainingAbortedError("training was stopped (abort/SIGTERM) before the model was registered; nothing was registered, and a re-run with the same runId resumes from its checkpoint.");
     }
-    return await gateAndRegister(ctx, { data, output, resumedFromStep });
+    const result = await run.ended(await gateAndRegister(ctx, { data, output, resumedFromStep }));
+    // The drift reference of the version just registered (src/registry/profiles.ts), while its data is at hand.
+    if (result.status === "registered" && result.version) await (await import("./profile.js")).saveReferenceProfile(ctx, result.version.version, data);
+    return result;
+  } catch (err) {
+    await run.failed(err, ctx.signal);
+    throw err;
   } finally {
+    await run.close();
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -207,7 +223,7 @@ async function trainCommand(
     ({ lastLines } = await runTrainerProcesses({
       trainer,
       cwd: ctx.cwd,
-      env: trainerEnv({ runId, label: data.label, features: data.features, format: data.format, params: trainer.params, paths }),
+      env: { ...trainerEnv({ runId, label: data.label, features: data.features, format: data.format, params: trainer.params, paths }), ...(await ctx.run?.trainerEnv(trainer.env)) },
       workers: spec.workers,
       gpusPerWorker: spec.gpusPerWorker,
       ranks,
@@ -216,7 +232,7 @@ async function trainCommand(
       outputDir,
       signal: ctx.signal,
       logger: log,
-      onProgress: (p) => reporter.update(p),
+      onProgress: (p) => (reporter.update(p), ctx.run?.progress(p)),
     }));
   } finally {
     sync.stop();

@@ -2,7 +2,8 @@
  * Materialization watermarks, one object per view in the feature store's registry
  * (`watermarks/<view>.json`): the end of the last window materialized into the online store, what
  * `mlops features materialize --incremental` starts from (less the spec's lateness window), and what the
- * feature server's freshness gauge measures.
+ * feature server's `mlops_feature_watermark_age_seconds{view}` measures (its freshness gauge is the age of
+ * the newest event time it has seen in values it served or was pushed).
  *
  * A watermark only moves forward: a backfill of an older window leaves it where it is, and an end in the
  * future is refused before anything is written (feast #4222: a future end_date poisoned Feast's).

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseOrThrow } from "../errors.js";
 import { checkEndpointFeatures, EndpointFeaturesSchema } from "./endpoint-features.js";
+import { checkEndpointVariants, EndpointVariantsSchema } from "./endpoint-variants.js";
 import { modelRefSchema } from "./model-ref.js";
 
 /** The environment variable a component renders the EndpointSpec into, and the runtime reads at boot. */
@@ -171,6 +172,8 @@ export const EndpointSpecSchema = z
     logging: PayloadLoggingSchema.optional(),
     /** Serving by entity id: requests may send the entity key instead of the features (endpoint-features.ts). @default - off */
     features: EndpointFeaturesSchema.optional(),
+    /** A canary and/or a shadow beside the stable `model` (endpoint-variants.ts). @default - none */
+    variants: EndpointVariantsSchema.optional(),
   })
   .strict();
 
@@ -179,7 +182,7 @@ export type EndpointSpecInput = z.input<typeof EndpointSpecSchema>;
 
 /** Validates a spec object; throws an MlopsError listing each bad field. */
 export function parseEndpointSpec(input: unknown, source = "endpoint spec"): EndpointSpec {
-  return checkEndpointFeatures(parseOrThrow(EndpointSpecSchema, input, "", source), source);
+  return checkEndpointVariants(checkEndpointFeatures(parseOrThrow(EndpointSpecSchema, input, "", source), source), source);
 }
 
 /** Reads and validates the spec from the environment (the container's boot path). */

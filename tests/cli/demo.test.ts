@@ -21,7 +21,8 @@ it("the main job trains, gates, registers, serves, promotes, runs the features p
     expect(r.stdout).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v2\/models\/breast-cancer\/infer/);
     expect(r.stdout).toMatch(/\d+ requests ok, 0 failed/);
     const registry = await Registry.open(registryUri);
-    expect(await registry.aliases("breast-cancer")).toEqual({ champion: 2, challenger: 2 });
+    // The drift phase retrained on drift and registered breast-cancer:3 as challenger; the champion stayed.
+    expect(await registry.aliases("breast-cancer")).toEqual({ champion: 2, challenger: 3 });
     const trained = await registry.get("breast-cancer", 2);
     expect(trained.lineage.datasetDigest).toMatch(/^sha256:|^[0-9a-f]{64}$/);
     expect(trained.metrics.auc).toBeGreaterThan(0.95);
@@ -44,6 +45,17 @@ it("the main job trains, gates, registers, serves, promotes, runs the features p
     const fraud = await registry.get("fraud", 1);
     expect(fraud.metrics.auc).toBeGreaterThanOrEqual(0.7);
     expect(fraud.lineage.trainingSet).toMatchObject({ name: "fraud-train", version: 1, features: ["txn_stats:spend_7d", "txn_stats:txn_count_7d"] });
+
+    // The drift phase: payload logs of normal then shifted traffic, mlops drift over each window, a retrain on drift.
+    expect(r.stdout).toMatch(/serving breast-cancer@champion \(payload log\)\s+http:\/\/127\.0\.0\.1:\d+\s+→ file:\/\/.*\/demo-drift\/payloads/);
+    expect(r.stdout).toMatch(/mlops drift on the normal traffic\s+dataset drift no \([0-9]+ of 30 columns drifted, share 0\.[0-4]\d\d\), exit 0/);
+    expect(r.stdout).toMatch(/mlops drift on the shifted traffic\s+dataset drift yes \(\d+ of 30 columns drifted, share (1\.000|0\.[5-9]\d\d)\), exit 3/);
+    expect(r.stdout).toMatch(/current: 200 rows from 20 payload records/);
+    expect(r.stdout).toMatch(/html: \/.*\/demo-drift\/report-shifted\/report\.html/);
+    expect(r.stdout).toMatch(/retrained on drift \(--on-drift-train\)\s+trained \S+ \(holdout auc 0\.9\d+\), gate passed, registered breast-cancer:3 as challenger/);
+    expect(r.stdout).toMatch(/champion stays breast-cancer:2; the challenger breast-cancer:3 waits for a promotion/);
+    const { latestDriftResult } = await import("../../src/registry/drift-results.js");
+    expect(await latestDriftResult(registry.store, "breast-cancer")).toMatchObject({ model: "breast-cancer", version: 2, alias: "champion", dataset_drift: true });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -6,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVE_PATHS } from "../../src/spec/endpoint.js";
 import { parseEndpointSpec } from "../../src/spec/endpoint.js";
 import { parseTrainSpec } from "../../src/spec/train.js";
+import { parseFeatureStoreSpec } from "../../src/spec/features.js";
 import { mlops, ROOT } from "../helpers/cli.js";
 import { podSecurityRestrictedViolations, podSpecOf, validateK8sObject } from "../helpers/k8s.js";
+import { CRD_KINDS, validateCustomResource } from "../components/monitoring-stack/crd-schema.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -28,6 +31,32 @@ async function files(root: string): Promise<Map<string, string>> {
   return out;
 }
 
+type Obj = Record<string, any>;
+type Plan = { resources: Array<{ type: string; name: string; inputs: Record<string, any> }> };
+
+/** The Kubernetes objects written, by path. */
+function objectsOf(out: Map<string, string>): Array<readonly [string, Obj]> {
+  return [...out].filter(([p]) => p.startsWith("k8s/")).map(([p, text]) => [p, YAML.parse(text) as Obj] as const);
+}
+
+/** The one object whose pod's first container has the variable `env` (the spec a component hands its pods). */
+function withSpecEnv(out: Map<string, string>, env: string): { path: string; obj: Obj; spec: unknown } {
+  for (const [path, obj] of objectsOf(out)) {
+    const found = podSpecOf(obj)?.containers[0]?.env?.find((e: { name: string }) => e.name === env) as { value?: string } | undefined;
+    if (found?.value !== undefined) return { path, obj, spec: JSON.parse(found.value) };
+  }
+  throw new Error(`no object with ${env}`);
+}
+
+function ofKind(out: Map<string, string>, kind: string): Obj[] {
+  return objectsOf(out).map(([, o]) => o).filter((o) => o.kind === kind);
+}
+
+/** Services in `namespace` whose labels carry every label of `selector`. */
+function selected(out: Map<string, string>, selector: Record<string, string>, namespaces: string[]): Obj[] {
+  return ofKind(out, "Service").filter((s) => namespaces.includes(s.metadata.namespace) && Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v));
+}
+
 async function synth(stack: string, out: string) {
   const r = await mlops(["synth", "--stack", stack, "--out", out], { timeoutMs: 120_000 });
   expect(r.code, r.stderr).toBe(0);
@@ -41,49 +70,135 @@ describe("mlops synth", () => {
     expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
     for (const [path, content] of a) expect(b.get(path), path).toBe(content);
     expect(a.size).toBeGreaterThan(10);
-  });
+    // Two whole synths of prod on a shared machine.
+  }, 240_000);
 
   describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     let out: Map<string, string>;
     beforeAll(async () => {
       out = await synth(stack, join(dir, stack));
-    });
+    }, 180_000);
 
-    it("emits Kubernetes objects that validate against the schema, with restricted pods", () => {
-      const objects = [...out].filter(([p]) => p.startsWith("k8s/")).map(([p, text]) => [p, YAML.parse(text)] as const);
+    it("emits Kubernetes objects that validate against the schema (custom resources against their CRDs), with restricted pods", () => {
+      const objects = objectsOf(out);
       expect(objects.length).toBeGreaterThan(8);
       for (const [path, obj] of objects) {
         expect(validateK8sObject(obj).errors, path).toEqual([]);
+        if (CRD_KINDS.includes(obj.kind)) expect(validateCustomResource(obj), path).toEqual([]);
         const pod = podSpecOf(obj);
         if (pod) expect(podSecurityRestrictedViolations(pod), path).toEqual([]);
       }
+      // The feature store's and the monitoring stack's objects are among them.
+      const kinds = objects.map(([, o]) => `${o.kind}/${o.metadata.name}`);
+      const s = `pulumi-mlops-${stack}`;
+      for (const k of [`Deployment/${s}-features-server`, `CronJob/${s}-features-materialize`, `Deployment/${s}-monitoring-pushgateway`, `CronJob/${s}-monitoring-drift-breast-cancer`, `PrometheusRule/${s}-monitoring`]) {
+        expect(kinds, k).toContain(k);
+      }
+      expect(ofKind(out, "ServiceMonitor").map((m) => m.metadata.name).sort()).toEqual([`${s}-monitoring-breast-cancer`, `${s}-monitoring-features-0`, `${s}-monitoring-pushgateway`]);
+      expect(ofKind(out, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1").length).toBeGreaterThanOrEqual(3);
     });
 
     it("renders specs the runtime accepts and probes on paths it serves", () => {
-      const deployment = [...out].find(([p]) => /\/deployment-/.test(p));
-      expect(deployment).toBeDefined();
-      const obj = YAML.parse(deployment![1]);
+      const { obj, spec } = withSpecEnv(out, "MLOPS_ENDPOINT_SPEC");
       const container = obj.spec.template.spec.containers[0];
-      const env = Object.fromEntries(container.env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
-      expect(() => parseEndpointSpec(JSON.parse(env.MLOPS_ENDPOINT_SPEC))).not.toThrow();
+      expect(() => parseEndpointSpec(spec)).not.toThrow();
       expect(Object.values(SERVE_PATHS)).toContain(container.readinessProbe.httpGet.path);
       expect(Object.values(SERVE_PATHS)).toContain(container.livenessProbe.httpGet.path);
-      const job = [...out].find(([p]) => /\/(cronjob|job)-/.test(p));
-      expect(job).toBeDefined();
-      const jobObj = YAML.parse(job![1]);
-      const podSpec = podSpecOf(jobObj)!;
-      const trainEnv = podSpec.containers[0]!.env!.find((e: { name: string }) => e.name === "MLOPS_TRAIN_SPEC") as { value: string };
-      expect(parseTrainSpec(JSON.parse(trainEnv.value)).model).toBe("breast-cancer");
+      expect(parseTrainSpec(withSpecEnv(out, "MLOPS_TRAIN_SPEC").spec).model).toBe("breast-cancer");
+    });
+
+    it("serves the example model by patient id from the feature store, with the store's AUTH token by Secret reference", () => {
+      const { obj, spec } = withSpecEnv(out, "MLOPS_ENDPOINT_SPEC");
+      const parsed = parseEndpointSpec(spec);
+      expect(parsed.features?.entity).toBe("patient");
+      expect(parsed.features?.features).toHaveLength(30);
+      expect(parsed.features?.features[0]).toBe("tumor:mean_radius");
+      const server = withSpecEnv(out, "MLOPS_FEATURE_SPEC");
+      // The endpoint's spec carries the store's spec the feature server boots from.
+      expect(parsed.features?.store).toEqual(parseFeatureStoreSpec(server.spec));
+      const passwordEnv = (parsed.features!.store.online as { redis: { passwordEnv: string } }).redis.passwordEnv;
+      const env = obj.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === passwordEnv);
+      const secret = ofKind(out, "Secret").find((x) => x.metadata.name === env.valueFrom.secretKeyRef.name)!;
+      // Pods read Secrets of their own namespace: the endpoint runs where the store's Secret is.
+      expect(secret.metadata.namespace).toBe(obj.metadata.namespace);
+      expect(server.obj.metadata.namespace).toBe(obj.metadata.namespace);
+      expect(Object.keys(secret.stringData)).toContain(env.valueFrom.secretKeyRef.key);
+      // Its model's inputs are the example's columns in the trainer's order.
+      const trainedOn = readFileSync(join(ROOT, "examples", "breast-cancer", "data.csv"), "utf8").split("\n")[0]!.split(",").filter((c) => c !== "label");
+      expect(parsed.features?.features).toEqual(trainedOn.map((c) => `tumor:${c}`));
+    });
+
+    it("materializes the example's measurements, uploaded next to the example dataset", () => {
+      const plan = JSON.parse(out.get("plan.json")!) as Plan;
+      const bucket = plan.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === "example-data-bucket")!;
+      const source = plan.resources.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && r.inputs.key === "breast-cancer/features.csv")!;
+      expect(source.inputs.bucket).toBe(bucket.name + "-id");
+      const store = parseFeatureStoreSpec(withSpecEnv(out, "MLOPS_FEATURE_SPEC").spec);
+      expect(store.views[0]!.source.uri).toBe(`s3://${bucket.inputs.bucket}/breast-cancer/features.csv`);
+      expect(store.views[0]!.ttl).toBeUndefined();
+    });
+
+    it("scrapes the endpoint, the feature server and the Pushgateway, each admitted by its NetworkPolicy", () => {
+      const prometheusNs = `pulumi-mlops-${stack}-monitoring-prometheus`;
+      expect(ofKind(out, "Namespace").map((n) => n.metadata.name)).toContain(prometheusNs);
+      const release = (JSON.parse(out.get("plan.json")!) as Plan).resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!;
+      expect(release.inputs.namespace).toBe(prometheusNs);
+      for (const monitor of ofKind(out, "ServiceMonitor")) {
+        const [service] = selected(out, monitor.spec.selector.matchLabels, monitor.spec.namespaceSelector.matchNames);
+        expect(service, monitor.metadata.name).toBeDefined();
+        const port = service!.spec.ports.find((p: { name: string }) => p.name === monitor.spec.endpoints[0].port);
+        expect(port, monitor.metadata.name).toBeDefined();
+        // The pods behind the Service admit Prometheus's namespace on the scraped port.
+        const policy = ofKind(out, "NetworkPolicy").find((p) => p.metadata.namespace === service!.metadata.namespace && Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => service!.spec.selector[k] === v))!;
+        const target = typeof port.targetPort === "number" ? port.targetPort : undefined;
+        const admits = policy.spec.ingress.some((rule: Obj) =>
+          rule.ports.some((p: Obj) => target === undefined || p.port === target) &&
+          rule.from.some((f: Obj) => f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === prometheusNs || f.namespaceSelector?.matchExpressions?.[0]?.values?.includes(prometheusNs)),
+        );
+        expect(admits, `${monitor.metadata.name} → ${policy.metadata.name}`).toBe(true);
+      }
+      const endpointMonitor = ofKind(out, "ServiceMonitor").find((m) => m.metadata.name.endsWith("-monitoring-breast-cancer"))!;
+      expect(endpointMonitor.spec.endpoints[0].port).toBe("metrics");
+    });
+
+    it("watches the served model for drift, and retrains on drift where the training job has a schedule", () => {
+      const cron = ofKind(out, "CronJob").find((c) => c.metadata.name.endsWith("-drift-breast-cancer"))!;
+      const args: string[] = cron.spec.jobTemplate.spec.template.spec.containers[0].args;
+      const model = YAML.parse(readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config["pulumi-mlops:endpoint"].model;
+      expect(args.slice(args.indexOf("--model"), args.indexOf("--model") + 2)).toEqual(["--model", model]);
+      // It reads the payload logs the endpoint writes, under the endpoint's name.
+      const logging = parseEndpointSpec(withSpecEnv(out, "MLOPS_ENDPOINT_SPEC").spec).logging!;
+      expect(logging.sampleRate).toBe(0.1);
+      expect(args[args.indexOf("--payload-uri") + 1]).toBe(logging.uri);
+      expect(args[args.indexOf("--endpoint") + 1]).toBe("breast-cancer");
+      const training = withSpecEnv(out, "MLOPS_TRAIN_SPEC").obj;
+      if (stack === "dev") {
+        // dev trains once (a Job): there is no CronJob template to start a retrain from.
+        expect(training.kind).toBe("Job");
+        expect(args).not.toContain("--retrain-cronjob");
+      } else {
+        expect(training.kind).toBe("CronJob");
+        expect(args[args.indexOf("--retrain-cronjob") + 1]).toBe(`${training.metadata.namespace}/${training.metadata.name}`);
+        const role = ofKind(out, "Role").find((r) => r.metadata.name.endsWith("-drift-retrain"))!;
+        expect(role.metadata.namespace).toBe(training.metadata.namespace);
+        expect(role.rules).toContainEqual(expect.objectContaining({ resources: ["cronjobs"], resourceNames: [training.metadata.name] }));
+      }
+      const rules = ofKind(out, "PrometheusRule")[0]!.spec.groups.flatMap((g: Obj) => g.rules).map((r: Obj) => r.alert).filter(Boolean);
+      for (const alert of ["MlopsDatasetDrift", "MlopsEndpointAtMaxReplicas", "MlopsAvailabilityBudgetBurn", "MlopsTrainingJobFailed"]) expect(rules, alert).toContain(alert);
+    });
+
+    it("writes no secret value: the secure settings are masked everywhere", () => {
+      for (const [path, content] of out) expect(content, path).not.toContain("mlops-synth-placeholder");
+      const secret = ofKind(out, "Secret").find((x) => x.metadata.name.endsWith("-features-online"))!;
+      expect(Object.values(secret.stringData ?? {})).toContain("[secret]");
     });
 
     it("trains on the example dataset, uploaded to a bucket the stack owns", () => {
-      const plan = JSON.parse(out.get("plan.json")!) as { resources: Array<{ type: string; name: string; inputs: Record<string, unknown> }> };
+      const plan = JSON.parse(out.get("plan.json")!) as Plan;
       const bucket = plan.resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.name === "example-data-bucket")!;
-      const object = plan.resources.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2")!;
+      const object = plan.resources.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && r.name === "example-data-object")!;
       expect(object.inputs).toMatchObject({ key: "breast-cancer/data.csv", source: { asset: "./examples/breast-cancer/data.csv" } });
-      const [, text] = [...out].find(([p]) => /\/(cronjob|job)-/.test(p))!;
-      const env = podSpecOf(YAML.parse(text))!.containers[0]!.env!.find((e: { name: string }) => e.name === "MLOPS_TRAIN_SPEC") as { value: string };
-      expect(parseTrainSpec(JSON.parse(env.value)).dataset).toMatchObject({ uri: `s3://${bucket.inputs.bucket}/breast-cancer/data.csv` });
+      expect(parseTrainSpec(withSpecEnv(out, "MLOPS_TRAIN_SPEC").spec).dataset).toMatchObject({ uri: `s3://${bucket.inputs.bucket}/breast-cancer/data.csv` });
     });
 
     it("lists cloud resources in plan.json with secrets masked", () => {
@@ -105,11 +220,37 @@ describe("mlops synth", () => {
     expect(plan.resources.find((r) => r.type === "docker:index/image:Image")?.inputs.imageName).toMatch(/:0\.1\.0-[0-9a-f]{12}$/);
   });
 
+  it.each(["staging", "prod"])("keeps the %s online store in ElastiCache with TLS, encryption at rest and the AUTH token (masked)", async (stack) => {
+    const plan = JSON.parse(await readFile(join(dir, stack, "plan.json"), "utf8")) as Plan;
+    const group = plan.resources.find((r) => r.type === "aws:elasticache/replicationGroup:ReplicationGroup")!;
+    expect(group.inputs).toMatchObject({ transitEncryptionEnabled: true, transitEncryptionMode: "required", atRestEncryptionEnabled: true, authToken: "[secret]", automaticFailoverEnabled: true });
+    const store = parseFeatureStoreSpec(withSpecEnv(await files(join(dir, stack)), "MLOPS_FEATURE_SPEC").spec);
+    expect((store.online as { redis: { url: string } }).redis.url).toMatch(/^rediss:\/\//);
+  });
+
+  it("keeps the dev online store in the cluster (a restricted Valkey StatefulSet), not in ElastiCache", async () => {
+    const out = await files(join(dir, "dev"));
+    const plan = JSON.parse(out.get("plan.json")!) as Plan;
+    expect(plan.resources.some((r) => r.type.startsWith("aws:elasticache"))).toBe(false);
+    expect(ofKind(out, "StatefulSet").map((s) => s.metadata.name)).toEqual(["pulumi-mlops-dev-features-redis"]);
+  });
+
+  it("fails naming featureStoreAuthToken and the command that sets it when a stage lacks it", async () => {
+    const project = join(dir, "no-token-project");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "Pulumi.yaml"), `name: pulumi-mlops\nruntime: nodejs\nmain: ${join(ROOT, "stacks", "index.ts")}\n`);
+    const dev = await readFile(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
+    await writeFile(join(project, "Pulumi.dev.yaml"), dev.replace(/^  pulumi-mlops:featureStoreAuthToken:\n    secure: .*\n/m, ""));
+    const r = await mlops(["synth", "--stack", "dev", "--out", join(dir, "no-token"), "--project-dir", project], { timeoutMs: 120_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("pulumi-mlops:featureStoreAuthToken");
+    expect(r.stderr).toContain("pulumi config set --secret --stack dev pulumi-mlops:featureStoreAuthToken");
+  });
+
   it("renders the built-in trainer without GPUs and as one worker in every stage", async () => {
     for (const stack of ["staging", "prod"]) {
       const out = await synth(stack, join(dir, `trainer-${stack}`));
-      const [path, text] = [...out].find(([p]) => /\/(cronjob|job)-/.test(p))!;
-      const obj = YAML.parse(text);
+      const { path, obj } = withSpecEnv(out, "MLOPS_TRAIN_SPEC");
       const jobSpec = obj.kind === "CronJob" ? obj.spec.jobTemplate.spec : obj.spec;
       expect(jobSpec.completionMode, path).toBeUndefined();
       const pod = podSpecOf(obj)!;
@@ -117,7 +258,7 @@ describe("mlops synth", () => {
       expect(pod.nodeSelector ?? {}, path).toEqual({});
       expect(jobSpec.activeDeadlineSeconds, path).toBe(86_400);
     }
-  });
+  }, 240_000);
 
   it("synthesizes a stage whose kubeconfig and auth token are secure, never writing either (canaries)", async () => {
     const CANARY = "CANARY-9f3b";
@@ -129,7 +270,7 @@ describe("mlops synth", () => {
     // it). The token's ciphertext is short: synth must not validate it as if it were the token.
     await writeFile(
       join(project, "Pulumi.dev.yaml"),
-      `${dev.trimEnd()}\n  pulumi-mlops:kubeconfig:\n    secure: ${CANARY}-kubeconfig\n  pulumi-mlops:authToken:\n    secure: ${CANARY}\n`,
+      `${dev.replace(/^(  pulumi-mlops:featureStoreAuthToken:\n    secure: ).*$/m, `$1${CANARY}-features`).trimEnd()}\n  pulumi-mlops:kubeconfig:\n    secure: ${CANARY}-kubeconfig\n  pulumi-mlops:authToken:\n    secure: ${CANARY}\n`,
     );
     const out = join(dir, "canary");
     const r = await mlops(["synth", "--stack", "dev", "--out", out, "--project-dir", project], { timeoutMs: 120_000 });

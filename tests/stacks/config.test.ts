@@ -1,4 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import YAML from "yaml";
 import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/cli.js";
 import { loadStageConfig } from "../../stacks/config.js";
 import { MlopsError } from "../../src/errors.js";
 import { mlopsFailure } from "../helpers/errors.js";
@@ -124,7 +128,11 @@ describe("the reference stage files", () => {
     const { readFile } = await import("node:fs/promises");
     const YAML = (await import("yaml")).default;
     const doc = YAML.parse(await readFile(new URL(`../../stacks/Pulumi.${stack}.yaml`, import.meta.url), "utf8")) as { config: Record<string, unknown> };
-    const raw = Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    const { secretPlaceholder } = await import("../../cli/synth.js");
+    // A `secure:` value reads as the stand-in synth gives it (the ciphertext cannot be decrypted here).
+    const raw = Object.fromEntries(
+      Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : v && typeof v === "object" && "secure" in v ? secretPlaceholder(k) : JSON.stringify(v)]),
+    );
     expect(() => loadStageConfig(stack, raw)).not.toThrow();
   });
 });
@@ -221,5 +229,49 @@ describe("gpuTraining (opt-in GPU command trainer)", () => {
     const err = mlopsFailure(() => loadStageConfig("prod", stage({ ...noImage, gpusPerWorker: 0 })));
     expect(err.message).toContain("pulumi-mlops:gpuTraining.gpusPerWorker: must be at least 1");
     expect(err.message).toContain("pulumi-mlops:gpuTraining.image");
+  });
+});
+
+describe("feature store and monitoring settings", () => {
+  const TOKEN = "f3ature-st0re-t0ken-0123456789abcdef";
+
+  it("takes the feature store's AUTH token as the text it is", () => {
+    const { config } = loadStageConfig("dev", { "pulumi-mlops:featureStoreAuthToken": TOKEN });
+    expect(config.featureStoreAuthToken).toBe(TOKEN);
+  });
+
+  it("fails when the feature store's AUTH token breaks ElastiCache's rules, without printing it", () => {
+    const bad = "has a space in it but is long enough";
+    const err = mlopsFailure(() => loadStageConfig("prod", { "pulumi-mlops:featureStoreAuthToken": bad }));
+    expect(err.message).toContain("pulumi-mlops:featureStoreAuthToken");
+    expect(err.message).toContain("ElastiCache's AUTH token rules");
+    expect(err.message).toContain("pulumi config set --secret --stack prod pulumi-mlops:featureStoreAuthToken");
+    expect(err.message).not.toContain(bad);
+  });
+
+  it("reads the materialization and drift schedules and the payload sample rate", () => {
+    const { config } = loadStageConfig("staging", {
+      "pulumi-mlops:featureStore": JSON.stringify({ schedule: "*/30 * * * *" }),
+      "pulumi-mlops:monitoring": JSON.stringify({ driftSchedule: "15 * * * *" }),
+      "pulumi-mlops:endpoint": JSON.stringify({ payloadSampleRate: 0.5 }),
+    });
+    expect(config.featureStore?.schedule).toBe("*/30 * * * *");
+    expect(config.monitoring?.driftSchedule).toBe("15 * * * *");
+    expect(config.endpoint.payloadSampleRate).toBe(0.5);
+  });
+
+  it("fails when a schedule is not cron or the sample rate is above 1", () => {
+    const err = mlopsFailure(() =>
+      loadStageConfig("dev", { "pulumi-mlops:monitoring": JSON.stringify({ driftSchedule: "hourly" }), "pulumi-mlops:endpoint": JSON.stringify({ payloadSampleRate: 2 }) }),
+    );
+    expect(err.message).toContain("pulumi-mlops:monitoring.driftSchedule: is not a cron schedule");
+    expect(err.message).toContain("pulumi-mlops:endpoint.payloadSampleRate: must be from 0 to 1");
+  });
+
+  it("keeps the stage files' feature store token secure (a `secure:` value, never plain text)", () => {
+    for (const stage of ["dev", "staging", "prod"]) {
+      const doc = YAML.parse(readFileSync(join(ROOT, "stacks", `Pulumi.${stage}.yaml`), "utf8")) as { config: Record<string, unknown> };
+      expect(doc.config["pulumi-mlops:featureStoreAuthToken"], stage).toEqual({ secure: expect.any(String) });
+    }
   });
 });

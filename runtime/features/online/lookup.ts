@@ -34,8 +34,11 @@ export type StatusCounts = [number, number, number, number];
 export interface LookupOptions {
   /** The time TTLs are measured from, µs since the epoch. @default Date.now() * 1000 */
   readonly nowMicros?: number;
-  /** Called once per view with what was served, for the metrics. */
-  readonly observe?: (view: string, counts: StatusCounts) => void;
+  /**
+   * Called once per view with what was served, for the metrics: the counts by status, and the newest event
+   * time (µs) among the values found (present or not), NaN when none was found.
+   */
+  readonly observe?: (view: string, counts: StatusCounts, newestMicros: number) => void;
 }
 
 /** The online store failed (Redis unreachable, for one): the server answers 503, not the client's fault. */
@@ -65,21 +68,25 @@ export async function lookup(store: OnlineStore, req: OnlineRequest, opts: Looku
   // Per view and row: the event timestamp text and whether the value is within the TTL.
   const tsText: string[][] = [];
   const fresh: Uint8Array[] = [];
+  const newest: number[] = [];
   plan.views.forEach((pv, v) => {
     const ev = got[v]!.eventMicros;
     const texts = new Array<string>(rows);
     const ok = new Uint8Array(rows);
+    let max = NaN;
     for (let r = 0; r < rows; r++) {
       const t = ev[r]!;
       if (Number.isNaN(t)) {
         texts[r] = ZERO_TS;
         continue;
       }
+      if (!(t <= max)) max = t;
       texts[r] = `"${microsIso(t)}"`;
       ok[r] = now - t > pv.ttlMicros ? 0 : 1;
     }
     tsText.push(texts);
     fresh.push(ok);
+    newest.push(max);
   });
 
   const counts: StatusCounts[] = plan.views.map(() => [0, 0, 0, 0]);
@@ -129,7 +136,7 @@ export async function lookup(store: OnlineStore, req: OnlineRequest, opts: Looku
     first = false;
   }
   out += "]}";
-  if (opts.observe) plan.views.forEach((pv, v) => opts.observe!(pv.view.name, counts[v]!));
+  if (opts.observe) plan.views.forEach((pv, v) => opts.observe!(pv.view.name, counts[v]!, newest[v]!));
   return out;
 }
 

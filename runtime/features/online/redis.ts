@@ -12,7 +12,9 @@
  * ever lengthening it), even when it skips the row, so an entity that keeps being re-materialized never
  * expires under a reader (Feast #3275). Correctness does not rest on EXPIRE: reads enforce the TTL.
  *
- * Reads: one HMGET per row and entity set, all issued in one tick (node-redis pipelines them). Redis
+ * Reads: one HMGET per row and entity set, all issued in one tick (node-redis pipelines them). Commands
+ * carry no timer of their own; each read and each write batch has one deadline as a whole (deadline.ts),
+ * so a Redis that stops answering costs a request its deadline (a 503), not a hang. Redis
  * Cluster is not supported (a batch script touches keys in many slots); ElastiCache without cluster mode,
  * as the FeatureStore component creates it, is.
  */
@@ -21,6 +23,7 @@ import { MlopsError } from "../../../src/errors.js";
 import { silentLogger, type Logger } from "../../../src/log.js";
 import type { FeatureStoreSpec, FeatureViewSpec } from "../../../src/spec/features.js";
 import { viewTtlSeconds } from "../../../src/spec/features.js";
+import { Deadlines } from "./deadline.js";
 import type { OnlineRow } from "./keys.js";
 import type { OnlineStore, ViewRead, ViewValues, WriteResult } from "./types.js";
 
@@ -28,8 +31,12 @@ type RedisSpec = Extract<FeatureStoreSpec["online"], { redis: unknown }>["redis"
 
 /** Entities per script call: large enough to amortize the call, small enough not to stall Redis. */
 const ROWS_PER_SCRIPT = 256;
+/** Script calls in flight per write. */
+const SCRIPTS_IN_FLIGHT = 8;
 /** Connection attempts before a first connect gives up (later disconnects retry for ever). */
 const FIRST_CONNECT_TRIES = 5;
+/** Deadlines of a whole read (every HMGET of one lookup) and of a whole write (every script of one batch). */
+export const REDIS_DEADLINES = { readMs: 5_000, writeMs: 60_000 } as const;
 
 /*
  * ARGV: nFeatures, tsField, createdField, field names…, then per key: event µs, created µs, expire s,
@@ -71,6 +78,10 @@ export interface RedisStoreOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** @default silentLogger */
   readonly logger?: Logger;
+  /** Deadline of one read, ms. @default REDIS_DEADLINES.readMs */
+  readonly readTimeoutMs?: number;
+  /** Deadline of one write batch, ms. @default REDIS_DEADLINES.writeMs */
+  readonly writeTimeoutMs?: number;
 }
 
 /** A Redis URL with any user:password part replaced, for messages. */
@@ -85,6 +96,9 @@ function makeClient(url: string, password: string | undefined, state: { connecte
     // Fail commands at once while disconnected (a 503 the client can retry) rather than queueing them
     // behind a reconnect that may never come.
     disableOfflineQueue: true,
+    // No AbortSignal timer per command (node-redis's default is a 5 s one each): the store bounds each
+    // read and write as a whole instead (deadline.ts).
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: 5000,
       // A first connect gives up after a few tries (a wrong URL should fail the command, not hang it);
@@ -106,11 +120,14 @@ export class RedisOnlineStore implements OnlineStore {
   readonly kind = "redis" as const;
   private readonly groups = new Map<string, Group>();
   private sha: string | undefined;
+  private readonly deadlines = new Deadlines();
 
   private constructor(
     private readonly client: Client,
     spec: FeatureStoreSpec,
     keyPrefix: string,
+    private readonly readMs: number,
+    private readonly writeMs: number,
   ) {
     const maxTtl = new Map<string, number>();
     for (const v of spec.views) {
@@ -151,38 +168,60 @@ export class RedisOnlineStore implements OnlineStore {
       );
     }
     state.connected = true;
-    const store = new RedisOnlineStore(client, spec, config.keyPrefix ?? `${spec.name}:`);
+    const store = new RedisOnlineStore(client, spec, config.keyPrefix ?? `${spec.name}:`, opts.readTimeoutMs ?? REDIS_DEADLINES.readMs, opts.writeTimeoutMs ?? REDIS_DEADLINES.writeMs);
     store.sha = await client.scriptLoad(WRITE_SCRIPT);
     return store;
   }
 
+  /** Connected, and answering: not past a deadline without a reply since (deadline.ts). */
   get healthy(): boolean {
-    return this.client.isReady;
+    return this.client.isReady && !this.deadlines.stalled;
   }
 
   async write(view: FeatureViewSpec, rows: readonly OnlineRow[]): Promise<WriteResult> {
     if (rows.length === 0) return { written: 0, skipped: 0 };
+    return this.deadlines.run(() => this.writeBatch(view, rows), this.writeMs, `a write of ${rows.length} rows`);
+  }
+
+  private async writeBatch(view: FeatureViewSpec, rows: readonly OnlineRow[]): Promise<WriteResult> {
     const group = this.group(view);
     const head = [String(view.features.length), `_ts:${view.name}`, `_cts:${view.name}`, ...view.features.map((f) => `${view.name}:${f.name}`)];
     const nowSeconds = Date.now() / 1000;
-    const calls: Promise<number>[] = [];
-    for (let start = 0; start < rows.length; start += ROWS_PER_SCRIPT) {
-      const batch = rows.slice(start, start + ROWS_PER_SCRIPT);
-      const keys = batch.map((r) => group.prefix + r.key);
-      const args = [...head];
-      for (const r of batch) {
-        // A value stamped in the future must outlive its TTL counted from its own event time.
-        const ahead = Math.max(0, Math.ceil(r.eventMicros / 1e6 - nowSeconds));
-        args.push(String(r.eventMicros), String(r.createdMicros), String(group.expireSeconds > 0 ? group.expireSeconds + ahead : 0));
-        for (const v of r.values) args.push(v);
+    // A window of scripts in flight, each built when it is sent: enough to keep Redis busy (it runs them
+    // one at a time anyway) without holding a whole chunk's commands, encoded, at once.
+    let next = 0;
+    let written = 0;
+    const send = async (): Promise<void> => {
+      for (let start = next; start < rows.length; start = next) {
+        next = start + ROWS_PER_SCRIPT;
+        const n = await this.runScript(...this.scriptArgs(group, head, rows.slice(start, next), nowSeconds));
+        // Each reply counts: a read queued behind a long write must not take Redis for silent.
+        this.deadlines.replied();
+        written += n; // not `written += await …`: that would add to the value read before the await
       }
-      calls.push(this.runScript(keys, args));
-    }
-    const written = (await Promise.all(calls)).reduce((a, b) => a + b, 0);
+    };
+    await Promise.all(Array.from({ length: Math.min(SCRIPTS_IN_FLIGHT, Math.ceil(rows.length / ROWS_PER_SCRIPT)) }, send));
     return { written, skipped: rows.length - written };
   }
 
-  async read(reads: readonly ViewRead[]): Promise<ViewValues[]> {
+  /** KEYS and ARGV of one script call. */
+  private scriptArgs(group: Group, head: readonly string[], batch: readonly OnlineRow[], nowSeconds: number): [string[], string[]] {
+    const keys = batch.map((r) => group.prefix + r.key);
+    const args = [...head];
+    for (const r of batch) {
+      // A value stamped in the future must outlive its TTL counted from its own event time.
+      const ahead = Math.max(0, Math.ceil(r.eventMicros / 1e6 - nowSeconds));
+      args.push(String(r.eventMicros), String(r.createdMicros), String(group.expireSeconds > 0 ? group.expireSeconds + ahead : 0));
+      for (const v of r.values) args.push(v);
+    }
+    return [keys, args];
+  }
+
+  read(reads: readonly ViewRead[]): Promise<ViewValues[]> {
+    return this.deadlines.run(() => this.readAll(reads), this.readMs, "a read");
+  }
+
+  private async readAll(reads: readonly ViewRead[]): Promise<ViewValues[]> {
     // Views over the same entities share a hash: one HMGET per row and entity set answers all of them.
     const sets = new Map<string, { prefix: string; keys: readonly string[]; fields: string[]; parts: Array<{ read: number; offset: number }> }>();
     reads.forEach((r, i) => {
@@ -204,6 +243,7 @@ export class RedisOnlineStore implements OnlineStore {
         const reply = this.client.sendCommand<Array<string | null>>(["HMGET", set.prefix + key, ...set.fields]);
         pending.push(
           reply.then((got) => {
+            this.deadlines.replied();
             for (const { read, offset } of set.parts) {
               const ts = got[offset];
               const target = out[read]!;
@@ -221,7 +261,12 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.close();
+    const stalled = this.deadlines.stalled;
+    this.deadlines.close();
+    if (!this.client.isOpen) return;
+    // A graceful close waits for the replies to the commands in flight, which a stalled Redis never sends.
+    if (stalled) this.client.destroy();
+    else await this.client.close();
   }
 
   private group(view: FeatureViewSpec): Group {

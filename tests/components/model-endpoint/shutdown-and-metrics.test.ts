@@ -85,7 +85,7 @@ describe("metrics on a port of its own", () => {
     expect(podMetadataOf(one("Deployment"))!.annotations["prometheus.io/port"]).toBe("9090");
   });
 
-  test("opens the metrics port only to the monitoring namespace, and the serving port as before", async () => {
+  test("opens the metrics port only to the default MonitoringStack's Prometheus namespace, and the serving port as before", async () => {
     await make({ metricsPort: 9090, allowFrom: { namespaces: ["checkout"] } });
     const [serving, metrics] = one("NetworkPolicy").spec.ingress;
     expect(serving.ports).toEqual([{ protocol: "TCP", port: 8080 }]);
@@ -94,7 +94,7 @@ describe("metrics on a port of its own", () => {
       { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["checkout"] }] } },
     ]);
     expect(metrics).toEqual({
-      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "mlops-dev-monitoring-prometheus" } } }],
       ports: [{ protocol: "TCP", port: 9090 }],
     });
   });

@@ -155,7 +155,7 @@ describe("MonitoringStack with kube-prometheus-stack", () => {
     });
     const d = objectNamed("Deployment", `${base}-pushgateway`);
     expect(d.spec.replicas).toBe(1);
-    expect(d.spec.template.spec.containers[0]).toMatchObject({ image: "quay.io/prometheus/pushgateway:v1.11.3", ports: [{ containerPort: 9091 }] });
+    expect(d.spec.template.spec.containers[0]).toMatchObject({ image: "docker.io/prom/pushgateway:v1.11.3@sha256:74fa117cef2d7e383112d25139ff1c2d2e309c35389a9e0554a47136a1482e48", ports: [{ containerPort: 9091 }] });
     const from = objectNamed("NetworkPolicy", `${base}-pushgateway`).spec.ingress[0].from;
     expect(from[1].namespaceSelector.matchExpressions[0].values).toEqual(expect.arrayContaining([`${base}-prometheus`, "mlops-dev-ml", "mlops-dev-features"]));
   });

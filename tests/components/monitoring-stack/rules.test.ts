@@ -214,6 +214,28 @@ describe("the stack's PrometheusRule", () => {
     expect(r.output).toContain("SUCCESS");
   });
 
+  test("promtool test rules: a shadow's errors and a canary's replayed failures burn no error budget; stable's do", () => {
+    const recorded = `mlops_endpoint:mlops_requests_errors:ratio_rate5m{mlops_stack="${S}",mlops_endpoint="fraud"}`;
+    const v = (variant: string, status: string, perMinute: number) =>
+      series("mlops_requests_total", own("fraud", { route: "infer", status, pod: "p1", variant }), `0+${perMinute}x60`);
+    const test = {
+      interval: "1m",
+      input_series: [v("stable", "200", 960), v("stable", "500", 40), v("shadow", "500", 500), v("canary", "500", 100), v("canary", "200", 0)],
+      promql_expr_test: [{ expr: recorded, eval_time: "30m", exp_samples: [{ labels: recorded, value: 0.04 }] }],
+      alert_rule_test: [
+        alert("MlopsAvailabilityBudgetBurn", "30m", [
+          { severity: "page", mlops_stack: S, mlops_endpoint: "fraud" },
+          { severity: "ticket", mlops_stack: S, mlops_endpoint: "fraud" },
+        ]),
+      ],
+    };
+    const quiet = { ...test, input_series: [v("stable", "200", 1000), v("shadow", "500", 500), v("canary", "500", 100)], promql_expr_test: [], alert_rule_test: [alert("MlopsAvailabilityBudgetBurn", "30m", [])] };
+    const dir = writeFiles({ "rules.yaml": withoutAnnotations(rules), "test.yaml": { rule_files: ["rules.yaml"], evaluation_interval: "1m", tests: [test, quiet] } });
+    const r = runPromtool(dir, ["test", "rules", "test.yaml"]);
+    expect(r.output).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
   test("promtool test rules: the alerts' annotations render (templates and values)", () => {
     const test = {
       interval: "1m",

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { featureColumns, historicalFeatures, type HistoricalOptions } from "../../../runtime/features/historical.js";
 import { MlopsError } from "../../../src/errors.js";
@@ -22,7 +23,7 @@ const HEADER = ["customer_id", "event_timestamp", "created_at", "spend_7d", "txn
 async function join1(
   source: ReadonlyArray<ReadonlyArray<unknown>>,
   entities: ReadonlyArray<ReadonlyArray<unknown>>,
-  opts: Partial<HistoricalOptions> & { view?: Parameters<typeof fraudSpec>[2]; parquet?: boolean } = {},
+  opts: Partial<HistoricalOptions> & { view?: Parameters<typeof fraudSpec>[2]; parquet?: boolean; noCreatedColumn?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
   const id = ++n;
   let src = join(dir, `src${id}.csv`);
@@ -35,7 +36,8 @@ async function join1(
     src = `${src}.parquet`;
     ent = `${ent}.parquet`;
   }
-  const spec: FeatureStoreSpec = fraudSpec(dir, src, opts.view ?? {});
+  const view = opts.noCreatedColumn ? { ...opts.view, source: { uri: pathToFileURL(src).href, timestampField: "event_timestamp" } } : (opts.view ?? {});
+  const spec: FeatureStoreSpec = fraudSpec(dir, src, view);
   const out = join(dir, `out${id}.parquet`);
   await historicalFeatures({ spec, refs: parseFeatureRefs("txn_stats:spend_7d,txn_stats:txn_count_7d", spec), entities: ent, out, scratchDir: join(dir, "scratch"), ...opts });
   return readRows(out);
@@ -140,6 +142,36 @@ describe("the point-in-time join", () => {
     ];
     expect(spend(await join1(dup, [[1, "2024-01-02T00:00:00Z"]]))).toEqual([2]);
     expect(spend(await join1(dup, [[1, "2024-01-02T00:00:00Z"]], { allowLaterWrites: true }))).toEqual([2]);
+  });
+
+  it("without a created column, takes the later source row among equal event timestamps, and only where a row matched them", async () => {
+    // Entity 1 matches a duplicated (key, time) pair; entity 2's duplicates are never matched (its row is
+    // later, and unique); entity 3 has none. CSV and Parquet alike, answers as the later row of the file.
+    const src = [
+      [1, "2024-01-01T00:00:00Z", "", 1, 1],
+      [1, "2024-01-01T00:00:00Z", "", 2, 2],
+      [2, "2024-01-01T00:00:00Z", "", 3, 3],
+      [2, "2024-01-01T00:00:00Z", "", 4, 4],
+      [2, "2024-01-01T06:00:00Z", "", 5, 5],
+      [3, "2024-01-01T00:00:00Z", "", 6, 6],
+      [1, "2024-01-01T00:00:00Z", "", 7, 7],
+    ];
+    const ents = [
+      [1, "2024-01-02T00:00:00Z"],
+      [2, "2024-01-02T00:00:00Z"],
+      [3, "2024-01-02T00:00:00Z"],
+      [2, "2024-01-01T03:00:00Z"],
+    ];
+    for (const parquet of [false, true]) {
+      const lines: string[] = [];
+      const rows = await join1(src, ents, { parquet, noCreatedColumn: true, progress: (l) => lines.push(l) });
+      expect(spend(rows)).toEqual([7, 5, 6, 4]);
+      expect(lines.filter((l) => /ordering them by source position/.test(l))).toHaveLength(1);
+      // Without a matched duplicate the plain-timestamp join stands.
+      const plain: string[] = [];
+      expect(spend(await join1(src, [[3, "2024-01-02T00:00:00Z"], [2, "2024-01-02T00:00:00Z"]], { parquet, noCreatedColumn: true, progress: (l) => plain.push(l) }))).toEqual([6, 5]);
+      expect(plain.filter((l) => /ordering them by source position/.test(l))).toEqual([]);
+    }
   });
 
   it("keeps duplicated entity rows and rows without history, in input order", async () => {

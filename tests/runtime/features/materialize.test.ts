@@ -1,7 +1,7 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { materialize } from "../../../runtime/features/materialize.js";
+import { materialize, materializeMemoryLimit, PARTITION_CHUNKS } from "../../../runtime/features/materialize.js";
 import type { OnlineStore } from "../../../runtime/features/online/types.js";
 import { readWatermark } from "../../../src/features/watermarks.js";
 import type { FeatureStoreSpec } from "../../../src/spec/features.js";
@@ -126,6 +126,34 @@ describe.each(ONLINE_KINDS)("materialize into the %s store", (kind) => {
     expect(sizes).toEqual([100, 100, 100, 50]);
     expect(s!.rowsWritten).toBe(350);
     expect(lines.filter((l) => /rows read, \d+ written/.test(l))).toHaveLength(4);
+  });
+
+  it("splits a window of more than PARTITION_CHUNKS chunks into key-hash partitions, still the latest row per entity", async () => {
+    const { specWith, store } = fx();
+    const spec = specWith({ materialization: { chunkRows: 100 } });
+    // 1,500 entities × 3 rows = 4,500 rows, more than 100 × PARTITION_CHUNKS: several partitions. Each
+    // entity's rows are far apart in the file, its latest in the middle, and a tie broken by created time.
+    const n = 1500;
+    const rows: Array<Array<string | number>> = [];
+    for (let i = 0; i < n; i++) rows.push([i, "2026-01-01T09:00:00Z", "2026-01-01T09:00:00Z", i, 1, "old"]);
+    for (let i = 0; i < n; i++) rows.push([i, "2026-01-01T11:00:00Z", "2026-01-01T11:30:00Z", i + 0.5, 3, "newest"]);
+    for (let i = 0; i < n; i++) rows.push([i, "2026-01-01T11:00:00Z", "2026-01-01T11:00:00Z", i, 2, "tie-lost"]);
+    await writeCsv(csv(), HEADER, rows);
+    expect(rows.length).toBeGreaterThan(100 * PARTITION_CHUNKS);
+    const lines: string[] = [];
+    const [s] = await materialize(spec, { start: at("2026-01-01T00:00:00Z"), end: at("2026-01-01T12:00:00Z"), now: at("2026-01-02T00:00:00Z"), store, progress: (l) => lines.push(l) });
+    expect(lines.some((l) => /4500 rows in the window, in 3 key-hash partitions/.test(l))).toBe(true);
+    expect(s).toMatchObject({ rowsRead: n, rowsWritten: n, rowsSkipped: 0 });
+    const ids = Array.from({ length: n }, (_, i) => String(i));
+    const got = await readRow(store, spec, ids);
+    expect(got.filter((r, i) => r.tier !== '"newest"' || r.spend !== String(i + 0.5) || r.ts !== micros("2026-01-01T11:00:00Z"))).toEqual([]);
+  });
+
+  it("bounds DuckDB's memory by default to one partition's sort, unless MLOPS_DUCKDB_MEMORY_LIMIT says otherwise", () => {
+    expect(materializeMemoryLimit(50_000, {})).toBe("256MB");
+    expect(materializeMemoryLimit(100, {})).toBe("256MB");
+    expect(materializeMemoryLimit(1_000_000, {})).toBe("4883MB");
+    expect(materializeMemoryLimit(50_000, { MLOPS_DUCKDB_MEMORY_LIMIT: "1GB" })).toBe("1GB");
   });
 
   it("fails naming the file, row, column and value when a value does not fit its dtype", async () => {

@@ -91,20 +91,32 @@ describe.each(ONLINE_KINDS)("feature server over the %s store", (kind) => {
 
   it("counts requests, durations and values by status on /metrics, and the freshness of each view", async () => {
     const { spec } = fx();
-    await advanceWatermark(openStore(spec.registry), { view: "txn_stats", end: new Date(Date.now() - 90_000).toISOString(), ranAt: new Date().toISOString(), rowsWritten: 2 });
+    await advanceWatermark(openStore(spec.registry), { view: "txn_stats", end: new Date(NOW_MS - 90_000).toISOString(), ranAt: new Date(NOW_MS).toISOString(), rowsWritten: 2 });
     const url = await seeded();
+    const scrape = async () => (await fetch(`${url}/metrics`)).text();
+    // Nothing seen yet: no freshness sample (an absent series, not a made-up age).
+    expect(await scrape()).not.toMatch(/^mlops_feature_freshness_seconds\{/m);
     await post(`${url}/get-online-features`, { features: ["txn_stats:spend_7d"], entities: { customer_id: [1001, 1002, 1003] } });
     await post(`${url}/get-online-features`, { features: ["nope:x"], entities: { customer_id: [1] } });
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const text = await scrape();
     expect(text).toContain('mlops_feature_requests_total{route="/get-online-features",status="200"} 1');
     expect(text).toContain('mlops_feature_requests_total{route="/get-online-features",status="404"} 1');
     expect(text).toMatch(/mlops_feature_request_duration_seconds_count\{route="\/get-online-features"\} 2/);
     expect(text).toContain('mlops_feature_values_total{view="txn_stats",status="PRESENT"} 1');
     expect(text).toContain('mlops_feature_values_total{view="txn_stats",status="OUTSIDE_MAX_AGE"} 1');
     expect(text).toContain('mlops_feature_values_total{view="txn_stats",status="NOT_FOUND"} 1');
-    const fresh = /mlops_feature_freshness_seconds\{view="txn_stats"\} ([0-9.]+)/.exec(text);
-    expect(Number(fresh?.[1])).toBeGreaterThanOrEqual(90);
-    expect(Number(fresh?.[1])).toBeLessThan(600);
+    // The newest value the lookup found (1001, stamped T0) is 60 s old on the server's clock; 1002 is older.
+    expect(text).toContain('mlops_feature_freshness_seconds{view="txn_stats"} 60');
+    expect(text).toContain('mlops_feature_watermark_age_seconds{view="txn_stats"} 90');
+    // Lookups: the one answered (the 404 never reached the store), in the serving histogram's buckets.
+    expect(text).toMatch(/^mlops_feature_lookup_duration_seconds_count 1$/m);
+    expect(text).toContain('mlops_feature_lookup_duration_seconds_bucket{le="0.0001"}');
+    // A pushed row newer than anything read makes the view fresher; an older one changes nothing.
+    const push = (ts: string) => post(`${url}/push`, { push_source_name: "txn_stats", df: { customer_id: [1005], event_timestamp: [ts], spend_7d: [1], txn_count_7d: [1], tier: ["a"] } });
+    expect((await push("2026-01-02T03:00:50Z")).status).toBe(200);
+    expect(await scrape()).toContain('mlops_feature_freshness_seconds{view="txn_stats"} 10');
+    expect((await push("2026-01-02T02:00:00Z")).status).toBe(200);
+    expect(await scrape()).toContain('mlops_feature_freshness_seconds{view="txn_stats"} 10');
   });
 
   const bad: Array<[string, string, string | object, Record<string, string>, number, RegExp]> = [

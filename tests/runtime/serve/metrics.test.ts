@@ -53,6 +53,6 @@ describe("/metrics", () => {
     for (const m of text.matchAll(/^mlops_(?:requests_total|request_duration_seconds_bucket|batch_size_bucket)\{([^}]*)\}/gm)) {
       for (const [, k] of m[1]!.matchAll(/(\w+)="/g)) labelNames.add(k!);
     }
-    expect([...labelNames].sort()).toEqual(["le", "model", "route", "status", "version"]);
+    expect([...labelNames].sort()).toEqual(["le", "model", "route", "status", "variant", "version"]);
   });
 });

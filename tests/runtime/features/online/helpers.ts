@@ -20,6 +20,10 @@ export const ONLINE_KINDS: readonly OnlineKind[] = ["embedded", "redis"];
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
+  /** SIGSTOP: the server keeps its connections open and answers nothing (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -44,8 +48,13 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
     async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
+      if (child.exitCode === null) {
+        child.kill("SIGCONT");
+        child.kill("SIGTERM");
+      }
       await exited;
     },
   };

@@ -64,14 +64,18 @@ describe.each(ONLINE_KINDS)("online store (%s)", (kind) => {
 
   it("writes many entities in one call (more than one script call or transaction batch)", async () => {
     const { store, spec } = fx();
-    const rows = Array.from({ length: 1500 }, (_, i) => row(String(i), T0 + i, [String(i / 2), String(i), JSON.stringify(`c${i}`)]));
-    expect(await store.write(spec.views[0]!, rows)).toEqual({ written: 1500, skipped: 0 });
-    const [got] = await store.read([{ view: spec.views[0]!, features: ["tier", "spend_7d"], keys: ["0", "777", "1499", "1500"] }]);
-    expect(Array.from(got!.eventMicros)).toEqual([T0, T0 + 777, T0 + 1499, NaN]);
+    // 12,000 rows: more script calls than the Redis store keeps in flight, more than one LMDB transaction.
+    const rows = Array.from({ length: 12_000 }, (_, i) => row(String(i), T0 + i, [String(i / 2), String(i), JSON.stringify(`c${i}`)]));
+    expect(await store.write(spec.views[0]!, rows)).toEqual({ written: 12_000, skipped: 0 });
+    const [got] = await store.read([{ view: spec.views[0]!, features: ["tier", "spend_7d"], keys: ["0", "777", "11999", "12000"] }]);
+    expect(Array.from(got!.eventMicros)).toEqual([T0, T0 + 777, T0 + 11_999, NaN]);
     expect(got!.values).toEqual([
-      ['"c0"', '"c777"', '"c1499"', undefined],
-      ["0", "388.5", "749.5", undefined],
+      ['"c0"', '"c777"', '"c11999"', undefined],
+      ["0", "388.5", "5999.5", undefined],
     ]);
+    // Again, every third one newer: the counts add up across every call.
+    const again = rows.map((r, i) => (i % 3 === 0 ? { ...r, eventMicros: r.eventMicros + 1 } : r));
+    expect(await store.write(spec.views[0]!, again)).toEqual({ written: 4_000, skipped: 8_000 });
   });
 
   it("keeps two views of one entity apart, and reads both at once", async () => {

@@ -1,0 +1,10 @@
+export type { GateCheck, ReleaseBody, ReleaseFeatures, ReleaseModel, ReleaseRecord, ReleaseRun } from "./types.js";
+export { canonicalJson, digestHex, releaseDigest } from "./digest.js";
+export { checkReleaseName, copyRelease, listReleases, putRelease, readRelease, releaseKey, resolveRelease } from "./store.js";
+export { assembleRelease, createRelease, parseImageRef, type CreateReleaseOptions } from "./create.js";
+export { diffReleases, isDeployedChange, DEPLOYED_PARTS, type ReleaseChange } from "./diff.js";
+export { CHECK_NAMES, driftCheck, gateCheck, parseRequire, sloCheck, type CheckName, type CheckResult, type SloOptions } from "./checks.js";
+export { queryPrometheus, PROMETHEUS_DURATION, type Sample } from "./prometheus.js";
+export { actorFromEnv, listAudits, writeAudit, type Actor, type PromotionAudit, type PromotionStep } from "./audit.js";
+export { DEFAULT_IMAGE_CONFIG_KEY, applyStackPlan, parseStackTarget, planStack, rolloutStack, stackConfigOf, type DeployStack, type StackDriver, type StackPlan, type StackRollout, type StackTarget } from "./rollout.js";
+export { DEFAULT_PROMOTE_ALIAS, DEFAULT_REQUIRE, promoteRelease, type PromoteReleaseOptions, type PromotionOutcome } from "./promote.js";

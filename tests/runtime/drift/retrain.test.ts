@@ -1,0 +1,166 @@
+/**
+ * A retrain on drift: a Job made from the training CronJob's template as `kubectl create job --from`
+ * makes it, created through a fake Kubernetes API server (HTTPS on 127.0.0.1 with its own CA, the way a
+ * pod reaches the real one) that checks every request; the API's refusals named clearly without the
+ * token; and the calls made are exactly what MonitoringStack's onDrift Role grants.
+ */
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:https";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MlopsError } from "../../../src/errors.js";
+import { INSTANTIATE_ANNOTATION, parseCronJobRef, retrainJobName, startRetrain } from "../../../runtime/drift/retrain.js";
+import { retrainRoleManifest, type DriftContext } from "../../../components/monitoring-stack/drift.js";
+
+const TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-token-value";
+const CRONJOB = {
+  apiVersion: "batch/v1",
+  kind: "CronJob",
+  metadata: { name: "fraud-train", namespace: "ml", uid: "0b9f6c1e-1111-2222-3333-444455556666", resourceVersion: "42" },
+  spec: {
+    schedule: "0 3 * * *",
+    jobTemplate: {
+      metadata: { labels: { "app.kubernetes.io/name": "fraud-train" }, annotations: { "team": "risk" } },
+      spec: { backoffLimit: 2, template: { spec: { restartPolicy: "Never", containers: [{ name: "train", image: "mlops:1", args: ["train"] }] } } },
+    },
+  },
+};
+
+interface Seen {
+  method: string;
+  path: string;
+  auth: string | undefined;
+  body?: any;
+}
+
+let dir: string;
+let saDir: string;
+let server: Server;
+let apiUrl: string;
+let seen: Seen[] = [];
+/** What the fake API answers the next requests with: "ok", or a refusal of the GET or the POST. */
+let mode: "ok" | "forbid-get" | "forbid-create" | "missing" = "ok";
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mlops-retrain-"));
+  saDir = join(dir, "serviceaccount");
+  await promisify(execFile)("sh", ["-c", `mkdir -p ${saDir} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/key.pem -out ${saDir}/ca.crt -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null`]);
+  await writeFile(join(saDir, "token"), TOKEN + "\n");
+  server = createServer({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(saDir, "ca.crt")) }, (req, res) => {
+    let text = "";
+    req.on("data", (c) => (text += c));
+    req.on("end", () => {
+      const s: Seen = { method: req.method!, path: req.url!, auth: req.headers.authorization, ...(text ? { body: JSON.parse(text) } : {}) };
+      seen.push(s);
+      const send = (code: number, body: unknown) => res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
+      const status = (code: number, reason: string, message: string) => send(code, { kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code });
+      if (s.auth !== `Bearer ${TOKEN}`) return status(401, "Unauthorized", "Unauthorized");
+      if (s.method === "GET" && s.path === "/apis/batch/v1/namespaces/ml/cronjobs/fraud-train") {
+        if (mode === "forbid-get") return status(403, "Forbidden", 'cronjobs.batch "fraud-train" is forbidden: User "system:serviceaccount:monitoring:mlops-drift" cannot get resource "cronjobs" in API group "batch" in the namespace "ml"');
+        if (mode === "missing") return status(404, "NotFound", 'cronjobs.batch "fraud-train" not found');
+        return send(200, CRONJOB);
+      }
+      if (s.method === "POST" && s.path === "/apis/batch/v1/namespaces/ml/jobs") {
+        if (mode === "forbid-create") return status(403, "Forbidden", 'jobs.batch is forbidden: User "system:serviceaccount:monitoring:mlops-drift" cannot create resource "jobs" in API group "batch" in the namespace "ml"');
+        return send(201, { ...s.body, metadata: { ...s.body.metadata, uid: "job-uid-1" } });
+      }
+      status(404, "NotFound", "the server could not find the requested resource");
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  apiUrl = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+}, 60_000);
+afterAll(async () => {
+  server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: apiUrl.split(":").pop()! });
+
+describe("startRetrain", () => {
+  it("creates the Job kubectl create job --from=cronjob would, over TLS with the pod's CA and token", async () => {
+    seen = [];
+    mode = "ok";
+    const now = new Date("2026-05-01T12:34:56Z");
+    const job = await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() }, now);
+    expect(job).toEqual({ namespace: "ml", name: "fraud-train-drift-20260501123456", uid: "job-uid-1", cronJob: "fraud-train" });
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual(["GET /apis/batch/v1/namespaces/ml/cronjobs/fraud-train", "POST /apis/batch/v1/namespaces/ml/jobs"]);
+    expect(seen.every((s) => s.auth === `Bearer ${TOKEN}`)).toBe(true);
+    expect(seen[1]!.body).toEqual({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        name: "fraud-train-drift-20260501123456",
+        namespace: "ml",
+        labels: { "app.kubernetes.io/name": "fraud-train" },
+        annotations: { team: "risk", [INSTANTIATE_ANNOTATION]: "manual" },
+        ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: "fraud-train", uid: CRONJOB.metadata.uid, controller: true }],
+      },
+      spec: CRONJOB.spec.jobTemplate.spec,
+    });
+  });
+
+  it("keeps the Job's name within 63 characters", () => {
+    const name = retrainJobName("a-very-long-training-cronjob-name-for-the-fraud-model-xyz", new Date("2026-05-01T12:34:56Z"));
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(name.endsWith("-drift-20260501123456")).toBe(true);
+  });
+
+  it("names a 403 on either call, the verb and the fix, never the token", async () => {
+    for (const [m, what] of [["forbid-get", "could not get CronJob ml/fraud-train: 403 Forbidden"], ["forbid-create", "could not create Job ml/fraud-train-drift-"]] as const) {
+      mode = m;
+      const err = await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MlopsError);
+      const msg = (err as Error).message;
+      expect(msg).toContain(what);
+      expect(msg).toContain("403 Forbidden");
+      expect(msg).toContain("Grant the drift job's ServiceAccount get on that CronJob and create on Jobs in its namespace");
+      expect(msg).not.toContain(TOKEN);
+      expect(msg).not.toContain("secret-token");
+    }
+  });
+
+  it("names a CronJob that does not exist", async () => {
+    mode = "missing";
+    await expect(startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() })).rejects.toThrow(/could not get CronJob ml\/fraud-train: 404 Not Found \(cronjobs\.batch "fraud-train" not found\)\. Check the namespace and name/);
+  });
+
+  it("refuses a server whose certificate the pod's CA does not sign", async () => {
+    mode = "ok";
+    const other = join(dir, "other-sa");
+    await promisify(execFile)("sh", ["-c", `mkdir -p ${other} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/k2.pem -out ${other}/ca.crt -days 1 -subj /CN=other 2>/dev/null && cp ${saDir}/token ${other}/token`]);
+    const err = await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: other, env: env() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/did not answer .*trusts its CA/);
+  });
+
+  it("says what is missing outside a cluster", async () => {
+    await expect(startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: {} })).rejects.toThrow(/KUBERNETES_SERVICE_HOST is not set.*--on-drift-train/);
+    await expect(startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: join(dir, "none"), env: env() })).rejects.toThrow(/token.*cannot be read.*automountServiceAccountToken/);
+    expect(() => parseCronJobRef("fraud-train")).toThrow(/--retrain-cronjob: is not <namespace>\/<cronjob name>; received "fraud-train"/);
+  });
+
+  it("makes exactly the calls MonitoringStack's onDrift Role allows: get that CronJob, create Jobs", async () => {
+    seen = [];
+    mode = "ok";
+    await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() });
+    const used = seen.map((s) => {
+      const m = /^\/apis\/(batch)\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(s.path)!;
+      return { apiGroup: m[1], namespace: m[2], resource: m[3], name: m[4], verb: s.method === "GET" ? "get" : "create" };
+    });
+    const ctx = { stackName: "mon", partOf: "p", base: "mon", namespace: "monitoring", onDrift: { namespace: "ml", cronJob: "fraud-train" } } as unknown as DriftContext;
+    const role = retrainRoleManifest(ctx, "mon-retrain");
+    expect(role.metadata.namespace).toBe("ml");
+    const granted = (u: (typeof used)[number]) =>
+      (role.rules as { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[]).some(
+        (r) => r.apiGroups.includes(u.apiGroup!) && r.resources.includes(u.resource!) && r.verbs.includes(u.verb) && (!r.resourceNames || r.resourceNames.includes(u.name!)),
+      );
+    expect(used.every((u) => u.namespace === "ml" && granted(u))).toBe(true);
+    // And nothing more is granted than is used.
+    const rules = (role.rules as { resources: string[]; verbs: string[]; resourceNames?: string[] }[]).map((r) => `${r.resources.join()}:${r.verbs.join()}:${r.resourceNames?.join() ?? "*"}`);
+    expect(rules.sort()).toEqual(["cronjobs:get:fraud-train", "jobs:create:*"]);
+  });
+});
