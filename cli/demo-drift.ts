@@ -16,7 +16,8 @@ const ROWS = 10;
 /** The shifted phase: every feature scaled by this (a recalibrated sensor, a unit change upstream). */
 const SCALE = 1.5;
 
-export interface DriftPhaseOptions {
+/** What each phase of the main job after the first ones gets from cli/demo.ts. */
+export interface DemoPhaseOptions {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly say: (s?: string) => void;
@@ -36,7 +37,7 @@ export interface DriftPhaseOptions {
  * Its files (payload logs, reports, the retrain spec) go in `demo-drift/` beside a file registry (the
  * system temp folder for another), emptied at the start so a second run compares only its own traffic.
  */
-export async function driftPhase(o: DriftPhaseOptions): Promise<void> {
+export async function driftPhase(o: DemoPhaseOptions): Promise<void> {
   const { registry, say, step } = o;
   let n = o.first;
   const base = registry.uri.startsWith("file://") ? join(dirname(fileURLToPath(registry.uri)), "demo-drift") : join(tmpdir(), "mlops-demo-drift");

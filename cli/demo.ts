@@ -24,6 +24,10 @@ const MODEL = "breast-cancer";
  * 6-11. the features phase (demo-features.ts): generates a fraud example with entities and timestamps,
  *    applies its feature spec, materializes it into the embedded online store, saves a point-in-time
  *    training set, trains and gates on it, serves the model by customer_id and sends a request by entity id.
+ * 12-15. the drift phase (demo-drift.ts): payload logs, normal then shifted traffic, drift found, a challenger retrained.
+ * 16-23. the release phase (demo-release.ts): staging and prod registries; the challenger as a release, served as a
+ *    canary at 10% under live requests, promoted by its analysis and then to prod with `mlops promote`; a broken
+ *    challenger rolled back with no failed request; `mlops runs list` with both training runs.
  * Keeps serving both until Ctrl-C (or stops them with --exit).
  */
 export async function demoCommand(argv: string[], out: (s: string) => void): Promise<number> {
@@ -156,6 +160,12 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
 
   // 12-15. The drift phase (demo-drift.ts): payload logs, normal then shifted traffic, drift found, a challenger retrained.
   await (await import("./demo-drift.js")).driftPhase({ registry, logger, say, step, first: 12, example }).catch(async (e: unknown) => {
+    await byEntity.stop();
+    await server.stop();
+    throw e;
+  });
+  // 16-23. The release phase (demo-release.ts): two stages, a release, a canary promoted, a broken one rolled back, the runs.
+  await (await import("./demo-release.js")).releasePhase({ registry, logger, say, step, first: 16, example }).catch(async (e: unknown) => {
     await byEntity.stop();
     await server.stop();
     throw e;

@@ -5,7 +5,7 @@ import { createLogger, silentLogger } from "../src/log.js";
 import { numberFlag, parse, positionals } from "./args.js";
 
 /** cli/spec.ts loads every spec schema: only the modes that read a spec file pay for it. */
-const readSpecFile = async (path: string): Promise<unknown> => (await import("./spec.js")).readSpecFile(path);
+const readSpecFile = async (path: string, field: string): Promise<unknown> => (await import("./spec.js")).readSpecFile(path, field);
 
 const USAGE =
   "mlops drift --reference <uri|profile.json> --current <uri> --out <dir> [--columns a,b] [--method ks|chisquare|z|wasserstein|jensenshannon|psi] " +
@@ -102,7 +102,7 @@ async function modelDrift(values: Values, common: Pick<import("../runtime/drift/
   let endpoint = values.endpoint;
   if (values["endpoint-spec"] !== undefined) {
     const { parseEndpointSpec } = await import("../src/spec/endpoint.js");
-    const spec = parseEndpointSpec(await readSpecFile(values["endpoint-spec"]), values["endpoint-spec"]);
+    const spec = parseEndpointSpec(await readSpecFile(values["endpoint-spec"], "--endpoint-spec"), values["endpoint-spec"]);
     if (model !== undefined && model !== spec.model) throw MlopsError.of("--model", `differs from the EndpointSpec's model ${spec.model}`, model, "Give one of --model and --endpoint-spec.");
     model = spec.model;
     registry ??= spec.registry;
@@ -168,7 +168,7 @@ function trainLine(t: import("../runtime/train/job.js").TrainResult): string {
 
 async function readTrainSpec(path: string) {
   const { parseTrainSpec } = await import("../src/spec/train.js");
-  return parseTrainSpec(await readSpecFile(path), path);
+  return parseTrainSpec(await readSpecFile(path, "--on-drift-train"), path);
 }
 
 function printReport(r: import("../runtime/drift/report.js").DriftReport, paths: { json: string; html: string }, out: (s: string) => void): void {

@@ -112,8 +112,10 @@ export function compareTable(runs: readonly RunRecord[]): { rows: { kind: "param
 async function compare(argv: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals: pos } = parse(argv, FLAGS, USAGE.compare);
   if (pos.length < 2) throw new MlopsError(`give at least two runs to compare (received ${pos.length})\nusage: ${USAGE.compare}`);
+  // Every id checked before any read starts: a bad one must not leave a read's rejection unhandled.
+  const ids = pos.map((id) => checkRunId(id));
   const store = storeOf(values.registry);
-  const runs = await Promise.all(pos.map((id) => requireRun(store, checkRunId(id))));
+  const runs = await Promise.all(ids.map((id) => requireRun(store, id)));
   const { rows } = compareTable(runs);
   const header = { runs: runs.map((r) => ({ runId: r.runId, model: r.model, status: r.status, ...(r.version !== undefined ? { version: r.version } : {}) })) };
   if (values.json) {

@@ -85,7 +85,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void): Pr
         : {}),
       ...(await featuresFlags(values)),
       // A canary and/or a shadow: the EndpointSpec's `variants` block (src/spec/endpoint-variants.ts), from a file.
-      ...(values.variants !== undefined ? { variants: await readSpecFile(values.variants) } : {}),
+      ...(values.variants !== undefined ? { variants: await readSpecFile(values.variants, "--variants") } : {}),
     },
     "mlops serve",
   );
@@ -115,7 +115,7 @@ async function featuresFlags(values: Record<string, string | boolean | undefined
   const fill = values["fill-missing"];
   return {
     features: {
-      store: (await readSpecFile(file)) as EndpointFeaturesInput["store"],
+      store: (await readSpecFile(file, "--features-spec")) as EndpointFeaturesInput["store"],
       entity: values.entity as string,
       features: (values.features as string).split(",").map((f) => f.trim()).filter((f) => f.length > 0),
       ...(typeof values["feature-input"] === "string" ? { input: values["feature-input"] } : {}),

@@ -34,13 +34,13 @@ export async function specCommand(argv: string[], out: (s: string) => void): Pro
   throw new MlopsError(`unknown spec command ${JSON.stringify(sub ?? "")}\nusage: ${USAGE}`);
 }
 
-/** Reads a YAML or JSON spec file; a parse error names the file and the line. */
-export async function readSpecFile(path: string): Promise<unknown> {
+/** Reads a YAML or JSON spec file; a parse error names the file and the line, a read error `field` (the flag). */
+export async function readSpecFile(path: string, field = "--spec"): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    throw MlopsError.of("--spec", `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path, "Pass the path of a YAML or JSON spec file.");
+    throw MlopsError.of(field, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path, "Pass the path of a YAML or JSON spec file.");
   }
   try {
     return path.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { encryptionArgs } from "../components/model-registry/bucket.js";
 import { MlopsError } from "../src/errors.js";
 import { packageRoot } from "../src/package.js";
 
@@ -50,6 +51,8 @@ export function createExampleDataset(
     { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
     stateful,
   );
+  // Encrypted at rest like every bucket the components make (SSE-S3: the data is a public example).
+  const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, encryptionArgs(bucket.id), stateful);
   const object = new aws.s3.BucketObjectv2(
     `${name}-object`,
     {
@@ -58,7 +61,7 @@ export function createExampleDataset(
       source: new pulumi.asset.FileAsset(join(packageRoot(), EXAMPLE_DATASET.file)),
       contentType: "text/csv",
     },
-    { dependsOn: [publicAccess] },
+    { dependsOn: [publicAccess, encryption] },
   );
   return { uri: `s3://${o.bucketName}/${EXAMPLE_DATASET.key}`, format: "csv", label: EXAMPLE_DATASET.label, object, bucket };
 }

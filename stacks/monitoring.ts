@@ -7,12 +7,11 @@
  * NetworkPolicies must already admit its Prometheus: its namespace is known by name beforehand
  * ({@link prometheusNamespace}), the same function the MonitoringStack names it with.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { MonitoringStack, type FeatureStore, type ModelEndpoint, type ModelRegistry, type TrainingCluster, type TrainingJob } from "../components/index.js";
-import { driftServiceAccountName } from "../components/monitoring-stack/drift.js";
+import { driftRoleArgs } from "../components/monitoring-stack/drift.js";
 import { prometheusNamespaceName } from "../components/monitoring-stack/targets.js";
 import { stackContext, stackPhysicalName } from "../components/shared/stage.js";
-import { parseModelRef } from "../src/spec/model-ref.js";
 
 /** The MonitoringStack's name (ModelEndpoint's default `monitoringNamespace` is this stack's Prometheus's). */
 export const MONITORING = "monitoring";
@@ -60,19 +59,22 @@ export function createMonitoring(o: MonitoringOptions): MonitoringStack {
 }
 
 /**
- * The drift jobs' IAM role (on a cluster that issues ServiceAccount roles): read the registry (versions,
- * aliases, reference profiles) and the payload logs, write the model's drift results
- * (`models/<name>/drift/`, contracts.md 2) and nothing else.
+ * The drift jobs' IAM role (on a cluster that issues ServiceAccount roles), exactly as the MonitoringStack
+ * would make it (driftRoleArgs): read the registry and the payload logs, put the model's drift results and
+ * reports (`models/<name>/drift/`, `models/<name>/drift-reports/`, contracts.md 2), never delete. Made here
+ * only so that a registry off S3 gets none.
  */
 function driftRole(o: MonitoringOptions) {
   const base = stackPhysicalName(MONITORING, 40);
-  const model = parseModelRef(o.model, "endpoint.model").name;
-  return o.cluster.addServiceAccountRole(`${MONITORING}-drift`, {
-    // The MonitoringStack's own namespace and its drift ServiceAccount, both named from `base`.
-    namespace: base,
-    serviceAccount: driftServiceAccountName({ base }),
-    read: [o.registry.uri, o.payloadsUri],
-    write: [pulumi.interpolate`${o.registry.uri}/models/${model}/drift`],
-    kmsKeyArns: [o.registry.kmsKeyArn],
-  });
+  return o.cluster.addServiceAccountRole(
+    `${MONITORING}-drift`,
+    driftRoleArgs({
+      // The MonitoringStack's own namespace and its drift ServiceAccount, both named from `base`.
+      namespace: base,
+      base,
+      registryUri: o.registry.uri,
+      registryKmsKeyArn: o.registry.kmsKeyArn,
+      watched: [{ ref: o.model, payloadUri: o.payloadsUri }],
+    }),
+  );
 }

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { stageTier } from "../../components/shared/stage.js";
+import { stageTier } from "../../src/stage.js";
 import { MlopsError } from "../../src/errors.js";
 
 export const PROVIDERS = ["github", "gitlab", "circleci", "jenkins"] as const;

@@ -125,8 +125,9 @@ export interface ModelEndpointArgs {
   /**
    * IAM role for the pods' ServiceAccount (IRSA), e.g. to read an S3 registry. Given, it wins: no role is made.
    * @default - when `kubernetes` is a cluster that issues ServiceAccount roles (a TrainingCluster on EKS) and the
-   * registry is on S3 (and no `s3.credentials` are given), a new role that only this ServiceAccount can assume and that only reads the registry;
-   * otherwise none
+   * registry is on S3 (and no `s3.credentials` are given), a new role that only this ServiceAccount can assume and that only reads the registry
+   * (plus puts under `logging.uri`, and with `variants.canary` under `models/<name>/rollouts/`, and `models/<name>/aliases/` with
+   * `onSuccess: "promote"`); otherwise none. A role given must allow the same.
    */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
   /**

@@ -1,5 +1,6 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { parseModelRef } from "../../src/spec/model-ref.js";
 import { registryKmsKeyArn } from "../model-registry/kms.js";
 import { isServiceAccountRoleHost } from "../shared/irsa.js";
 import type { ModelEndpointArgs } from "./args.js";
@@ -23,7 +24,9 @@ export interface EndpointRoleRequest {
  * that issues ServiceAccount roles (a TrainingCluster; on EKS), the registry may be on S3, and no
  * `serviceAccountRoleArn` was given. The role reads the registry location only (and decrypts with its KMS
  * key, if any, through S3); with payload logging to an `s3://` URI it may also put objects under that prefix
- * (never delete), encrypting with `logging.kmsKeyArn`. Undefined otherwise.
+ * (never delete), encrypting with `logging.kmsKeyArn`. With a canary (`variants.canary`) on an S3 registry
+ * the pods also write the rollout state they share ({@link rolloutPrefixes}), encrypting with the
+ * registry's key; without one they never write to the registry. Undefined otherwise.
  */
 export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest): aws.iam.Role | undefined {
   const { args } = req;
@@ -55,6 +58,16 @@ export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest):
       return uri;
     });
   const registryKey = registryKmsKeyArn(args.registry, args.registryKmsKeyArn);
+  // The rollout state lives beside the model in the registry: on S3 only when the registry is.
+  const rollouts = registryOnS3 ? rolloutPrefixes(args) : [];
+  const rolloutPuts = rollouts.map((p) => registry().apply((uri) => `${uri.replace(/\/+$/, "")}/${p}`));
+  if (rolloutPuts.length > 0 && (!logsToS3 || req.loggingUri === undefined)) {
+    return args.kubernetes.addServiceAccountRole(
+      `${req.name}-${ENDPOINT_ROLE_SUFFIX}`,
+      { namespace: req.namespace, serviceAccount: req.serviceAccount, read: [registry()], put: rolloutPuts, kmsKeyArns: [registryKey] },
+      { parent },
+    );
+  }
   if (!logsToS3 || req.loggingUri === undefined) {
     return args.kubernetes.addServiceAccountRole(
       `${req.name}-${ENDPOINT_ROLE_SUFFIX}`,
@@ -79,10 +92,24 @@ export function endpointRole(parent: pulumi.Resource, req: EndpointRoleRequest):
       namespace: req.namespace,
       serviceAccount: req.serviceAccount,
       read: registryOnS3 ? [registry()] : [],
-      put: [logs],
-      kmsKeyArns: args.logging!.kmsKeyArn !== undefined ? [args.logging!.kmsKeyArn] : [],
+      put: [logs, ...rolloutPuts],
+      kmsKeyArns: [...(args.logging!.kmsKeyArn !== undefined ? [args.logging!.kmsKeyArn] : []), ...(rolloutPuts.length > 0 ? [registryKey] : [])],
       readKmsKeyArns: [registryKey],
     },
     { parent },
   );
+}
+
+/**
+ * The registry folders (relative to its root) the serving pods write when the endpoint has a canary: the
+ * rollout state every replica follows, `models/<name>/rollouts/` (current.json, revisions/, history/:
+ * src/registry/rollouts.ts), and with `onSuccess: "promote"` the model's `models/<name>/aliases/`, where
+ * the replica whose decision landed moves the stable alias. Objects are put, never deleted. Empty without
+ * a canary (a shadow writes nothing to the registry).
+ */
+export function rolloutPrefixes(args: Pick<ModelEndpointArgs, "model" | "variants">): string[] {
+  const canary = args.variants?.canary;
+  if (canary === undefined) return [];
+  const name = parseModelRef(args.model).name;
+  return [`models/${name}/rollouts`, ...(canary.onSuccess === "promote" ? [`models/${name}/aliases`] : [])];
 }

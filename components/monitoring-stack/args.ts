@@ -110,7 +110,12 @@ export interface DriftArgs {
   readonly activeDeadlineSeconds?: number;
   /** An S3-compatible server and static credentials, for clusters without IRSA. @default - AWS S3, the SDK's chain */
   readonly s3?: S3AccessArgs;
-  /** IAM role of the drift jobs' ServiceAccount (IRSA): it must read the registry and the payload logs. @default - none */
+  /**
+   * IAM role of the drift jobs' ServiceAccount (IRSA). It must read the registry and the payload logs, and
+   * put (no delete needed) under `models/<name>/drift/` and `models/<name>/drift-reports/` of each watched
+   * model, where the jobs record their results and reports (with the registry's KMS key, if any: encrypt).
+   * @default - on a cluster that issues ServiceAccount roles (a TrainingCluster on EKS), a role allowing exactly that (`driftRoleArgs`); elsewhere none
+   */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
 }
 

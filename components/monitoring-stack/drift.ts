@@ -1,14 +1,20 @@
 /**
- * Drift jobs: one CronJob per monitored endpoint running `mlops drift --model <name>@<alias> --since
- * <window>` against the model's reference, pushing its results to the stack's Pushgateway; and, with
+ * Drift jobs: one CronJob per monitored endpoint running `mlops drift --model <name>@<alias> --payload-uri
+ * <endpoint's logging.uri> --endpoint <name> --since <window>` against the model's reference, pushing its
+ * results to the stack's Pushgateway and recording them in the registry (`models/<name>/drift/`,
+ * `models/<name>/drift-reports/`); the IAM role that allows exactly that ({@link driftRoleArgs}); and, with
  * `onDrift`, the least RBAC that lets those jobs start a retrain the way `kubectl create job
  * --from=cronjob/<training>` does: `get` on that one CronJob (to copy its job template) and `create` on
  * Jobs in its namespace. Built on the shared runtime workload (restricted pod, own ServiceAccount).
  */
+import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { problem } from "../../src/errors.js";
 import { dnsLabel, recommendedLabels } from "../../src/naming.js";
+import { parseModelRef } from "../../src/spec/model-ref.js";
 import { USER_ENV } from "../../src/spec/env.js";
+import { isServiceAccountRoleHost, type ServiceAccountRoleArgs } from "../shared/irsa.js";
 import { s3AccessEnv } from "../shared/s3-access.js";
 import { runtimePodTemplate, runtimeServiceAccount } from "../shared/workload.js";
 
@@ -188,4 +194,82 @@ export function retrainRoleBindingManifest(ctx: DriftContext, name: string): Obj
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
     subjects: [{ kind: "ServiceAccount", name: driftServiceAccountName(ctx), namespace: ctx.namespace }],
   };
+}
+
+/**
+ * Why a watched endpoint cannot have a drift job, one problem each: an endpoint that names its `model`
+ * (and has not `drift: false`) but no `payloadUri` gives the job no traffic to compare (`mlops drift
+ * --model` needs `--payload-uri`). The rule: refused at construction, naming the endpoint and the fixes,
+ * rather than a CronJob that fails every hour.
+ */
+export function driftPayloadProblems(endpoints: readonly Record<string, unknown>[], at: (field: string) => string): string[] {
+  const out: string[] = [];
+  endpoints.forEach((e, i) => {
+    if (e.drift === false || typeof e.model !== "string" || e.payloadUri !== undefined) return;
+    out.push(
+      problem(
+        at(`endpoints[${i}].payloadUri`),
+        `is missing: endpoint ${JSON.stringify(e.name)} is watched for drift but logs no payloads, so its drift job would have no traffic to compare`,
+        undefined,
+        "Turn on its payload logging (ModelEndpoint logging: { sampleRate, uri }; its monitoringTarget then carries the URI), give payloadUri, or set drift: false on it.",
+      ),
+    );
+  });
+  return out;
+}
+
+/** The registry folders (relative to its root) a drift job writes for `model`: its results and its reports. */
+export function driftWritePrefixes(model: string): string[] {
+  return [`models/${model}/drift`, `models/${model}/drift-reports`];
+}
+
+export interface DriftRoleRequest {
+  /** The drift ServiceAccount's namespace, by name. */
+  readonly namespace: string;
+  readonly base: string;
+  readonly registryUri: pulumi.Input<string>;
+  /** The registry's KMS key (a ModelRegistry's `kmsKeyArn`), if it has one. */
+  readonly registryKmsKeyArn?: pulumi.Input<string | undefined>;
+  /** The watched endpoints: their model reference and payload log URI. */
+  readonly watched: readonly { readonly ref: string; readonly payloadUri?: pulumi.Input<string> }[];
+}
+
+/**
+ * What a drift job's IAM role needs, and no more: read the registry (versions, aliases, reference
+ * profiles) and each watched endpoint's payload logs; put (never delete) its results and reports,
+ * `models/<name>/drift/` (`<stamp>.json`, `latest.json`) and `models/<name>/drift-reports/<stamp>/`, of
+ * each watched model only; encrypt with the registry's KMS key (through S3).
+ */
+export function driftRoleArgs(req: DriftRoleRequest): ServiceAccountRoleArgs {
+  const models = [...new Set(req.watched.map((e) => parseModelRef(e.ref).name))].sort();
+  const root = pulumi.output(req.registryUri).apply((u) => u.replace(/\/+$/, ""));
+  return {
+    namespace: req.namespace,
+    serviceAccount: driftServiceAccountName(req),
+    read: [req.registryUri, ...req.watched.flatMap((e) => (e.payloadUri !== undefined ? [e.payloadUri] : []))],
+    put: models.flatMap((m) => driftWritePrefixes(m).map((p) => root.apply((r) => `${r}/${p}`))),
+    kmsKeyArns: req.registryKmsKeyArn !== undefined ? [req.registryKmsKeyArn] : [],
+  };
+}
+
+/**
+ * The drift jobs' IAM role, made when the stack can: its `kubernetes` issues ServiceAccount roles (a
+ * TrainingCluster on EKS), no `drift.serviceAccountRoleArn` and no static S3 credentials were given, and
+ * its namespace is known by name. Undefined otherwise (with a warning for a Namespace resource).
+ */
+export function driftIamRole(
+  parent: pulumi.Resource,
+  o: { readonly name: string; readonly kubernetes: unknown; readonly staticCredentials: boolean; readonly namespace: string | undefined } & Omit<DriftRoleRequest, "namespace">,
+): aws.iam.Role | undefined {
+  if (o.staticCredentials || !isServiceAccountRoleHost(o.kubernetes)) return undefined;
+  if (o.namespace === undefined) {
+    pulumi.log.warn(
+      `MonitoringStack "${o.name}": the namespace is a Namespace resource, whose name is only known at deploy time, so no IAM role was made for the drift jobs and they may not reach the registry. ` +
+        "Give the namespace by name, or pass drift.serviceAccountRoleArn.",
+      parent,
+    );
+    return undefined;
+  }
+  // A location off S3 (a local ModelRegistry) is refused at deploy time by the cluster, naming it (createServiceAccountRole).
+  return o.kubernetes.addServiceAccountRole(`${o.name}-drift`, driftRoleArgs({ ...o, namespace: o.namespace }), { parent });
 }

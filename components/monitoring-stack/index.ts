@@ -15,7 +15,7 @@ import { alertmanagerConfigOutput, alertmanagerSecretManifest } from "./alertman
 import type { MonitoringStackArgs } from "./args.js";
 import { chartValues, KUBE_PROMETHEUS_STACK, operatorCrdUrls } from "./chart.js";
 import { driftDashboard, featuresDashboard, servingDashboard, trainingDashboard, dashboardConfigMap } from "./dashboards.js";
-import { driftCronJobManifest, driftServiceAccountManifest, retrainRoleBindingManifest, retrainRoleManifest, retrainTargetProblem, type DriftContext } from "./drift.js";
+import { driftCronJobManifest, driftIamRole, driftServiceAccountManifest, retrainRoleBindingManifest, retrainRoleManifest, retrainTargetProblem, type DriftContext } from "./drift.js";
 import { monitoringStackProblems, normalizeMonitoringStack, type NormalizedStack } from "./normalize.js";
 import { pushgatewayDeployment, pushgatewayNetworkPolicy, pushgatewayService, pushgatewayUrl, type PushgatewayContext } from "./pushgateway.js";
 import { monitorManifests, prometheusRuleManifest, resolveRulesInput, type MonitoredTargets, type ResolvedRules } from "./resources.js";
@@ -76,7 +76,7 @@ const Validated = z.object({ name: MonitoringStackNameSchema, args: MonitoringSt
  * @example
  * new mlops.MonitoringStack("obs", {
  *   kubernetes: cluster,
- *   endpoints: [{ name: "fraud", model: "fraud@champion", namespace: fraud.namespace, serviceName: fraud.serviceName }],
+ *   endpoints: [fraud], // a ModelEndpoint with payload logging (its monitoringTarget carries logging.uri)
  *   featureStores: [features], trainingJobs: [nightly],
  *   drift: { registry, onDrift: nightly },
  *   receivers: { slack: { webhookUrl: config.requireSecret("slackWebhook"), channel: "#ml-alerts" } },
@@ -282,6 +282,13 @@ export class MonitoringStack extends pulumi.ComponentResource {
     if (!d || !stack.drift || watched.length === 0) return undefined;
     const image = runtimeImage(c.name, { ...(args.image ? { image: args.image } : {}), ...(args.imageRepository ? { imageRepository: args.imageRepository } : {}) }, this, t.image);
     const onDrift = d.onDrift ? this.cronJobOf(d.onDrift) : undefined;
+    const registryUri = typeof d.registry === "string" ? pulumi.output(d.registry) : d.registry.uri;
+    const ownNs = args.namespace === undefined ? c.base : typeof args.namespace === "string" ? args.namespace : undefined;
+    const watch = watched.map((e) => ({ ref: e.drift!.ref, ...(e.drift!.payloadUri !== undefined ? { payloadUri: e.drift!.payloadUri } : {}) }));
+    const driftRole = d.serviceAccountRoleArn === undefined
+      ? driftIamRole(this, { name: c.name, kubernetes: args.kubernetes, staticCredentials: d.s3?.credentials !== undefined, namespace: ownNs, base: c.base, registryUri, ...(typeof d.registry === "string" ? {} : { registryKmsKeyArn: d.registry.kmsKeyArn }), watched: watch })
+      : undefined;
+    const roleArn = d.serviceAccountRoleArn ?? driftRole?.arn;
     const ctx: DriftContext = {
       stackName: c.name,
       partOf: c.project,
@@ -293,7 +300,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
       settings: stack.drift,
       ...(onDrift ? { onDrift } : {}),
       s3SecretName: dnsLabel(`${c.base}-drift-s3`),
-      ...(d.serviceAccountRoleArn !== undefined ? { serviceAccountRoleArn: d.serviceAccountRoleArn } : {}),
+      ...(roleArn !== undefined ? { serviceAccountRoleArn: roleArn } : {}),
       ...(args.placement ? { placement: args.placement } : {}),
     };
     const serviceAccount = c.create(k8s.core.v1.ServiceAccount, "drift-sa", t.driftServiceAccount, driftServiceAccountManifest(ctx), ns.resource ? [ns.resource] : []);

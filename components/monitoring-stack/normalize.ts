@@ -5,6 +5,7 @@ import { parseModelRef } from "../../src/spec/model-ref.js";
 import { stageTier, type StageTier } from "../shared/stage.js";
 import type { MonitoringStackArgs } from "./args.js";
 import { chartValuesProblems, DEFAULT_FOLDER_ANNOTATION, KUBE_PROMETHEUS_STACK } from "./chart.js";
+import { driftPayloadProblems } from "./drift.js";
 import { PUSHGATEWAY_DEFAULTS } from "./pushgateway.js";
 import type { EndpointObjectives } from "./slo.js";
 import { endpointOf, type MonitoredEndpoint, type SloArgs } from "./targets.js";
@@ -82,6 +83,7 @@ export function monitoringStackProblems(args: MonitoringStackArgs, prefix = "arg
     if (!watched.some((e) => typeof e.model === "string")) {
       out.push(problem(at("drift"), "has no endpoint to watch: no endpoint names its model", undefined, 'Give endpoints[].model (e.g. "fraud@champion"), or remove drift.'));
     }
+    out.push(...driftPayloadProblems(endpoints.map((raw) => obj(raw && typeof raw === "object" && "monitoringTarget" in (raw as object) ? (raw as Raw).monitoringTarget : raw)), at));
     if (drift.s3?.credentials !== undefined && drift.serviceAccountRoleArn !== undefined) {
       out.push(problem(at("drift.serviceAccountRoleArn"), "would go unused: static S3 credentials win over an IAM role", "(an IAM role)", "Give one of drift.s3.credentials and drift.serviceAccountRoleArn."));
     }

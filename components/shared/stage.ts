@@ -4,20 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { physicalName } from "../../src/naming.js";
+import { stageTier, type StageTier } from "../../src/stage.js";
 
-/** What a stage is for: trying things out, rehearsing production, or production. */
-export type StageTier = "dev" | "staging" | "prod";
-
-/**
- * The tier of a stack name: `prod`, `production`, `prod-eu`, … are prod; `dev`, `development`, `test`,
- * `local` (and `dev-…` etc.) are dev; every other name (`staging`, `qa`, `preprod`) is staging, sized and
- * guarded like production's rehearsal.
- */
-export function stageTier(stage: string): StageTier {
-  if (/^prod(uction)?($|[-_.])/.test(stage)) return "prod";
-  if (/^(dev|development|test|local)($|[-_.])/.test(stage)) return "dev";
-  return "staging";
-}
+// The tier of a stack name is pure (src/stage.ts, which the CLI reads without Pulumi); re-exported here.
+export { stageTier, type StageTier };
 
 /**
  * Defaults that follow from the tier. Serving capacity grows towards prod (prod spreads at least one pod

@@ -128,6 +128,14 @@ export interface TrainingJobArgs {
   /** Extra container environment (e.g. `AWS_ENDPOINT_URL_S3` for an S3-compatible store). @default {} */
   readonly env?: Record<string, string>;
   /**
+   * The Pushgateway each run pushes its gate verdict and holdout metrics to (`mlops_train_*`, job
+   * `mlops_train`): a MonitoringStack's `pushgatewayUrl` output, or any `http(s)://` base URL. Set in the
+   * pods as `MLOPS_PUSHGATEWAY`, which `mlops train` reads (runtime/train/push.ts).
+   * @example pushgatewayUrl: monitoring.pushgatewayUrl
+   * @default - none: nothing is pushed
+   */
+  readonly pushgatewayUrl?: pulumi.Input<string>;
+  /**
    * How the pods reach S3 without IRSA (kind, MinIO, an access key): the API's URL, the region, static
    * credentials (give them as secrets: they go into a Kubernetes Secret the pods read by reference). With
    * credentials no IAM role is made. The same shape as ModelEndpoint's `s3`.
@@ -157,6 +165,13 @@ export const TrainingJobNameSchema = z
   .max(TRAINING_JOB_NAME_MAX, `must be lowercase letters, digits and '-', starting with a letter, at most ${TRAINING_JOB_NAME_MAX} characters: rename the job`);
 
 const RESERVED = new Set(RESERVED_TRAINING_ENV);
+/** What `pushgatewayUrl` must look like when given as a string (an Output is checked by the runtime). */
+const PUSHGATEWAY_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
+/**
+ * The variable the pods read the Pushgateway's URL from: the runtime's `PUSHGATEWAY_ENV`
+ * (runtime/train/push.ts), spelled here because components never import the runtime.
+ */
+export const TRAINING_PUSHGATEWAY_ENV = "MLOPS_PUSHGATEWAY";
 const spec = TrainSpecSchema.shape;
 const wholeNumber = (min: number) => z.number().int(`must be a whole number of at least ${min}`).min(min, `must be a whole number of at least ${min}`);
 const quantity = z.string().regex(QUANTITY, 'is not a Kubernetes quantity: write e.g. "4", "500m", "16Gi"');
@@ -213,6 +228,9 @@ export const TrainingJobArgsSchema = z
     ttlSecondsAfterFinished: wholeNumber(0).optional(),
     resources: z.object({ cpu: quantity.optional(), memory: quantity.optional(), shmSize: quantity.optional(), scratchSize: quantity.optional() }).strict().optional(),
     serviceAccountRoleArn: inputString().optional(),
+    pushgatewayUrl: inputString()
+      .refine((v) => typeof v !== "string" || PUSHGATEWAY_URL.test(v), 'must be the Pushgateway\'s http(s) base URL, e.g. "http://pushgateway.monitoring.svc:9091" (a MonitoringStack\'s pushgatewayUrl)')
+      .optional(),
     s3: S3AccessSchema.optional(),
     env: z
       .record(z.string(), z.string())

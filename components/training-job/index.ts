@@ -173,6 +173,6 @@ export class TrainingJob extends pulumi.ComponentResource {
 }
 
 export type { TrainingJobArgs, TrainingJobDataset, TrainingJobFileDataset, TrainingJobTrainingSetDataset } from "./args.js";
-export { TrainingJobArgsSchema } from "./args.js";
+export { TRAINING_PUSHGATEWAY_ENV, TrainingJobArgsSchema } from "./args.js";
 export { TRAINING_JOB_DEFAULTS, normalizeTrainingJob, trainingJobS3Access, type TrainingJobContext, type NormalizedTrainingJob, type TrainingJobS3Access } from "./normalize.js";
 export { buildTrainingJobManifests, buildTrainSpec, distributedEnvVars, renderTrainingJob, runOnDemandCommand, type TrainingJobPlan, type TrainingJobManifests } from "./manifests.js";

@@ -12,7 +12,7 @@ import { s3AccessEnv, s3CredentialsSecret, type S3AccessArgs } from "../shared/s
 import { runtimePodTemplate, runtimeServiceAccount } from "../shared/workload.js";
 import { nodeSelectorFor, tolerationsFor } from "../training-cluster/node-pools.js";
 import { QUEUE_LABEL } from "../training-cluster/tenancy.js";
-import type { TrainingJobArgs } from "./args.js";
+import { TRAINING_PUSHGATEWAY_ENV, type TrainingJobArgs } from "./args.js";
 import { normalizeTrainingJob, TRAINING_JOB_DEFAULTS, type NormalizedTrainingJob, type TrainingJobClusterFacts } from "./normalize.js";
 
 /** The normalized job, where it runs, its rendered TrainSpec and optional role: what the manifests are built from. */
@@ -131,6 +131,7 @@ export function buildTrainingJobManifests(plan: TrainingJobPlan): TrainingJobMan
       { name: "HOME", value: "/tmp" },
       { name: "TMPDIR", value: "/tmp" },
       ...s3AccessEnv(plan.s3, s3SecretName(plan.name)),
+      ...(plan.pushgatewayUrl !== undefined ? [{ name: TRAINING_PUSHGATEWAY_ENV, value: plan.pushgatewayUrl }] : []),
       ...Object.entries(plan.env).map(([name, value]) => ({ name, value })),
     ],
     ...(indexed ? { ports: [{ name: "dist", containerPort: plan.masterPort, protocol: "TCP" }] } : {}),

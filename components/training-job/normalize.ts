@@ -9,7 +9,7 @@ import { S3_ACCESS_ENV } from "../shared/s3-access.js";
 import { fitsProblems } from "../shared/instance-types.js";
 import { validateArgs } from "../shared/validate.js";
 import type { NormalizedPool } from "../training-cluster/normalize.js";
-import { TrainingJobArgsSchema, TrainingJobNameSchema, type TrainingJobArgs, type TrainingJobFileDataset, type TrainingJobTrainingSetDataset } from "./args.js";
+import { TRAINING_PUSHGATEWAY_ENV, TrainingJobArgsSchema, TrainingJobNameSchema, type TrainingJobArgs, type TrainingJobFileDataset, type TrainingJobTrainingSetDataset } from "./args.js";
 
 /** Every default of `addTrainingJob`, in one place (the JSDoc of TrainingJobArgs states the same values). */
 export const TRAINING_JOB_DEFAULTS = {
@@ -95,6 +95,8 @@ export interface NormalizedTrainingJob {
   readonly ttlSecondsAfterFinished?: number;
   readonly resources: { readonly cpu: string; readonly memory: string; readonly shmSize: string; readonly scratchSize: string };
   readonly env: Readonly<Record<string, string>>;
+  /** The Pushgateway's base URL, set as `MLOPS_PUSHGATEWAY` in the pods. */
+  readonly pushgatewayUrl?: pulumi.Input<string>;
   /** How the pods reach S3 without IRSA; `staticCredentials`: a Secret holds them. */
   readonly s3: { readonly endpoint?: string; readonly region?: string; readonly staticCredentials: boolean };
   readonly serviceAccountName: string;
@@ -149,6 +151,7 @@ export function normalizeTrainingJob(name: string, args: TrainingJobArgs, cluste
       scratchSize: r.scratchSize ?? TRAINING_JOB_DEFAULTS.scratchSize,
     },
     env: { ...(args.env ?? {}) },
+    ...(args.pushgatewayUrl !== undefined ? { pushgatewayUrl: args.pushgatewayUrl } : {}),
     s3: {
       ...(args.s3?.endpoint !== undefined ? { endpoint: args.s3.endpoint } : {}),
       ...(args.s3?.region !== undefined ? { region: args.s3.region } : {}),
@@ -304,6 +307,9 @@ function clusterProblems(name: string, args: TrainingJobArgs, cluster: TrainingJ
     for (const k of Object.keys(args.env).filter((k) => S3_ACCESS_ENV.includes(k))) {
       problems.push(problem(`env.${k}`, "is set by s3", k, "Give it through s3 (endpoint, region, credentials), not env."));
     }
+  }
+  if (args.pushgatewayUrl !== undefined && args.env?.[TRAINING_PUSHGATEWAY_ENV] !== undefined) {
+    problems.push(problem(`env.${TRAINING_PUSHGATEWAY_ENV}`, "is set by pushgatewayUrl", args.env[TRAINING_PUSHGATEWAY_ENV], `Give the Pushgateway once: pushgatewayUrl, not env.${TRAINING_PUSHGATEWAY_ENV}.`));
   }
   if (args.timeZone !== undefined && args.schedule === undefined) {
     problems.push(problem("timeZone", "is given without a schedule", args.timeZone, "Add schedule, or remove timeZone."));

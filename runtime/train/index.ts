@@ -9,3 +9,8 @@ export { holdoutMask, holdoutSize, seededRandom } from "./split.js";
 export { predict, computeMetrics, scoreModel } from "./evaluate.js";
 export { checkGate, defaultCompareOn, higherIsBetter, type GateDecision, type GateInput } from "./gate.js";
 export { parseProgressLine, ProgressReporter, defaultProgressMode, formatDuration, estimateSecondsLeft, type Progress, type ProgressMode } from "./progress.js";
+export { RunTracker, specParams, gateChecks, MLFLOW_TRACKING_URI_ENV, FLUSH_SECONDS, type StartRunOptions } from "./runs.js";
+export { METRICS_FILE_ENV, parseMetricsLines, readMetricsFile, type MetricsFileContent } from "./metrics-file.js";
+export { pushTrainMetrics, checkPushgatewayUrl, trainRegistry, PUSHGATEWAY_ENV, TRAIN_JOB, type TrainPush } from "./push.js";
+export { startTrackingServer, MAX_REQUEST_BYTES, type TrackingServer, type TrackingServerOptions } from "./mlflow/server.js";
+export { TrackingApi, MlflowApiError, type ApiAnswer, type TrackingApiOptions, type TrackingSink } from "./mlflow/api.js";

@@ -18,6 +18,7 @@ import type { Dataset } from "./dataset.js";
 import { constantMetrics, defaultCompareOn, higherIsBetter } from "./gate.js";
 import type { TrainResult } from "./job.js";
 import { METRICS_FILE_ENV, parseMetricsLines, readFrom } from "./metrics-file.js";
+import { RECORD_LIMITS } from "./mlflow/limits.js";
 import { startTrackingServer, type TrackingServer } from "./mlflow/server.js";
 import type { Progress } from "./progress.js";
 import { PUSHGATEWAY_ENV, checkPushgatewayUrl, pushTrainMetrics } from "./push.js";
@@ -50,6 +51,12 @@ export interface StartRunOptions {
 /** Builds and writes one run's record. Every method is a no-op on a non-zero rank. */
 export class RunTracker {
   private readonly metrics: Record<string, MetricPoint[]> = {};
+  /** The `step:value` pairs of each metric already recorded (a point from two channels is kept once). */
+  private readonly seen = new Map<string, Set<string>>();
+  private points = 0;
+  /** What was dropped past RECORD_LIMITS (logged once, when it first happens). */
+  private dropped = 0;
+  private readonly specParamCount: number;
   private readonly params: Record<string, string>;
   private readonly startedMs = Date.now();
   private readonly active: boolean;
@@ -71,6 +78,7 @@ export class RunTracker {
     const env = opts.env ?? process.env;
     this.active = !opts.worker || opts.worker.rank === 0;
     this.params = specParams(opts.spec);
+    this.specParamCount = Object.keys(this.params).length;
     if (opts.pushgateway) this.pushgateway = { url: checkPushgatewayUrl(opts.pushgateway, "--pushgateway"), field: "--pushgateway" };
     else if (env[PUSHGATEWAY_ENV]) this.pushgateway = { url: checkPushgatewayUrl(env[PUSHGATEWAY_ENV]!, PUSHGATEWAY_ENV), field: PUSHGATEWAY_ENV };
     const imageDigest = opts.spec.lineage.imageDigest ?? env[JOB_ENV.imageDigest];
@@ -116,17 +124,29 @@ export class RunTracker {
     if (p.loss !== undefined) this.logMetric("loss", p.loss, p.step);
   }
 
-  logMetric(key: string, value: number, step?: number, timestamp = Date.now()): void {
+  /** `bounded: false` for the holdout scores, which always go on the record (however full the trainer made it). */
+  logMetric(key: string, value: number, step?: number, timestamp = Date.now(), bounded = true): void {
     if (!this.active || this.done || !Number.isFinite(value)) return;
+    const isNew = !(key in this.metrics);
+    if (bounded && (this.points >= RECORD_LIMITS.metricPoints || (isNew && this.seen.size >= RECORD_LIMITS.metricKeys))) return this.drop(`metric ${JSON.stringify(key.slice(0, 100))}`);
     const points = (this.metrics[key] ??= []);
+    const seen = this.seen.get(key) ?? this.seen.set(key, new Set()).get(key)!;
     const at = step ?? points.length;
     // The same point from two channels (a progress line and an MLflow call) is kept once.
-    if (points.some((p) => p.step === at && p.value === value)) return;
+    if (seen.has(`${at}:${value}`)) return;
+    seen.add(`${at}:${value}`);
     points.push({ step: at, value, timestamp });
+    this.points++;
     this.dirty = true;
   }
 
+  /** A value past the record's bounds: dropped, and said once in the log. */
+  private drop(what: string): void {
+    if (this.dropped++ === 0) this.opts.log.warn(`the run record is full (at most ${RECORD_LIMITS.metricKeys} metrics, ${RECORD_LIMITS.metricPoints} points, ${RECORD_LIMITS.params} params); ${what} and what follows is dropped`, { runId: this.opts.runId });
+  }
+
   logParam(key: string, value: string): void {
+    if (this.active && !this.done && !(key in this.params) && Object.keys(this.params).length >= RECORD_LIMITS.params + this.specParamCount) return this.drop(`param ${JSON.stringify(key.slice(0, 100))}`);
     if (this.active && !this.done && this.params[key] !== value) {
       this.params[key] = value;
       this.dirty = true;
@@ -156,7 +176,7 @@ export class RunTracker {
     await this.collectTrainerMetrics();
     const holdout = result.metrics;
     const last = Math.max(0, ...Object.values(this.metrics).flatMap((pts) => pts.map((p) => p.step)));
-    for (const [k, v] of Object.entries(holdout)) this.logMetric(k, v, last);
+    for (const [k, v] of Object.entries(holdout)) this.logMetric(k, v, last, Date.now(), false);
     const passed = result.status === "registered";
     const constant = this.data ? constantMetrics(this.data.train.y, this.data.holdout.y, this.opts.spec.task) : undefined;
     const gate = { passed, checks: gateChecks(this.opts.spec, holdout, result.baseline?.metrics, constant) };

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { Registry } from "../../src/registry/index.js";
 import { mlops } from "../helpers/cli.js";
 import { generateFraud } from "../../cli/demo-features.js";
 
-it("the main job trains, gates, registers, serves, promotes, runs the features phase and exits with --exit", async () => {
+it("the main job trains, gates, registers, serves, promotes, runs the features, drift and release phases and exits with --exit", async () => {
   const dir = await mkdtemp(join(tmpdir(), "mlops-demo-"));
   try {
     const registryUri = `file://${dir}/registry`;
@@ -21,8 +21,9 @@ it("the main job trains, gates, registers, serves, promotes, runs the features p
     expect(r.stdout).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v2\/models\/breast-cancer\/infer/);
     expect(r.stdout).toMatch(/\d+ requests ok, 0 failed/);
     const registry = await Registry.open(registryUri);
-    // The drift phase retrained on drift and registered breast-cancer:3 as challenger; the champion stayed.
-    expect(await registry.aliases("breast-cancer")).toEqual({ champion: 2, challenger: 3 });
+    // The drift phase retrained on drift and registered breast-cancer:3 as challenger; the release phase's
+    // canary analysis promoted it to champion, then the broken breast-cancer:4 became challenger (rolled back).
+    expect(await registry.aliases("breast-cancer")).toEqual({ champion: 3, challenger: 4 });
     const trained = await registry.get("breast-cancer", 2);
     expect(trained.lineage.datasetDigest).toMatch(/^sha256:|^[0-9a-f]{64}$/);
     expect(trained.metrics.auc).toBeGreaterThan(0.95);
@@ -56,6 +57,46 @@ it("the main job trains, gates, registers, serves, promotes, runs the features p
     expect(r.stdout).toMatch(/champion stays breast-cancer:2; the challenger breast-cancer:3 waits for a promotion/);
     const { latestDriftResult } = await import("../../src/registry/drift-results.js");
     expect(await latestDriftResult(registry.store, "breast-cancer")).toMatchObject({ model: "breast-cancer", version: 2, alias: "champion", dataset_drift: true });
+
+    // The release phase: two stages, the challenger as a release, a canary promoted by its analysis and then to
+    // prod by mlops promote, a broken canary rolled back with no failed client request, both training runs listed.
+    expect(r.stdout).toMatch(/two local stages\s+staging file:\/\/\S+\/registry  prod file:\/\/\S+\/registry-prod\n/);
+    const digest = /mlops release create breast-cancer\s+(sha256:[0-9a-f]{64})\n/.exec(r.stdout)?.[1];
+    expect(digest, r.stdout).toBeDefined();
+    const { resolveRelease } = await import("../../src/release/index.js");
+    const release = await resolveRelease(registry.store, `breast-cancer@${digest}`);
+    expect(release.release.model).toMatchObject({ name: "breast-cancer", version: 3 });
+    expect(release.release.run).toMatchObject({ recorded: true, status: "registered", gate: { passed: true } });
+    expect(release.release.profile).toBeDefined();
+    expect(r.stdout).toMatch(/model breast-cancer:3 \(alias challenger\), run run-\S+ \(gate passed\), drift reference profile sha256:/);
+    expect(r.stdout).toMatch(/serving breast-cancer@champion \+ canary\s+http:\/\/127\.0\.0\.1:\d+  canary breast-cancer@challenger at 10%/);
+    expect(r.stdout).toMatch(/canary breast-cancer:3 promoted\s+staging breast-cancer@champion: 2 → 3 after [\d.]+ s, \d+ requests, 0 failed\n/);
+    expect(r.stdout).toMatch(/analysis passed: canary error ratio 0 vs stable 0, p99 [\d.]+ ms vs [\d.]+ ms over \d+ canary requests/);
+    expect(r.stdout).toContain(`mlops promote breast-cancer@${digest!.slice(7, 19)}`);
+    expect(r.stdout).toMatch(/--from staging --to prod: promoted, prod breast-cancer@champion → 1\n/);
+    expect(r.stdout).toMatch(/check gate: pass  run run-\S+ passed its gate: auc 0\.9\d+ >= 0\.95/);
+    expect(r.stdout).toMatch(/check no-drift: pass  the latest drift result \(\S+\) is about version 2, not 3/);
+    expect(r.stdout).toMatch(/copied: model copied, profile copied, run copied, release copied, alias moved/);
+    const auditPath = /audit: (\/\S+\/registry-prod\/audit\/promotions\/\S+-breast-cancer-[0-9a-f]{12}\.json)\n/.exec(r.stdout)?.[1];
+    expect(auditPath, r.stdout).toBeDefined();
+    const audit = JSON.parse(await readFile(auditPath!, "utf8")) as { outcome: string; release: { digest: string }; alias: string; targetVersion: number; checks: { name: string; passed: boolean }[] };
+    expect(audit).toMatchObject({ outcome: "promoted", release: { name: "breast-cancer", digest }, alias: "champion", targetVersion: 1 });
+    expect(audit.checks.map((c) => [c.name, c.passed])).toEqual([["gate", true], ["no-drift", true]]);
+    const prod = await Registry.open(`file://${dir}/registry-prod`);
+    expect(await prod.aliases("breast-cancer")).toEqual({ champion: 1 });
+    expect((await prod.get("breast-cancer", 1)).digest).toBe((await registry.get("breast-cancer", 3)).digest);
+    expect(r.stdout).toMatch(/registered a broken challenger\s+breast-cancer:4  input \[batch, 31\]/);
+    expect((await registry.get("breast-cancer", 4)).signature).toBeDefined();
+    expect(r.stdout).toMatch(/canary breast-cancer:4 rolled back\s+automatically after [\d.]+ s: weight 0, champion stays breast-cancer:3\n/);
+    expect(r.stdout).toMatch(/analysis failed: canary error ratio 1 \(\d+\/\d+\) exceeds stable's 0/);
+    const client = /client: (\d+) failed of (\d+) requests through the phase/.exec(r.stdout);
+    expect(client, r.stdout).not.toBeNull();
+    expect(Number(client![1])).toBe(0);
+    expect(Number(client![2])).toBeGreaterThan(100);
+    const { readRollout } = await import("../../src/registry/rollouts.js");
+    expect((await readRollout(registry.store, "breast-cancer"))!.canary).toMatchObject({ version: 4, weight: 0, phase: "rolled-back" });
+    expect(r.stdout).toMatch(/mlops runs list breast-cancer\s+2 runs in staging\n\s+RUN\s+STATUS\s+VERSION/);
+    expect(r.stdout).toMatch(/\n\s+run-\d{8}T\d{6}Z-[0-9a-f]{6}\s+registered\s+2\s.*\n\s+run-\d{8}T\d{6}Z-[0-9a-f]{6}\s+registered\s+3\s/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

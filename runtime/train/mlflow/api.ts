@@ -7,6 +7,7 @@
  * to the sink: one `mlops train` run is one run record, however many MLflow runs the script opens.
  */
 import { randomBytes } from "node:crypto";
+import { RECORD_LIMITS, limitMessage, pathProblem, shown } from "./limits.js";
 
 /** Where logged values go: the run record being built. A thrown {@link MlflowApiError} answers the request. */
 export interface TrackingSink {
@@ -84,6 +85,10 @@ export class TrackingApi {
   private readonly experiments = new Map<string, Experiment>();
   private readonly runs = new Map<string, RunState>();
   private nextExperiment = 1;
+  /** What the record holds so far, across every MLflow run (RECORD_LIMITS bounds it). */
+  private readonly metricKeys = new Set<string>();
+  private readonly paramKeys = new Set<string>();
+  private points = 0;
 
   constructor(
     private readonly sink: TrackingSink,
@@ -95,7 +100,7 @@ export class TrackingApi {
   /** Answers one request: `path` after `/api/2.0/mlflow/`, the query (GET) or JSON body (POST). */
   handle(method: string, path: string, input: Record<string, unknown>): ApiAnswer {
     const route = ROUTES[path];
-    if (!route) throw new MlflowApiError(404, "ENDPOINT_NOT_FOUND", `No API endpoint ${JSON.stringify(path)}: this server answers ${Object.keys(ROUTES).join(", ")}.`);
+    if (!route) throw new MlflowApiError(404, "ENDPOINT_NOT_FOUND", `No API endpoint ${shown(path)}: this server answers ${Object.keys(ROUTES).join(", ")}.`);
     if (route.method !== method) throw new MlflowApiError(405, "BAD_REQUEST", `${path} takes ${route.method}, not ${method}.`);
     return { status: 200, body: route.run(this, input) };
   }
@@ -120,6 +125,7 @@ export class TrackingApi {
     if ([...this.experiments.values()].some((e) => e.name === name)) {
       throw new MlflowApiError(400, "RESOURCE_ALREADY_EXISTS", `Experiment '${name}' already exists.`);
     }
+    this.bound("experiments", this.experiments.size + 1, RECORD_LIMITS.experiments);
     const id = String(this.nextExperiment++);
     const exp = this.addExperiment(id, name, str(input, "artifact_location"));
     exp.tags = keyValues(input, "tags", MAX_TAG_VALUE_LENGTH);
@@ -131,6 +137,8 @@ export class TrackingApi {
     const exp = this.experiments.get(experimentId);
     if (!exp) throw new MlflowApiError(404, "RESOURCE_DOES_NOT_EXIST", `Could not find experiment with ID ${experimentId}`);
     const tags = keyValues(input, "tags", MAX_TAG_VALUE_LENGTH);
+    this.bound("MLflow runs", this.runs.size + 1, RECORD_LIMITS.runs);
+    this.bound("tags per MLflow run", tags.length + 1, RECORD_LIMITS.tags);
     const runName = str(input, "run_name") || tags.find((t) => t.key === "mlflow.runName")?.value || this.opts.defaultRunName;
     const id = randomBytes(16).toString("hex");
     const run: RunState = {
@@ -158,7 +166,7 @@ export class TrackingApi {
     const run = this.run(input);
     const status = str(input, "status");
     if (status !== undefined) {
-      if (!STATUSES.has(status)) throw invalid(`Invalid value ${JSON.stringify(status)} for parameter 'status': use one of ${[...STATUSES].join(", ")}.`);
+      if (!STATUSES.has(status)) throw invalid(`Invalid value ${shown(status)} for parameter 'status': use one of ${[...STATUSES].join(", ")}.`);
       run.info.status = status;
     }
     const end = int(input, "end_time");
@@ -177,19 +185,26 @@ export class TrackingApi {
 
   logMetric(input: Record<string, unknown>) {
     const run = this.run(input);
-    this.metric(run, input);
+    const m = metricOf(input, "");
+    this.checkRecord([m.key], [], run, 0);
+    this.record(run, m);
     return {};
   }
 
   logParameter(input: Record<string, unknown>) {
     const run = this.run(input);
-    this.param(run, str(input, "key", true)!, str(input, "value", true)!);
+    const key = str(input, "key", true)!;
+    const value = str(input, "value", true)!;
+    this.checkParam(run, key, value);
+    this.checkRecord([], [key], run, 0);
+    this.param(run, key, value);
     return {};
   }
 
   setTag(input: Record<string, unknown>) {
     const run = this.run(input);
     const [tag] = checkKeyValues([{ key: input.key, value: input.value }], "", MAX_TAG_VALUE_LENGTH);
+    this.checkRecord([], [], run, run.tags.has(tag!.key) ? 0 : 1);
     run.tags.set(tag!.key, tag!.value);
     return {};
   }
@@ -207,6 +222,7 @@ export class TrackingApi {
     // Validate every metric before logging any, so a bad batch logs nothing (as MLflow).
     const parsed = metrics.map((m, i) => metricOf(m, `metrics[${i}].`));
     for (const p of params) this.checkParam(run, p.key, p.value);
+    this.checkRecord(parsed.map((m) => m.key), params.map((p) => p.key), run, tags.filter((t) => !run.tags.has(t.key)).length);
     for (const m of parsed) this.record(run, m);
     for (const p of params) this.param(run, p.key, p.value);
     for (const t of tags) run.tags.set(t.key, t.value);
@@ -236,8 +252,20 @@ export class TrackingApi {
     return run;
   }
 
-  private metric(run: RunState, input: Record<string, unknown>): void {
-    this.record(run, metricOf(input, ""));
+  /** Refuses a request that would take the record past {@link RECORD_LIMITS}; counts its points when it fits. */
+  private checkRecord(metricKeys: string[], paramKeys: string[], run: RunState, newTags: number): void {
+    const keys = new Set([...this.metricKeys, ...metricKeys]).size;
+    this.bound("distinct metric keys", keys, RECORD_LIMITS.metricKeys);
+    this.bound("metric points", this.points + metricKeys.length, RECORD_LIMITS.metricPoints);
+    this.bound("params", new Set([...this.paramKeys, ...paramKeys]).size, RECORD_LIMITS.params);
+    this.bound("tags per MLflow run", run.tags.size + newTags, RECORD_LIMITS.tags);
+    for (const k of metricKeys) this.metricKeys.add(k);
+    for (const k of paramKeys) this.paramKeys.add(k);
+    this.points += metricKeys.length;
+  }
+
+  private bound(what: string, got: number, limit: number): void {
+    if (got > limit) throw new MlflowApiError(400, "RESOURCE_LIMIT_EXCEEDED", limitMessage(what, limit, got));
   }
 
   private record(run: RunState, m: { key: string; value: number; raw: number | string; timestamp: number; step: number }): void {
@@ -299,7 +327,7 @@ function str(input: Record<string, unknown>, field: string, required = false): s
   }
   if (typeof v === "string") return v;
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
-  throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${field}' supplied: it must be a string.`);
+  throw invalid(`Invalid value ${shown(v)} for parameter '${field}' supplied: it must be a string.`);
 }
 
 /** An int64 field: a JSON number or, as protobuf JSON writes int64, a decimal string. */
@@ -310,7 +338,7 @@ function int(input: Record<string, unknown>, field: string, required = false, pr
     return undefined;
   }
   const n = typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isSafeInteger(n)) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${prefix}${field}' supplied: it must be an integer (int64).`);
+  if (typeof n !== "number" || !Number.isSafeInteger(n)) throw invalid(`Invalid value ${shown(v)} for parameter '${prefix}${field}' supplied: it must be an integer (int64).`);
   return n;
 }
 
@@ -322,7 +350,7 @@ function double(input: Record<string, unknown>, field: string, prefix: string): 
   if (v === "NaN") return { value: NaN, raw: v };
   if (v === "Infinity" || v === "-Infinity") return { value: v === "Infinity" ? Infinity : -Infinity, raw: v };
   if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return { value: Number(v), raw: Number(v) };
-  throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${prefix}${field}' supplied: it must be a number.`);
+  throw invalid(`Invalid value ${shown(v)} for parameter '${prefix}${field}' supplied: it must be a number.`);
 }
 
 function metricOf(input: unknown, prefix: string) {
@@ -339,7 +367,7 @@ function metricOf(input: unknown, prefix: string) {
 function list(input: Record<string, unknown>, field: string): unknown[] {
   const v = input[field];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${field}' supplied: it must be a list.`);
+  if (!Array.isArray(v)) throw invalid(`Invalid value ${shown(v)} for parameter '${field}' supplied: it must be a list.`);
   return v;
 }
 
@@ -363,6 +391,8 @@ function checkKeyValues(items: unknown[], field: string, maxValue: number): { ke
 function checkName(key: string, field: string): void {
   if (key.length > MAX_KEY_LENGTH) throw invalid(`'${field}' exceeds the maximum length of ${MAX_KEY_LENGTH} characters (got ${key.length}).`);
   if (!NAME.test(key) || key.split("/").some((p) => p === "..")) {
-    throw invalid(`Invalid value ${JSON.stringify(key)} for parameter '${field}': names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/).`);
+    throw invalid(`Invalid value ${shown(key)} for parameter '${field}': names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/).`);
   }
+  const why = pathProblem(key);
+  if (why) throw invalid(`Invalid value ${shown(key)} for parameter '${field}': names may be treated as files, so must not resolve to other names as paths, and ${why}.`);
 }

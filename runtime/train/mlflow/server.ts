@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../../src/log.js";
 import { MlflowApiError, TrackingApi, type TrackingApiOptions, type TrackingSink } from "./api.js";
+import { MAX_JSON_DEPTH, jsonDepthOver } from "./limits.js";
 
 /** The largest request body accepted: a full log-batch (100 params of 6000 characters, 100 tags of 8000, 1000 metrics) fits. */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -23,21 +24,32 @@ export interface TrackingServerOptions extends TrackingApiOptions {
   readonly logger?: Logger;
   /** @default MAX_REQUEST_BYTES */
   readonly maxRequestBytes?: number;
+  /** How long a client may take to send a request's headers, and the whole request (a slow client is cut). @default 10 s, 30 s */
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
 }
 
 /** Starts the tracking server on a free 127.0.0.1 port. */
 export async function startTrackingServer(sink: TrackingSink, opts: TrackingServerOptions): Promise<TrackingServer> {
   const api = new TrackingApi(sink, opts);
   const limit = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
-  const server = createServer((req, res) => {
-    void answer(api, req, res, limit).catch((err: Error) => {
-      opts.logger?.warn("MLflow tracking request failed", { error: err.message });
-      if (!res.headersSent) send(res, 500, { error_code: "INTERNAL_ERROR", message: "internal error in the tracking server" });
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: opts.requestTimeoutMs ?? 30_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16 * 1024,
+      // Node checks the two timeouts on this interval (30 s by default, which would let 10 s run to 40 s).
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.round(headersTimeout / 4))),
+    },
+    (req, res) => {
+      void answer(api, req, res, limit).catch((err: Error) => {
+        opts.logger?.warn("MLflow tracking request failed", { error: err.message });
+        if (!res.headersSent) send(res, 500, { error_code: "INTERNAL_ERROR", message: "internal error in the tracking server" });
+      });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -94,6 +106,9 @@ async function jsonBody(req: IncomingMessage, limit: number): Promise<Record<str
   });
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
+  if (jsonDepthOver(text, MAX_JSON_DEPTH)) {
+    throw new MlflowApiError(400, "MALFORMED_REQUEST", `Malformed request: the body nests arrays/objects more than ${MAX_JSON_DEPTH} deep; MLflow's requests nest at most 3.`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,11 +1,11 @@
-// Drift jobs: one CronJob per watched endpoint running `mlops drift --model … --since …`, and onDrift's RBAC:
+// Drift jobs: one CronJob per watched endpoint running `mlops drift --model … --payload-uri … --since …`, and onDrift's RBAC:
 // exactly `get` on the training CronJob and `create` on Jobs in its namespace, nothing cluster-wide.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { retrainTargetProblem } from "../../../components/monitoring-stack/drift.js";
 import { podSecurityRestrictedViolations, podSpecOf } from "../../helpers/k8s.js";
 import { k8sObjectsOfKind, reset, waitForResources } from "../../helpers/pulumi-mocks.js";
-import { baseArgs, fraudEndpoint, makeStack, nightlyJob, objectNamed, setupStackMocks } from "./helpers.js";
+import { baseArgs, FRAUD_PAYLOADS, fraudEndpoint, makeStack, nightlyJob, objectNamed, setupStackMocks } from "./helpers.js";
 
 type Mod = typeof import("../../../components/monitoring-stack/index.js");
 type ClusterMod = typeof import("../../../components/training-cluster/index.js");
@@ -34,7 +34,7 @@ describe("drift jobs", () => {
     const cron = objectNamed("CronJob", `${base}-drift-fraud`);
     expect(cron.metadata.namespace).toBe(base);
     expect(cron.spec).toMatchObject({ schedule: "0 * * * *", concurrencyPolicy: "Forbid" });
-    expect(container(base).args).toEqual(["drift", "--model", "fraud@champion", "--since", "1h", "--out", "/tmp/drift", "--pushgateway", `http://${base}-pushgateway.${base}.svc:9091`]);
+    expect(container(base).args).toEqual(["drift", "--model", "fraud@champion", "--payload-uri", FRAUD_PAYLOADS, "--endpoint", "fraud", "--since", "1h", "--out", "/tmp/drift", "--pushgateway", `http://${base}-pushgateway.${base}.svc:9091`]);
     expect(container(base).env).toContainEqual({ name: "MLOPS_REGISTRY", value: REGISTRY });
   });
 

@@ -18,9 +18,12 @@ export const GRAFANA_PASSWORD = "Gr4fana-adm1n-s3cr3t-0123456789";
 /** The project and stack the mocks run as, and the stack label a MonitoringStack `name` gets. */
 export const stackLabelOf = (name: string, stage = "dev") => `mlops-${stage}-${name}`;
 
-/** An endpoint as a ModelEndpoint "fraud" exposes it (namespace and Service as Outputs). */
+/** Where the "fraud" endpoint logs its payloads (its drift job's `--payload-uri`). */
+export const FRAUD_PAYLOADS = "s3://acme-payloads/dev";
+
+/** An endpoint as a ModelEndpoint "fraud" with payload logging exposes it (namespace and Service as Outputs). */
 export function fraudEndpoint(over: Record<string, unknown> = {}) {
-  return { name: "fraud", model: "fraud@champion", namespace: pulumi.output("mlops-dev-fraud"), serviceName: pulumi.output("mlops-dev-fraud"), ...over };
+  return { name: "fraud", model: "fraud@champion", namespace: pulumi.output("mlops-dev-fraud"), serviceName: pulumi.output("mlops-dev-fraud"), payloadUri: FRAUD_PAYLOADS, ...over };
 }
 
 /** A TrainingJob-shaped target (Outputs, like the component's). */
@@ -47,7 +50,7 @@ export function fullArgs(over: Partial<StackArgs> = {}): StackArgs {
   return baseArgs({
     endpoints: [
       fraudEndpoint({ authSecret: { name: pulumi.output("mlops-dev-fraud-auth") } }),
-      { name: "churn", model: "churn@champion", namespace: "mlops-dev-churn", serviceName: "mlops-dev-churn", metricsPortName: "metrics", slo: { availability: 0.99, latency: false } },
+      { name: "churn", model: "churn@champion", namespace: "mlops-dev-churn", serviceName: "mlops-dev-churn", metricsPortName: "metrics", payloadUri: "s3://acme-payloads/churn", slo: { availability: 0.99, latency: false } },
     ],
     featureStores: [featureStore()],
     trainingJobs: [nightlyJob()],

@@ -4,7 +4,7 @@
  * replaces the group, the names pass `promtool check metrics`, and an unreachable gateway is a clear error.
  * Needs `apt-get install -y prometheus-pushgateway prometheus`.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,33 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { freePort } from "../../../src/net.js";
 import { driftRegistry, runDrift } from "../../../runtime/drift/index.js";
+import { startPushgateway, type TestPushgateway } from "../../helpers/pushgateway.js";
 import { generate } from "./oracle.js";
 
 let dir: string;
-let gateway: ChildProcess;
+let gateway: TestPushgateway;
 let url: string;
 let tables: { reference: string; current: string };
 
-async function waitReady(base: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ok = await fetch(`${base}/-/ready`).then((r) => r.ok, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`the Pushgateway at ${base} did not become ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The gateway's exposition, as sample lines "name{labels} value" of the mlops_drift_ metrics. */
 async function pushed(): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
   const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("mlops_drift_")) continue;
-    const at = line.lastIndexOf(" ");
+  for (const { series, value } of await gateway.lines("mlops_drift_")) {
     // Label order in the exposition is the gateway's; keep instance/job out for readable keys.
-    const key = line.slice(0, at).replace(/,?(instance|job)="[^"]*"/g, "").replace("{,", "{").replace("{}", "");
-    out.set(key, Number(line.slice(at + 1)));
+    out.set(series.replace(/,?(instance|job)="[^"]*"/g, "").replace("{,", "{").replace("{}", ""), value);
   }
   return out;
 }
@@ -47,13 +34,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mlops-drift-push-"));
   await mkdir(join(dir, "data"));
   tables = await generate("small", join(dir, "data"));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  gateway = spawn("prometheus-pushgateway", [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file="], { stdio: "ignore" });
-  await waitReady(url);
+  gateway = await startPushgateway();
+  url = gateway.url;
 }, 120_000);
 afterAll(async () => {
-  gateway?.kill();
+  gateway?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

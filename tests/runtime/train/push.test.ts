@@ -5,50 +5,36 @@
  * refused before training and an unreachable gateway does not fail a registered run.
  * Needs `apt-get install -y prometheus-pushgateway`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { startPushgateway, type TestPushgateway } from "../../helpers/pushgateway.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
 import { freePort } from "../../../src/net.js";
 import { runTraining } from "../../../runtime/train/index.js";
 import { captureLogger, dataDir, specIn } from "./helpers.js";
 
-let gateway: ChildProcess;
+let gateway: TestPushgateway;
 let url: string;
 let dir: string;
 let cleanup: () => Promise<void>;
 
-async function waitReady(base: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (await fetch(`${base}/-/ready`).then((r) => r.ok, () => false)) return;
-    if (Date.now() > deadline) throw new Error(`the Pushgateway at ${base} did not become ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The gateway's mlops_train_ samples, keyed "name{labels}" with the labels sorted. */
 async function pushed(): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
   const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("mlops_train_")) continue;
-    const at = line.lastIndexOf(" ");
-    const m = /^([a-z_]+)(?:\{(.*)\})?$/.exec(line.slice(0, at))!;
+  for (const { series, value } of await gateway.lines("mlops_train_")) {
+    const m = /^([a-z_]+)(?:\{(.*)\})?$/.exec(series)!;
     const labels = (m[2] ?? "").split(/,(?=[a-z_]+=")/).filter(Boolean).sort().join(",");
-    out.set(`${m[1]}{${labels}}`, Number(line.slice(at + 1)));
+    out.set(`${m[1]}{${labels}}`, value);
   }
   return out;
 }
 
 beforeAll(async () => {
   ({ dir, cleanup } = await dataDir({ rows: 600 }));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  gateway = spawn("prometheus-pushgateway", [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file="], { stdio: "ignore" });
-  await waitReady(url);
+  gateway = await startPushgateway();
+  url = gateway.url;
 }, 120_000);
 afterAll(async () => {
-  gateway?.kill();
+  gateway?.stop();
   await cleanup();
 });
 
