@@ -17,7 +17,7 @@ import { BUILTIN_TRAINER, loadStageConfig, type StageConfig } from "./config.js"
 import { withContext } from "./kubeconfig.js";
 import { createExampleDataset, EXAMPLE_DATASET, exampleDatasetBucketName } from "./dataset.js";
 import { createExampleFeatureStore, EXAMPLE_FEATURES, exampleFeatureRefs } from "./features.js";
-import { createMonitoring, prometheusNamespace } from "./monitoring.js";
+import { createMonitoring, prometheusNamespace, pushgatewayUrlOfStack } from "./monitoring.js";
 import { stackPhysicalName } from "../components/shared/stage.js";
 import { parseModelRef } from "../src/spec/model-ref.js";
 
@@ -67,6 +67,8 @@ const training = config.training
       workers: 1,
       gpusPerWorker: 0,
       image,
+      // Its gate result and holdout metrics, for the training dashboard and alerts (the MonitoringStack's Pushgateway).
+      pushgatewayUrl: pushgatewayUrlOfStack(),
     }, dataset!.dependsOn ? { dependsOn: [dataset!.dependsOn] } : {})
   : undefined;
 

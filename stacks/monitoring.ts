@@ -10,8 +10,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { MonitoringStack, type FeatureStore, type ModelEndpoint, type ModelRegistry, type TrainingCluster, type TrainingJob } from "../components/index.js";
 import { driftRoleArgs } from "../components/monitoring-stack/drift.js";
+import { pushgatewayUrl } from "../components/monitoring-stack/pushgateway.js";
 import { prometheusNamespaceName } from "../components/monitoring-stack/targets.js";
 import { stackContext, stackPhysicalName } from "../components/shared/stage.js";
+import { dnsLabel } from "../src/naming.js";
 
 /** The MonitoringStack's name (ModelEndpoint's default `monitoringNamespace` is this stack's Prometheus's). */
 export const MONITORING = "monitoring";
@@ -20,6 +22,15 @@ export const MONITORING = "monitoring";
 export function prometheusNamespace(): string {
   const { project, stage } = stackContext();
   return prometheusNamespaceName({ project, stage, name: MONITORING });
+}
+
+/**
+ * The stack's Pushgateway, as the MonitoringStack names it (`<base>-pushgateway` in its own namespace
+ * `<base>`): known before the stack exists, so the training job, created first, can push its run metrics.
+ */
+export function pushgatewayUrlOfStack(): string {
+  const base = stackPhysicalName(MONITORING, 40);
+  return pushgatewayUrl(dnsLabel(`${base}-pushgateway`), base);
 }
 
 export interface MonitoringOptions {

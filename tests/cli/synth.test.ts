@@ -98,6 +98,19 @@ describe("mlops synth", () => {
       expect(ofKind(out, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1").length).toBeGreaterThanOrEqual(3);
     });
 
+    it("points the training job's pushes at the stack's own Pushgateway Service", () => {
+      const svc = ofKind(out, "Service").find((x) => x.metadata.name.endsWith("-monitoring-pushgateway"))!;
+      const port = svc.spec.ports.find((p: Obj) => p.port === 9091)?.port ?? svc.spec.ports[0].port;
+      const want = `http://${svc.metadata.name}.${svc.metadata.namespace}.svc:${port}`;
+      const jobs = [...ofKind(out, "CronJob"), ...ofKind(out, "Job")].filter((j) => (j.metadata.labels?.["app.kubernetes.io/component"] ?? "").includes("train") || j.metadata.name.includes("breast-cancer-train"));
+      const pods = jobs.map((j) => j.spec.jobTemplate?.spec.template.spec ?? j.spec.template.spec);
+      expect(pods.length).toBeGreaterThan(0);
+      for (const p of pods) {
+        const env = p.containers.flatMap((c: Obj) => c.env ?? []);
+        expect(env.find((e: Obj) => e.name === "MLOPS_PUSHGATEWAY")?.value).toBe(want);
+      }
+    });
+
     it("renders specs the runtime accepts and probes on paths it serves", () => {
       const { obj, spec } = withSpecEnv(out, "MLOPS_ENDPOINT_SPEC");
       const container = obj.spec.template.spec.containers[0];
