@@ -7,7 +7,7 @@ import { FeatureStoreSpecSchema, type FeatureStoreSpecInput } from "../../src/sp
 import { KubernetesTargetSchema, type KubernetesTarget } from "../shared/kubernetes.js";
 import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import type { Transform } from "../shared/transform.js";
-import { cronSchedule, dnsLabelSchema, inputString, isInput, quantity } from "../shared/validate.js";
+import { cronSchedule, dnsLabelSchema, imageRepositorySchema, inputString, isInput, placementSchema, quantity } from "../shared/validate.js";
 
 /** Where the feature server's pods and the materialization pods run. */
 export interface PlacementArgs {
@@ -268,11 +268,8 @@ export const FeatureStoreArgsSchema = z
       .strict()
       .optional(),
     image: input.optional(),
-    imageRepository: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "must be a repository like registry.example.com/team/runtime (no tag)").optional(),
-    placement: z
-      .object({ nodeSelector: z.record(z.string(), z.string()).optional(), tolerations: z.array(z.record(z.string(), z.unknown())).optional() })
-      .strict()
-      .optional(),
+    imageRepository: imageRepositorySchema.optional(),
+    placement: placementSchema.optional(),
     priorityClassName: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a PriorityClass name, or false for none")])
       .optional(),

@@ -10,7 +10,7 @@ import { S3AccessSchema, type S3AccessArgs } from "../shared/s3-access.js";
 import { PayloadLoggingArgsSchema, type PayloadLoggingArgs } from "./logging.js";
 import { EndpointFeaturesArgsSchema, type EndpointFeaturesArgs } from "./features.js";
 import type { Transform } from "../shared/transform.js";
-import { dnsLabelSchema, inputString, isDeferred, quantity } from "../shared/validate.js";
+import { dnsLabelSchema, imageRepositorySchema, inputString, isDeferred, quantity } from "../shared/validate.js";
 import type { ModelRegistry } from "../model-registry/index.js";
 
 /** Horizontal scaling on CPU. */
@@ -233,7 +233,7 @@ export const ModelEndpointArgsSchema = z
       .union([k8sName, z.custom<k8s.core.v1.Namespace>((v) => k8s.core.v1.Namespace.isInstance(v), "must be a namespace name or a Namespace")])
       .optional(),
     image: input.optional(),
-    imageRepository: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "must be a repository like registry.example.com/team/runtime (no tag)").optional(),
+    imageRepository: imageRepositorySchema.optional(),
     replicas: z
       .object({
         min: z.number().int().min(1).max(1000).optional(),

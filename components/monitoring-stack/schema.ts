@@ -6,7 +6,7 @@ import { DURATION_PATTERN } from "../../src/spec/features.js";
 import { modelRefSchema } from "../../src/spec/model-ref.js";
 import { KubernetesTargetSchema } from "../shared/kubernetes.js";
 import { S3AccessSchema } from "../shared/s3-access.js";
-import { cronSchedule, dnsLabelSchema, inputString, isInput, quantity } from "../shared/validate.js";
+import { cronSchedule, dnsLabelSchema, imageRepositorySchema, inputString, isInput, placementSchema, quantity } from "../shared/validate.js";
 import { PROM_DURATION } from "./promql.js";
 import { latencyThresholdProblem, objectiveProblem } from "./slo.js";
 
@@ -187,11 +187,8 @@ export const MonitoringStackArgsSchema = z
       .strict()
       .optional(),
     image: input.optional(),
-    imageRepository: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "must be a repository like registry.example.com/team/runtime (no tag)").optional(),
-    placement: z
-      .object({ nodeSelector: z.record(z.string(), z.string()).optional(), tolerations: z.array(z.record(z.string(), z.unknown())).optional() })
-      .strict()
-      .optional(),
+    imageRepository: imageRepositorySchema.optional(),
+    placement: placementSchema.optional(),
     transform: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();

@@ -69,6 +69,14 @@ export function quantity(what: string, min: number, max: number, example: string
 /** Zod schema for a {@link DNS_LABEL}. */
 export const dnsLabelSchema = z.string().regex(DNS_LABEL, "must be a DNS label: lowercase letters, digits and '-', starting with a letter");
 
+/** An image repository without tag or digest (`imageRepository` of the components that build the runtime image). */
+export const imageRepositorySchema = z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "must be a repository like registry.example.com/team/runtime (no tag)");
+
+/** Where a workload's pods go (`placement`): a node selector and tolerations, as Kubernetes writes them. */
+export const placementSchema = z
+  .object({ nodeSelector: z.record(z.string(), z.string()).optional(), tolerations: z.array(z.record(z.string(), z.unknown())).optional() })
+  .strict();
+
 /** The problems {@link parseOrThrow} would report for `input` (worded with value and fix), to merge with others. */
 export function schemaProblems(schema: z.ZodType, input: unknown, prefix = ""): string[] {
   try {

@@ -2,8 +2,6 @@
  * The end of a training run: score the trained model on the holdout (and the `mustBeat` holder on the
  * same rows), apply the gate, and on a pass register the version with its lineage and move the alias.
  */
-import { resolve } from "node:path";
-import { execa } from "execa";
 import { ifNotFound } from "../../src/errors.js";
 import type { ModelVersion, Registry } from "../../src/registry/index.js";
 import { JOB_ENV } from "../../src/spec/env.js";
@@ -13,6 +11,7 @@ import type { Dataset } from "./dataset.js";
 import { scoreModel } from "./evaluate.js";
 import { checkGate, constantMetrics, defaultCompareOn } from "./gate.js";
 import type { RunContext, TrainResult } from "./job.js";
+import { codeRevisionOf } from "./revision.js";
 
 /** What the trainer produced, for {@link gateAndRegister}. */
 export interface Trained {
@@ -66,7 +65,8 @@ export async function gateAndRegister(ctx: RunContext, trained: Trained): Promis
   if (again) return { runId, status: "registered", metrics: { ...again.metrics }, baseline, version: again, resumedFromStep };
 
   const parentVersion = (await resolveAlias(registry, spec.model, spec.alias))?.version;
-  const codeRevision = spec.lineage.codeRevision ?? (await gitRevision("command" in spec.trainer ? resolve(ctx.cwd, spec.trainer.cwd ?? ".") : ctx.cwd));
+  // The run record read it at start; without one (a worker-less path), read it here.
+  const codeRevision = spec.lineage.codeRevision ?? ctx.run?.codeRevision ?? (await codeRevisionOf(spec, ctx.cwd));
   const imageDigest = spec.lineage.imageDigest ?? process.env[JOB_ENV.imageDigest];
   const version = await registry.register(spec.model, output.model, {
     metrics: Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v))),
@@ -104,9 +104,4 @@ function registeredParams(spec: TrainSpec): Record<string, string> {
 function resolveAlias(registry: Registry, model: string, alias: string): Promise<ModelVersion | undefined> {
   // A model or alias that does not exist yet is an answer here (first run, first model), not an error.
   return registry.resolve(`${model}@${alias}`).catch(ifNotFound(undefined));
-}
-
-async function gitRevision(cwd: string): Promise<string | undefined> {
-  const r = await execa("git", ["rev-parse", "HEAD"], { cwd, reject: false, timeout: 5000, stdin: "ignore" });
-  return r.exitCode === 0 && /^[0-9a-f]{40}$/.test(String(r.stdout).trim()) ? String(r.stdout).trim() : undefined;
 }

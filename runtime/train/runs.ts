@@ -5,8 +5,7 @@
  * calls, the holdout scores), dataset digest, code revision, image digest and duration. Pushes the
  * gate verdict and holdout metrics to a Pushgateway when one is named.
  */
-import { join, resolve } from "node:path";
-import { execa } from "execa";
+import { join } from "node:path";
 import { isSecretField, show } from "../../src/errors.js";
 import type { Logger } from "../../src/log.js";
 import type { Registry } from "../../src/registry/index.js";
@@ -19,6 +18,7 @@ import { constantMetrics, defaultCompareOn, higherIsBetter } from "./gate.js";
 import type { TrainResult } from "./job.js";
 import { METRICS_FILE_ENV, parseMetricsLines, readFrom } from "./metrics-file.js";
 import { RECORD_LIMITS } from "./mlflow/limits.js";
+import { codeRevisionOf } from "./revision.js";
 import { startTrackingServer, type TrackingServer } from "./mlflow/server.js";
 import type { Progress } from "./progress.js";
 import { PUSHGATEWAY_ENV, checkPushgatewayUrl, pushTrainMetrics } from "./push.js";
@@ -94,13 +94,17 @@ export class RunTracker {
     };
   }
 
+  /** The code revision the record holds (from the spec's lineage, else git at start). */
+  get codeRevision(): string | undefined {
+    return this.record.codeRevision;
+  }
+
   /** Starts tracking: writes the `running` record (rank 0). */
   static async start(opts: StartRunOptions): Promise<RunTracker> {
     const t = new RunTracker(opts);
     if (!t.active) return t;
     if (!t.record.codeRevision) {
-      const dir = "command" in opts.spec.trainer ? resolve(opts.cwd, opts.spec.trainer.cwd ?? ".") : opts.cwd;
-      const rev = await gitRevision(dir);
+      const rev = await codeRevisionOf(opts.spec, opts.cwd);
       if (rev) t.record = { ...t.record, codeRevision: rev };
     }
     await t.write();
@@ -342,9 +346,4 @@ export function redactSecrets(message: string, envs: readonly Readonly<Record<st
     .split("\n")
     .map((line) => (show(line).includes("(not shown: secret)") ? "[a line that looks like a credential, not shown]" : line))
     .join("\n");
-}
-
-async function gitRevision(cwd: string): Promise<string | undefined> {
-  const r = await execa("git", ["rev-parse", "HEAD"], { cwd, reject: false, timeout: 5000, stdin: "ignore" });
-  return r.exitCode === 0 && /^[0-9a-f]{40}$/.test(String(r.stdout).trim()) ? String(r.stdout).trim() : undefined;
 }

@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/net.js";
-import { BIN, mlops } from "../helpers/cli.js";
+import { mlops, startMlops } from "../helpers/cli.js";
 import { startRedis, type TestRedis } from "../runtime/features/online/helpers.js";
 
 const HOUR = 3600_000;
@@ -82,18 +81,8 @@ describe.each(["embedded", "redis"] as const)("mlops features materialize | get 
     expect(answer.results[2].values).toEqual(["gold", "silver", null]);
 
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, "features", "serve", "--spec", spec, "--port", String(port), "--log-level", "error"], { stdio: ["ignore", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const { url, stop } = await startMlops(["features", "serve", "--spec", spec, "--port", String(port), "--log-level", "error"]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (b: Buffer) => {
-          out += b.toString();
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          if (line) resolve(JSON.parse(line).url);
-        });
-        child.once("close", () => reject(new Error(`serve exited early: ${out}`)));
-      });
       const r = await fetch(`${url}/get-online-features`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -102,9 +91,8 @@ describe.each(["embedded", "redis"] as const)("mlops features materialize | get 
       expect(r.status).toBe(200);
       expect(await r.text()).toBe(got.stdout.trim());
     } finally {
-      child.kill("SIGTERM");
+      expect(await stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
   });
 
   it("fails when --end is in the future, naming the flag", async () => {

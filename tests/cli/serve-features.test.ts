@@ -1,10 +1,9 @@
 // `mlops serve --features-spec <features.yaml> --entity … --features …`: serving by entity id from the
 // command line, over the embedded online store a materialization filled.
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, mlops } from "../helpers/cli.js";
+import { mlops, startMlops } from "../helpers/cli.js";
 import { CUSTOMER_FEATURES, featureWorld, type FeatureWorld } from "../runtime/serve/features-fixture.js";
 
 let w: FeatureWorld;
@@ -20,19 +19,8 @@ describe("mlops serve --features-spec", () => {
     const spec = join(w.dir, "features.json");
     await writeFile(spec, JSON.stringify(w.store));
     const args = ["serve", "--model", "customer@champion", "--registry", w.registryUri, "--port", "0", "--log-level", "error"];
-    const child = spawn(process.execPath, [BIN, ...args, "--features-spec", spec, "--entity", "customer", "--features", CUSTOMER_FEATURES.join(",")], { stdio: ["ignore", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const { url, stop } = await startMlops([...args, "--features-spec", spec, "--entity", "customer", "--features", CUSTOMER_FEATURES.join(",")]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (b: Buffer) => {
-          out += b.toString();
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          if (line) resolve(JSON.parse(line).url);
-        });
-        child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-        child.once("close", () => reject(new Error(`serve exited early: ${out}`)));
-      });
       // It listens at once and loads the model in the background.
       for (let i = 0; i < 200 && (await fetch(`${url}/v2/health/ready`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
       const infer = `${url}/v2/models/customer/infer`;
@@ -41,9 +29,8 @@ describe("mlops serve --features-spec", () => {
       const direct = await post(infer, { inputs: [{ name: "input", datatype: "FP32", shape: [1, 3], data: [80.25, 51, 17] }] });
       expect(((await byId.json()) as { outputs: unknown }).outputs).toEqual(((await direct.json()) as { outputs: unknown }).outputs);
     } finally {
-      child.kill("SIGTERM");
+      expect(await stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
   });
 
   it("fails naming --features-spec when --entity comes without it", async () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import YAML from "yaml";
 import { offlineCommand } from "../../../cli/features-offline.js";
-import { rng, writeCsv } from "../../helpers/feature-data.js";
+import { fraudSpec, rng, writeCsv } from "../../helpers/feature-data.js";
 
 export const FEATURES = "txn_stats:spend_7d,txn_stats:txn_count_7d";
 const DAY_MS = 86_400_000;
@@ -26,25 +26,7 @@ export async function writeFeatureStore(dir: string): Promise<{ spec: string; re
   }
   await writeCsv(join(dir, "txn.csv"), ["customer_id", "event_timestamp", "created_at", "spend_7d", "txn_count_7d"], rows);
   const registry = pathToFileURL(join(dir, "feature-registry")).href;
-  const spec = {
-    apiVersion: "mlops/v1",
-    kind: "FeatureStore",
-    name: "fraud",
-    registry,
-    entities: [{ name: "customer", joinKeys: ["customer_id"] }],
-    views: [
-      {
-        name: "txn_stats",
-        entities: ["customer"],
-        source: { uri: pathToFileURL(join(dir, "txn.csv")).href, timestampField: "event_timestamp", createdTimestampField: "created_at" },
-        ttl: "3d",
-        features: [
-          { name: "spend_7d", dtype: "float64" },
-          { name: "txn_count_7d", dtype: "int64" },
-        ],
-      },
-    ],
-  };
+  const spec = fraudSpec(dir, join(dir, "txn.csv"), {}, { registry });
   const path = join(dir, "features.yaml");
   await writeFile(path, YAML.stringify(spec));
   return { spec: path, registry };

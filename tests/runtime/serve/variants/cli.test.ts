@@ -2,11 +2,10 @@
  * `mlops serve --variants <file>`: the spec's `variants` block from a YAML file, on the command line; a
  * bad one fails at boot naming the field.
  */
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BIN, mlops } from "../../../helpers/cli.js";
+import { mlops, startMlops } from "../../../helpers/cli.js";
 import { fixture, tempRegistry } from "../helpers.js";
 import { load, MODEL, tally } from "./fixture.js";
 
@@ -17,19 +16,8 @@ describe("mlops serve --variants", () => {
     await t.registry.register(MODEL, await fixture("logistic_v2"));
     const file = join(t.dir, "variants.yaml");
     await writeFile(file, `canary:\n  model: ${MODEL}:2\n  weight: 100\n  bakeSeconds: 3600\n`);
-    const child = spawn(process.execPath, [BIN, "serve", "--model", `${MODEL}@champion`, "--registry", t.uri, "--port", "0", "--log-level", "error", "--poll-interval-s", "0.1", "--variants", file], { stdio: ["ignore", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const { url, stop } = await startMlops(["serve", "--model", `${MODEL}@champion`, "--registry", t.uri, "--port", "0", "--log-level", "error", "--poll-interval-s", "0.1", "--variants", file]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (b: Buffer) => {
-          out += b.toString();
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          if (line) resolve(JSON.parse(line).url);
-        });
-        child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-        child.once("close", () => reject(new Error(`serve exited early: ${out}`)));
-      });
       let weight = "";
       for (let i = 0; i < 200 && !/^mlops_canary_weight_percent\{model="logistic"\} 100$/m.test(weight); i++) {
         await new Promise((r) => setTimeout(r, 50));
@@ -37,8 +25,7 @@ describe("mlops serve --variants", () => {
       }
       expect(tally(await load(`${url}/v2/models/${MODEL}/infer`, 100))).toEqual({ byVersion: { "2": 100 }, failed: [] });
     } finally {
-      child.kill("SIGTERM");
-      await exited;
+      await stop();
       await t.cleanup();
     }
   });
