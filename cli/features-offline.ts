@@ -13,7 +13,7 @@ import { readSpecFile } from "./spec.js";
 const USAGE = {
   apply: "mlops features apply --spec <features.yaml> [--skip-source-check]",
   historical:
-    "mlops features historical --spec <features.yaml> --entities <file.csv|parquet> --features <view:feature,…> [--full-feature-names] [--save <name>] --out <file.csv|parquet> [--allow-later-writes] [--quiet]",
+    "mlops features historical --spec <features.yaml> --entities <file.csv|parquet> --features <view:feature,…> [--full-feature-names] [--save <name>] --out <file.csv|parquet> [--allow-later-writes] [--join auto|asof] [--quiet]",
 };
 
 /** `mlops features apply|historical`: the offline side of the feature store. */
@@ -74,6 +74,7 @@ async function historical(argv: string[], out: (s: string) => void): Promise<num
       save: { type: "string" },
       out: { type: "string" },
       "allow-later-writes": { type: "boolean" },
+      join: { type: "string" },
       quiet: { type: "boolean" },
     },
     USAGE.historical,
@@ -81,6 +82,10 @@ async function historical(argv: string[], out: (s: string) => void): Promise<num
   positionals(pos, [], USAGE.historical);
   for (const flag of ["entities", "features", "out"] as const) {
     if (!values[flag]) throw new MlopsError(`--${flag} is required\nusage: ${USAGE.historical}`);
+  }
+  const strategy = values.join ?? "auto";
+  if (strategy !== "auto" && strategy !== "asof") {
+    throw MlopsError.of("--join", "is not a join this command knows", strategy, 'Pass "auto" (a hash join for views with a TTL where it fits, the default) or "asof" (the sort-merge ASOF join for every view).');
   }
   const spec = await loadSpec(values.spec, USAGE.historical);
   const refs = parseFeatureRefs(values.features!, spec);
@@ -94,6 +99,7 @@ async function historical(argv: string[], out: (s: string) => void): Promise<num
       out: values.out!,
       fullFeatureNames: values["full-feature-names"] ?? false,
       allowLaterWrites: values["allow-later-writes"] ?? false,
+      strategy,
       scratchDir,
       ...(progress ? { progress } : {}),
     }),

@@ -5,7 +5,8 @@ import { MlopsError } from "../../src/errors.js";
 import type { FeatureRef, FeatureStoreSpec, FeatureViewSpec } from "../../src/spec/features.js";
 import { viewJoinKeys, viewTtlSeconds } from "../../src/spec/features.js";
 import { ENTITY_TABLE, fileFormat, loadEntities, type LoadedEntities } from "./entities.js";
-import { localSourcePath, quoteIdent, quoteString, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
+import { bucketJoin } from "./historical-bucket.js";
+import { localSourcePath, quoteIdent, quoteString, sourceFormat, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
 
 /**
  * The point-in-time join (`mlops features historical`): for every entity row (join keys + event_timestamp
@@ -15,7 +16,9 @@ import { localSourcePath, quoteIdent, quoteString, validateSource, viewColumns, 
  * later backfills and corrections do not leak into training. Exactly one output row per input row, in
  * input order, every input column kept; features null where nothing matches.
  *
- * How: each view's source (pruned to [min t - ttl, max t]) is reduced to one row per (keys, event ts[,
+ * How: a view with a TTL is joined by hash on (keys, TTL-wide time bucket), never sorting the view
+ * (historical-bucket.ts), unless one key has too many entity rows within a TTL. Otherwise each view's
+ * source (pruned to [min t - ttl, max t]) is reduced to one row per (keys, event ts[,
  * created ts]), then matched with DuckDB's ASOF join (a sort-merge, no cross product of entity rows and
  * history). With the created-timestamp cutoff a row becomes usable at max(event, created), which is not
  * monotone in the event timestamp; a running maximum of (event, created) over rows ordered by that time
@@ -38,6 +41,12 @@ export interface HistoricalOptions {
   readonly scratchDir: string;
   readonly progress?: (line: string) => void;
   readonly duck?: DuckOptions;
+  /**
+   * How views are joined: `auto` picks the bucketed hash join for a view with a TTL and sparse enough
+   * entity rows (historical-bucket.ts), else the ASOF join; `asof` always takes the ASOF join (the two give
+   * the same rows; tests compare them). @default "auto"
+   */
+  readonly strategy?: "auto" | "asof";
 }
 
 export interface HistoricalViewResult {
@@ -46,6 +55,10 @@ export interface HistoricalViewResult {
   /** Entity rows that got a value from this view. */
   readonly matched: number;
   readonly createdTimestampCutoff: boolean;
+  /** The join used: `bucket` (hash on keys and TTL-wide time buckets) or `asof`. */
+  readonly join: "bucket" | "asof";
+  /** Wall seconds this view took: reading its source, the join. */
+  readonly seconds: number;
   readonly window: { readonly start?: string; readonly end?: string };
 }
 
@@ -99,7 +112,7 @@ export async function historicalFeatures(opts: HistoricalOptions): Promise<Histo
     const results: HistoricalViewResult[] = [];
     for (const [i, view] of views.entries()) {
       const features = opts.refs.filter((r) => r.view === view.name).map((r) => r.feature);
-      results.push(await joinView(conn, { view, spec: opts.spec, path: paths[i]!, index: i, features, entities, cutoff: !opts.allowLaterWrites && !!view.source.createdTimestampField, say }));
+      results.push(await joinView(conn, { view, spec: opts.spec, path: paths[i]!, index: i, features, entities, cutoff: !opts.allowLaterWrites && !!view.source.createdTimestampField, strategy: opts.strategy ?? "auto", say }));
     }
     const select = [
       `E.* EXCLUDE (__mlops_row, __mlops_t)`,
@@ -133,6 +146,7 @@ interface ViewJoin {
   readonly features: readonly string[];
   readonly entities: LoadedEntities;
   readonly cutoff: boolean;
+  readonly strategy: "auto" | "asof";
   readonly say: (line: string) => void;
 }
 
@@ -158,6 +172,7 @@ async function matchedTiesExist(conn: DuckDBConnection, table: string, keys: rea
 /** Builds `__mlops_o<i>` (`__mlops_row`, `__hit`, and `__f<j>` per requested feature, NULL where nothing matched). */
 async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<HistoricalViewResult> {
   const { view, spec, index: i } = j;
+  const started = performance.now();
   const ttl = viewTtlSeconds(view);
   const window = {
     ...(j.entities.minT && ttl !== undefined ? { start: new Date(j.entities.minT.getTime() - ttl * 1000) } : {}),
@@ -175,7 +190,24 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
   const out = (hit: string, value: (k: number) => string) =>
     `CREATE OR REPLACE TEMP TABLE __mlops_o${i} AS SELECT E.__mlops_row, ${hit} AS __hit, ${j.features.map((_, k) => `CASE WHEN ${hit} THEN ${value(k)} END AS __f${k}`).join(", ")}`;
   j.say(`${view.name}: reading ${j.path}${window.start || window.end ? ` for event times ${window.start?.toISOString() ?? "-∞"} .. ${window.end?.toISOString() ?? "+∞"}` : ""}${j.cutoff ? " (rows created after each entity time are not used)" : ""}`);
-  if (!j.cutoff && !view.source.createdTimestampField) {
+  const bucketed =
+    ttl !== undefined && window.start && j.entities.maxT && j.strategy === "auto"
+      ? await bucketJoin(conn, {
+          index: i,
+          keys,
+          source: src,
+          usable,
+          features: j.features.map(quoteIdent),
+          ttlSeconds: ttl,
+          windowStart: window.start,
+          created: !!view.source.createdTimestampField,
+          cutoff: j.cutoff,
+          stablePositions: sourceFormat(view) === "parquet",
+        })
+      : "asof";
+  if (bucketed === "joined") {
+    j.say(`${view.name}: joined by hash on the join keys and ${view.ttl}-wide time buckets`);
+  } else if (!j.cutoff && !view.source.createdTimestampField) {
     // Latest event <= t. First on the plain timestamp, DuckDB's fastest ASOF key (about twice as fast as
     // the HUGEINT below); that answer is only in doubt where the (keys, event time) a row matched occurs
     // more than once in the source, since DuckDB's pick among equal timestamps is arbitrary. If any
@@ -211,12 +243,14 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
     await conn.run(`DROP TABLE ${D}`);
   }
   const [matched] = (await conn.runAndReadAll(`SELECT count(*) FROM __mlops_o${i} WHERE __hit`)).getRows()[0]!.map(Number);
-  j.say(`${view.name}: ${matched} of ${j.entities.rows} entity rows matched`);
+  j.say(`${view.name}: ${matched} of ${j.entities.rows} entity rows matched (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   return {
     view: view.name,
     features: j.features,
     matched: matched!,
     createdTimestampCutoff: j.cutoff,
+    join: bucketed === "joined" ? "bucket" : "asof",
+    seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     window: { ...(window.start ? { start: window.start.toISOString() } : {}), ...(window.end ? { end: window.end.toISOString() } : {}) },
   };
 }

@@ -117,6 +117,20 @@ describe("mlops features historical", () => {
   const spec = () => join(dir, "features.yaml");
   const entities = () => join(dir, "entities.csv");
 
+  it("joins a view with a TTL by hash, the same rows as --join asof; an unknown --join fails naming it", async () => {
+    const run = (join_: string, out: string) => mlops(["features", "historical", "--spec", spec(), "--entities", entities(), "--features", "txn_stats:spend_7d", "--join", join_, "--out", out, "--quiet"]);
+    const [auto, asof] = [join(dir, "join-auto.parquet"), join(dir, "join-asof.parquet")];
+    const a = await run("auto", auto);
+    const b = await run("asof", asof);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(JSON.parse(a.stdout).views.map((v: { join: string }) => v.join)).toEqual(["bucket"]);
+    expect(JSON.parse(b.stdout).views.map((v: { join: string }) => v.join)).toEqual(["asof"]);
+    expect(await readRows(auto)).toEqual(await readRows(asof));
+    const bad = await run("merge", join(dir, "join-bad.parquet"));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--join: is not a join this command knows; received "merge".*"asof"/s);
+  });
+
   it("writes one row per entity row in input order and saves a versioned training set with its lineage", async () => {
     const out = join(dir, "train.parquet");
     const r = await mlops(["features", "historical", "--spec", spec(), "--entities", entities(), "--features", "txn_stats:spend_7d,txn_stats:txn_count_7d", "--save", "fraud-train", "--out", out]);

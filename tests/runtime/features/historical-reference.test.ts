@@ -111,10 +111,14 @@ async function reference(): Promise<Ref[]> {
 }
 
 describe("historical features against pandas merge_asof", () => {
-  it("gives the reference's value for every entity row, one output row per input row, in input order", async () => {
-    const out = join(dir, "training.csv");
+  it.each(["auto", "asof"] as const)("gives the reference's value for every entity row, one output row per input row, in input order (%s join)", async (strategy) => {
+    const out = join(dir, `training-${strategy}.csv`);
     const refs = parseFeatureRefs("txn_stats:spend_7d,txn_stats:txn_count_7d,merchant_profile:risk,merchant_profile:tier,merchant_profile:tier_rank", spec);
-    const result = await historicalFeatures({ spec, refs, entities: join(dir, "entities.csv"), out, scratchDir: join(dir, "scratch") });
+    const result = await historicalFeatures({ spec, refs, entities: join(dir, "entities.csv"), out, scratchDir: join(dir, "scratch"), strategy });
+    // Views with a TTL take the bucketed hash join unless told otherwise.
+    expect(result.views.map((v) => [v.view, v.join])).toEqual(
+      result.views.map((v) => [v.view, strategy === "auto" && spec.views.find((x) => x.name === v.view)!.ttl !== undefined ? "bucket" : "asof"]),
+    );
     const [ours, ref] = await Promise.all([readRows(out), reference()]);
     expect(result.rows).toBe(entityCount);
     expect(ours).toHaveLength(entityCount);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { featureColumns, historicalFeatures, type HistoricalOptions } from "../../../runtime/features/historical.js";
+import { MAX_ENTITY_ROWS_PER_BUCKET } from "../../../runtime/features/historical-bucket.js";
 import { MlopsError } from "../../../src/errors.js";
 import { parseFeatureRefs, type FeatureStoreSpec } from "../../../src/spec/features.js";
 import { csvToParquet, fraudSpec, readRows, writeCsv } from "../../helpers/feature-data.js";
@@ -23,7 +24,7 @@ const HEADER = ["customer_id", "event_timestamp", "created_at", "spend_7d", "txn
 async function join1(
   source: ReadonlyArray<ReadonlyArray<unknown>>,
   entities: ReadonlyArray<ReadonlyArray<unknown>>,
-  opts: Partial<HistoricalOptions> & { view?: Parameters<typeof fraudSpec>[2]; parquet?: boolean; noCreatedColumn?: boolean } = {},
+  opts: Partial<HistoricalOptions> & { view?: Parameters<typeof fraudSpec>[2]; parquet?: boolean; noCreatedColumn?: boolean; expectJoin?: "bucket" | "asof" } = {},
 ): Promise<Record<string, unknown>[]> {
   const id = ++n;
   let src = join(dir, `src${id}.csv`);
@@ -38,9 +39,18 @@ async function join1(
   }
   const view = opts.noCreatedColumn ? { ...opts.view, source: { uri: pathToFileURL(src).href, timestampField: "event_timestamp" } } : (opts.view ?? {});
   const spec: FeatureStoreSpec = fraudSpec(dir, src, view);
-  const out = join(dir, `out${id}.parquet`);
-  await historicalFeatures({ spec, refs: parseFeatureRefs("txn_stats:spend_7d,txn_stats:txn_count_7d", spec), entities: ent, out, scratchDir: join(dir, "scratch"), ...opts });
-  return readRows(out);
+  // Both joins (the bucketed hash join the view's TTL allows, and the ASOF join) must give the same rows.
+  const run = async (strategy: "auto" | "asof") => {
+    const out = join(dir, `out${id}-${strategy}.parquet`);
+    const result = await historicalFeatures({ spec, refs: parseFeatureRefs("txn_stats:spend_7d,txn_stats:txn_count_7d", spec), entities: ent, out, scratchDir: join(dir, "scratch"), ...opts, strategy });
+    return { rows: await readRows(out), join: result.views[0]!.join };
+  };
+  const asof = await run("asof");
+  const auto = await run("auto");
+  expect(asof.join).toBe("asof");
+  expect(auto.join).toBe(opts.expectJoin ?? (spec.views.find((v) => v.name === "txn_stats")!.ttl === undefined ? "asof" : "bucket"));
+  expect(auto.rows).toEqual(asof.rows);
+  return auto.rows;
 }
 const spend = (rows: Record<string, unknown>[]) => rows.map((r) => (r.spend_7d === null ? null : Number(r.spend_7d)));
 
@@ -172,6 +182,39 @@ describe("the point-in-time join", () => {
       expect(spend(await join1(src, [[3, "2024-01-02T00:00:00Z"], [2, "2024-01-02T00:00:00Z"]], { parquet, noCreatedColumn: true, progress: (l) => plain.push(l) }))).toEqual([6, 5]);
       expect(plain.filter((l) => /ordering them by source position/.test(l))).toEqual([]);
     }
+  });
+
+  it("takes the ASOF join when one key has too many entity rows within a TTL, with the same answers", async () => {
+    // One customer sampled every minute: more rows in two adjacent TTL buckets than the bucketed join takes.
+    const ents = Array.from({ length: MAX_ENTITY_ROWS_PER_BUCKET + 1 }, (_, k) => [1, `2024-01-02T00:${String(k).padStart(2, "0")}:00Z`]);
+    const src = [
+      [1, "2024-01-01T00:00:00Z", "", 1, 1],
+      [1, "2024-01-02T00:10:00Z", "", 2, 2],
+    ];
+    for (const parquet of [false, true]) {
+      expect(spend(await join1(src, ents, { parquet, expectJoin: "asof" }))).toEqual(ents.map((_, k) => (k < 10 ? 1 : 2)));
+    }
+    // One row fewer stays with the bucketed join.
+    expect(spend(await join1(src, ents.slice(1), { expectJoin: "bucket" }))).toEqual(ents.slice(1).map((_, k) => (k + 1 < 10 ? 1 : 2)));
+  });
+
+  it("with a TTL shorter than the gaps, matches only within it on either side of a bucket edge", async () => {
+    // ttl 1h: a row 59 minutes before t matches across a bucket boundary; one 61 minutes before does not.
+    const rows = await join1(
+      [
+        [1, "2024-01-01T00:30:00Z", "", 1, 1],
+        [2, "2024-01-01T00:30:00Z", "", 2, 2],
+        [3, "2024-01-01T00:00:00Z", "", 3, 3],
+      ],
+      [
+        [1, "2024-01-01T01:29:00Z"],
+        [2, "2024-01-01T01:31:00Z"],
+        [3, "2024-01-01T01:00:00Z"],
+        [3, "2024-01-01T00:00:00Z"],
+      ],
+      { view: { ttl: "1h" }, parquet: true },
+    );
+    expect(spend(rows)).toEqual([1, null, 3, 3]);
   });
 
   it("keeps duplicated entity rows and rows without history, in input order", async () => {

@@ -1,0 +1,105 @@
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { ENTITY_TABLE } from "./entities.js";
+import { quoteString } from "./source.js";
+
+/**
+ * The point-in-time join of a view with a TTL, without sorting the view (`mlops features historical`).
+ *
+ * A view row can only serve an entity row at t if its event time e lies in [t - ttl, t]. Cut time into
+ * buckets one TTL wide: such an e falls in t's bucket or the one before. So each entity row is listed
+ * under both buckets, and the view rows are hash-joined to that list on (join keys, bucket): every
+ * candidate pair comes out, the exact window is checked on the pair, and a hash aggregate keeps, per
+ * entity row, the best row by (event, created, source position). That is two hash passes over the view,
+ * where the ASOF join sorts it (and the entity rows) whole: the view, usually the big side, is only
+ * streamed.
+ *
+ * The candidate pairs number at most (view rows) × 2 × (the most entity rows one key has in one bucket),
+ * so the join is used only when that count is small ({@link MAX_ENTITY_ROWS_PER_BUCKET}); dense
+ * entity files (one key sampled many times within a TTL) take the ASOF join instead.
+ *
+ * With a source whose rows have a stable position across scans (Parquet: file and row number), the join
+ * carries only keys, times and that position; the features of the winners are fetched in a second hash
+ * join on the position, so the features of the rows that lose never travel through the join.
+ *
+ * Semantics are those of the ASOF paths in historical.ts: latest event <= t, >= t - ttl (inclusive), ties
+ * by the created timestamp (a missing one counts as the event time), then by the later source row; with
+ * the cutoff only rows created at or before t. The window check before the aggregate equals the TTL check
+ * on the winner after it: if the latest usable row is older than t - ttl, every usable row is.
+ */
+
+/** Above this many entity rows of one key in one bucket, the ASOF join is used. */
+export const MAX_ENTITY_ROWS_PER_BUCKET = 16;
+
+export interface BucketJoin {
+  /** The view's index: names the output table `__mlops_o<index>`. */
+  readonly index: number;
+  /** Quoted join key columns. */
+  readonly keys: readonly string[];
+  /** The view's source SELECT (keys, `__event_ts`, `__created_ts`, features by name, `__seq`), pruned to the window. */
+  readonly source: string;
+  /** The condition a source row must meet to be joined (keys and event time present). */
+  readonly usable: string;
+  /** Quoted feature columns, in output order (`__f0`, `__f1`, …). */
+  readonly features: readonly string[];
+  readonly ttlSeconds: number;
+  /** The window's start: every source row's event time is at or after it, and so is every entity time. */
+  readonly windowStart: Date;
+  /** Break ties among equal event times by the created timestamp. */
+  readonly created: boolean;
+  /** Use only rows created at or before the entity time. */
+  readonly cutoff: boolean;
+  /** `__seq` names the same row in every scan of the source (Parquet), so features can be fetched afterwards. */
+  readonly stablePositions: boolean;
+}
+
+/** Builds `__mlops_o<index>` (`__mlops_row`, `__hit`, `__f<k>`) for the matched entity rows, or answers "asof" (the entity rows are too dense: use the ASOF join). */
+export async function bucketJoin(conn: DuckDBConnection, j: BucketJoin): Promise<"joined" | "asof"> {
+  const i = j.index;
+  const width = Math.max(1, Math.round(j.ttlSeconds * 1e6));
+  // Every time joined is after `base`, so the integer division below is a floor.
+  const base = BigInt(j.windowStart.getTime()) * 1000n - 1n;
+  const bucket = (ts: string) => `(epoch_us(${ts}) - ${base}) // ${width}`;
+  const keyList = j.keys.join(", ");
+  const W = `__mlops_w${i}`;
+  const present = [`__mlops_t IS NOT NULL`, ...j.keys.map((k) => `${k} IS NOT NULL`)].join(" AND ");
+  const densest = Number((await conn.runAndReadAll(`SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ${ENTITY_TABLE} WHERE ${present} GROUP BY ${keyList}, ${bucket("__mlops_t")})`)).getRows()[0]![0]);
+  if (densest > MAX_ENTITY_ROWS_PER_BUCKET) return "asof";
+  // Each entity row, under its own bucket and the one before.
+  const L = `SELECT __mlops_row, __mlops_t, ${keyList}, unnest([__b, __b - 1]) AS __b FROM (SELECT __mlops_row, __mlops_t, ${keyList}, ${bucket("__mlops_t")} AS __b FROM ${ENTITY_TABLE} WHERE ${present})`;
+  const order = `(R.__e, ${j.created ? "R.__c, " : ""}R.__seq)`;
+  const carried = j.stablePositions ? [] : j.features.map((f, k) => `${f} AS __f${k}`);
+  const right = `SELECT ${keyList}, __event_ts AS __e, ${j.created ? "coalesce(__created_ts, __event_ts) AS __c, " : ""}__seq, ${bucket("__event_ts")} AS __b${carried.map((c) => `, ${c}`).join("")} FROM (${j.source}) WHERE ${j.usable}`;
+  const on = [
+    ...j.keys.map((k) => `L.${k} = R.${k}`),
+    "L.__b = R.__b",
+    "R.__e <= L.__mlops_t",
+    `R.__e >= L.__mlops_t - to_seconds(${j.ttlSeconds})`,
+    ...(j.cutoff ? ["R.__c <= L.__mlops_t"] : []),
+  ].join(" AND ");
+  const value = j.stablePositions ? "R.__seq" : `{${j.features.map((_, k) => `${quoteString(`f${k}`)}: R.__f${k}`).join(", ")}}`;
+  await buildingOnTheRight(conn, `CREATE OR REPLACE TEMP TABLE ${W} AS SELECT L.__mlops_row, arg_max(${value}, ${order}) AS __v FROM (${right}) R JOIN (${L}) L ON ${on} GROUP BY L.__mlops_row`);
+  const out = `CREATE OR REPLACE TEMP TABLE __mlops_o${i} AS SELECT W.__mlops_row, true AS __hit`;
+  if (j.stablePositions) {
+    const fetch = `SELECT __seq, ${j.features.map((f, k) => `${f} AS __f${k}`).join(", ")} FROM (${j.source})`;
+    await buildingOnTheRight(conn, `${out}, ${j.features.map((_, k) => `R.__f${k}`).join(", ")} FROM (${fetch}) R JOIN ${W} W ON R.__seq = W.__v`);
+  } else {
+    await conn.run(`${out}, ${j.features.map((_, k) => `struct_extract(W.__v, 'f${k}') AS __f${k}`).join(", ")} FROM ${W} W`);
+  }
+  await conn.run(`DROP TABLE IF EXISTS ${W}`);
+  return "joined";
+}
+
+/**
+ * Runs a join of the view (left, streamed) with an entity-sized table (right, the hash table). DuckDB puts
+ * the side it estimates smaller into the hash table, and its estimate of a filtered Parquet scan can be far
+ * below the 10M rows it holds: the hash table of the view then costs about seven times the whole join. So
+ * the build-side choice is switched off for this statement; the right side as written is built.
+ */
+async function buildingOnTheRight(conn: DuckDBConnection, sql: string): Promise<void> {
+  await conn.run("SET disabled_optimizers = 'build_side_probe_side'");
+  try {
+    await conn.run(sql);
+  } finally {
+    await conn.run("RESET disabled_optimizers");
+  }
+}
