@@ -119,7 +119,7 @@ export async function compare(entitiesParquet: string, oursPath: string, pandasP
  * one file at a time, no bundling) under .bench/, where node still finds the checkout's node_modules, and
  * removed at exit.
  */
-function compiledCli(root: string): string {
+export function compiledCli(root: string): string {
   const out = join(root, ".bench", `dist-${process.pid}`);
   process.on("exit", () => rmSync(out, { recursive: true, force: true }));
   const dirs = ["src", "cli", "runtime", "components", "policy"];

@@ -1,15 +1,19 @@
 // Online reads for `npm run bench:features`: `mlops features serve` against the FastAPI + redis-py stand-in
 // (fastapi_feature_server.py) on the same Redis data, 1 and 100 entities × 50 features per request, under
 // `wrk -t1 -c<N>`, and the Redis floor (redis-benchmark with the same HMGET, the same connections; for 100
-// entities, 100 HMGETs pipelined per round trip).
+// entities, 100 HMGETs pipelined per round trip). Ours runs compiled, as it ships (historical.ts compiledCli).
+// The 1-entity request is also timed at `wrk -c1` (one request at a time: the latency of an unloaded
+// request), and every run reads the server's CPU time per request.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { freePort } from "../../src/net.js";
+import { processCpuNs } from "../serve/cpu.js";
 import { assertPortFree, runToEnd, startChild, stopChild, waitReady, type Child } from "../serve/procs.js";
 import { median, type Measured } from "../serve/report.js";
 import { runWrk, writePostScript } from "../serve/wrk.js";
 import { ONLINE_FEATURES, onlineData } from "./data.js";
+import { compiledCli } from "./historical.js";
 import { redisBenchmark, type RedisBenchResult, type RedisServer } from "./measure.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -31,8 +35,10 @@ export interface OnlineOptions {
 }
 
 export interface OnlineResult {
-  /** ours-1, py-1, ours-100, py-100: the median round of each. */
+  /** ours-1, py-1, ours-100, py-100 at `connections`: the median round of each. */
   readonly servers: readonly Measured[];
+  /** ours-1, py-1 at one connection (an unloaded request): the median round of each. */
+  readonly unloaded: readonly Measured[];
   readonly floor1: RedisBenchResult;
   readonly floor100: RedisBenchResult;
   /** Both servers gave the same answer (parsed JSON) to both requests before being loaded. */
@@ -93,7 +99,9 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
   const spec = writeSpec(o.tmp, source, o.redis.port);
   o.say(`online: materializing ${o.customers} customers × ${ONLINE_FEATURES.length} features into redis :${o.redis.port}`);
   const iso = (s: number) => new Date(s * 1000).toISOString();
-  const mat = await runToEnd("mlops features materialize", process.execPath, [join(o.root, "bin", "mlops.js"), "features", "materialize", "--spec", spec, "--start", iso(nowS - 2 * 86_400), "--end", iso(nowS)], 600_000);
+  // `mlops` as it ships (compiled JavaScript, as the package and the image run it), not a checkout's tsx.
+  const cli = compiledCli(o.root);
+  const mat = await runToEnd("mlops features materialize", process.execPath, [cli, "features", "materialize", "--spec", spec, "--start", iso(nowS - 2 * 86_400), "--end", iso(nowS)], 600_000);
   if (mat.code !== 0) throw new Error(`mlops features materialize exited with ${mat.code}:\n${mat.stdout}${mat.stderr.slice(-2000)}`);
   const written = (JSON.parse(mat.stdout.trim().split("\n").pop()!) as { rowsWritten: number }).rowsWritten;
   if (written !== o.customers) throw new Error(`materialize wrote ${written} rows, expected ${o.customers}`);
@@ -105,8 +113,8 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
   const servers: Server[] = [
     {
       key: "ours",
-      label: "mlops features serve (node-redis)",
-      start: (port) => startChild("ours", process.execPath, [join(o.root, "bin", "mlops.js"), "features", "serve", "--spec", spec, "--host", "127.0.0.1", "--port", String(port), "--log-level", "warn"]),
+      label: "mlops features serve (node-redis, compiled as shipped)",
+      start: (port) => startChild("ours", process.execPath, [cli, "features", "serve", "--spec", spec, "--host", "127.0.0.1", "--port", String(port), "--log-level", "warn"]),
     },
     {
       key: "py",
@@ -129,17 +137,21 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
     }
   }
 
+  const c = o.connections;
   const jobs = [
-    { server: servers[0]!, script: scripts.one, rows: 1, suffix: "1" },
-    { server: servers[1]!, script: scripts.one, rows: 1, suffix: "1" },
-    { server: servers[0]!, script: scripts.hundred, rows: 100, suffix: "100" },
-    { server: servers[1]!, script: scripts.hundred, rows: 100, suffix: "100" },
+    { server: servers[0]!, script: scripts.one, rows: 1, suffix: "1", connections: c },
+    { server: servers[1]!, script: scripts.one, rows: 1, suffix: "1", connections: c },
+    { server: servers[0]!, script: scripts.hundred, rows: 100, suffix: "100", connections: c },
+    { server: servers[1]!, script: scripts.hundred, rows: 100, suffix: "100", connections: c },
+    { server: servers[0]!, script: scripts.one, rows: 1, suffix: "1-c1", connections: 1 },
+    { server: servers[1]!, script: scripts.one, rows: 1, suffix: "1-c1", connections: 1 },
   ];
   const runs = jobs.map(() => [] as Measured[]);
   for (let round = 1; round <= o.rounds; round++) {
     if (o.rounds > 1) o.say(`online: round ${round} of ${o.rounds}`);
-    for (const [i, j] of jobs.entries()) runs[i]!.push(await measure(j.server, j.script, `${j.server.key}-${j.suffix}`, j.rows, o));
+    for (const [i, j] of jobs.entries()) runs[i]!.push(await measure(j.server, j.script, `${j.server.key}-${j.suffix}`, j.rows, j.connections, o));
   }
+  const medians = runs.map(median);
 
   const key = `${KEY_PREFIX}${42 % o.customers}`;
   const hmget = ["HMGET", key, `_ts:${VIEW}`, ...ONLINE_FEATURES.map((f) => `${VIEW}:${f}`)];
@@ -150,7 +162,8 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
     return redisBenchmark(o.redis.port, o.connections, n - (n % pipeline), pipeline, hmget);
   };
   return {
-    servers: runs.map(median),
+    servers: medians.slice(0, 4),
+    unloaded: medians.slice(4),
     floor1: await floor(1),
     floor100: await floor(100),
     answersEqual: true,
@@ -171,18 +184,22 @@ async function withServer<T>(server: Server, fn: (url: string, child: Child) => 
   }
 }
 
-async function measure(server: Server, script: string, key: string, rows: number, o: OnlineOptions): Promise<Measured> {
-  const base = { key, label: `${server.label}, ${rows} entit${rows === 1 ? "y" : "ies"}`, connections: o.connections, rowsPerRequest: rows };
+async function measure(server: Server, script: string, key: string, rows: number, connections: number, o: OnlineOptions): Promise<Measured> {
+  const base = { key, label: `${server.label}, ${rows} entit${rows === 1 ? "y" : "ies"}`, connections, rowsPerRequest: rows };
   try {
     return await withServer(server, async (url, child) => {
       // 100 entities on a busy machine can take seconds per request at 32 connections: a wide timeout.
-      const opts = { url: `${url}/get-online-features`, script, connections: o.connections, timeoutS: 10 };
+      const opts = { url: `${url}/get-online-features`, script, connections, timeoutS: 10 };
       await runWrk({ ...opts, durationS: WARMUP_S });
-      o.say(`online: ${key}: wrk -t1 -c${o.connections} -d${o.durationS}s`);
+      o.say(`online: ${key}: wrk -t1 -c${connections} -d${o.durationS}s`);
+      const cpuBefore = processCpuNs(child.proc.pid);
       const result = await runWrk({ ...opts, durationS: o.durationS });
+      const cpuAfter = processCpuNs(child.proc.pid);
       if (child.proc.exitCode !== null) throw new Error(`exited during the run; last output:\n${child.output.join("\n")}`);
       if (result.requests === 0) throw new Error(`no request was answered in ${o.durationS} s; pass a longer --duration`);
-      return { ...base, result };
+      // The server's own CPU per request (every thread), steadier than req/s on a shared machine.
+      const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? { cpuNsPerRequest: (cpuAfter - cpuBefore) / result.requests } : {};
+      return { ...base, result, ...cpu };
     });
   } catch (e) {
     o.say(`online: ${key}: ${(e as Error).message}`);

@@ -17,9 +17,8 @@ import { quoteString } from "./source.js";
  * so the join is used only when that count is small ({@link MAX_ENTITY_ROWS_PER_BUCKET}); dense
  * entity files (one key sampled many times within a TTL) take the ASOF join instead.
  *
- * With a source whose rows have a stable position across scans (Parquet: file and row number), the join
- * carries only keys, times and that position; the features of the winners are fetched in a second hash
- * join on the position, so the features of the rows that lose never travel through the join.
+ * The features travel through the join with the keys (fetching the winners' features afterwards by source
+ * position, in a second scan, measured the same on the 10M-row benchmark view, and needs stable positions).
  *
  * Semantics are those of the ASOF paths in historical.ts: latest event <= t, >= t - ttl (inclusive), ties
  * by the created timestamp (a missing one counts as the event time), then by the later source row; with
@@ -48,8 +47,6 @@ export interface BucketJoin {
   readonly created: boolean;
   /** Use only rows created at or before the entity time. */
   readonly cutoff: boolean;
-  /** `__seq` names the same row in every scan of the source (Parquet), so features can be fetched afterwards. */
-  readonly stablePositions: boolean;
 }
 
 /** Builds `__mlops_o<index>` (`__mlops_row`, `__hit`, `__f<k>`) for the matched entity rows, or answers "asof" (the entity rows are too dense: use the ASOF join). */
@@ -60,15 +57,13 @@ export async function bucketJoin(conn: DuckDBConnection, j: BucketJoin): Promise
   const base = BigInt(j.windowStart.getTime()) * 1000n - 1n;
   const bucket = (ts: string) => `(epoch_us(${ts}) - ${base}) // ${width}`;
   const keyList = j.keys.join(", ");
-  const W = `__mlops_w${i}`;
   const present = [`__mlops_t IS NOT NULL`, ...j.keys.map((k) => `${k} IS NOT NULL`)].join(" AND ");
   const densest = Number((await conn.runAndReadAll(`SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ${ENTITY_TABLE} WHERE ${present} GROUP BY ${keyList}, ${bucket("__mlops_t")})`)).getRows()[0]![0]);
   if (densest > MAX_ENTITY_ROWS_PER_BUCKET) return "asof";
   // Each entity row, under its own bucket and the one before.
   const L = `SELECT __mlops_row, __mlops_t, ${keyList}, unnest([__b, __b - 1]) AS __b FROM (SELECT __mlops_row, __mlops_t, ${keyList}, ${bucket("__mlops_t")} AS __b FROM ${ENTITY_TABLE} WHERE ${present})`;
   const order = `(R.__e, ${j.created ? "R.__c, " : ""}R.__seq)`;
-  const carried = j.stablePositions ? [] : j.features.map((f, k) => `${f} AS __f${k}`);
-  const right = `SELECT ${keyList}, __event_ts AS __e, ${j.created ? "coalesce(__created_ts, __event_ts) AS __c, " : ""}__seq, ${bucket("__event_ts")} AS __b${carried.map((c) => `, ${c}`).join("")} FROM (${j.source}) WHERE ${j.usable}`;
+  const right = `SELECT ${keyList}, __event_ts AS __e, ${j.created ? "coalesce(__created_ts, __event_ts) AS __c, " : ""}__seq, ${bucket("__event_ts")} AS __b, ${j.features.map((f, k) => `${f} AS __f${k}`).join(", ")} FROM (${j.source}) WHERE ${j.usable}`;
   const on = [
     ...j.keys.map((k) => `L.${k} = R.${k}`),
     "L.__b = R.__b",
@@ -76,16 +71,9 @@ export async function bucketJoin(conn: DuckDBConnection, j: BucketJoin): Promise
     `R.__e >= L.__mlops_t - to_seconds(${j.ttlSeconds})`,
     ...(j.cutoff ? ["R.__c <= L.__mlops_t"] : []),
   ].join(" AND ");
-  const value = j.stablePositions ? "R.__seq" : `{${j.features.map((_, k) => `${quoteString(`f${k}`)}: R.__f${k}`).join(", ")}}`;
-  await buildingOnTheRight(conn, `CREATE OR REPLACE TEMP TABLE ${W} AS SELECT L.__mlops_row, arg_max(${value}, ${order}) AS __v FROM (${right}) R JOIN (${L}) L ON ${on} GROUP BY L.__mlops_row`);
-  const out = `CREATE OR REPLACE TEMP TABLE __mlops_o${i} AS SELECT W.__mlops_row, true AS __hit`;
-  if (j.stablePositions) {
-    const fetch = `SELECT __seq, ${j.features.map((f, k) => `${f} AS __f${k}`).join(", ")} FROM (${j.source})`;
-    await buildingOnTheRight(conn, `${out}, ${j.features.map((_, k) => `R.__f${k}`).join(", ")} FROM (${fetch}) R JOIN ${W} W ON R.__seq = W.__v`);
-  } else {
-    await conn.run(`${out}, ${j.features.map((_, k) => `struct_extract(W.__v, 'f${k}') AS __f${k}`).join(", ")} FROM ${W} W`);
-  }
-  await conn.run(`DROP TABLE IF EXISTS ${W}`);
+  const value = `{${j.features.map((_, k) => `${quoteString(`f${k}`)}: R.__f${k}`).join(", ")}}`;
+  const best = `SELECT L.__mlops_row, arg_max(${value}, ${order}) AS __v FROM (${right}) R JOIN (${L}) L ON ${on} GROUP BY L.__mlops_row`;
+  await buildingOnTheRight(conn, `CREATE OR REPLACE TEMP TABLE __mlops_o${i} AS SELECT __mlops_row, true AS __hit, ${j.features.map((_, k) => `struct_extract(__v, 'f${k}') AS __f${k}`).join(", ")} FROM (${best})`);
   return "joined";
 }
 

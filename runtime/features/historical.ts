@@ -6,7 +6,7 @@ import type { FeatureRef, FeatureStoreSpec, FeatureViewSpec } from "../../src/sp
 import { viewJoinKeys, viewTtlSeconds } from "../../src/spec/features.js";
 import { ENTITY_TABLE, fileFormat, loadEntities, type LoadedEntities } from "./entities.js";
 import { bucketJoin } from "./historical-bucket.js";
-import { localSourcePath, quoteIdent, quoteString, sourceFormat, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
+import { localSourcePath, quoteIdent, quoteString, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
 
 /**
  * The point-in-time join (`mlops features historical`): for every entity row (join keys + event_timestamp
@@ -202,7 +202,6 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
           windowStart: window.start,
           created: !!view.source.createdTimestampField,
           cutoff: j.cutoff,
-          stablePositions: sourceFormat(view) === "parquet",
         })
       : "asof";
   if (bucketed === "joined") {

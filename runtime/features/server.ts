@@ -16,7 +16,7 @@ import type { Counter } from "prom-client";
 import { MlopsError } from "../../src/errors.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import type { FeatureStoreSpec } from "../../src/spec/features.js";
-import { lookup, StoreError, type LookupOptions } from "./online/lookup.js";
+import { lookup, lookupBytes, StoreError, type LookupOptions } from "./online/lookup.js";
 import { parsePush, type PushRoute } from "./online/push.js";
 import { LOOKUP_LIMITS, PlanCache, RequestError, parseOnlineRequest } from "./online/request.js";
 import type { OnlineStore } from "./online/types.js";
@@ -66,7 +66,8 @@ export interface FeatureApp {
 type Route = (typeof ROUTES)[number];
 interface Reply {
   readonly status: number;
-  readonly body: string;
+  /** Text is sent as UTF-8; an answer is already bytes. */
+  readonly body: string | Buffer;
   readonly headers?: Record<string, string>;
 }
 
@@ -83,6 +84,11 @@ export async function answerOnlineFeatures(store: OnlineStore, plans: PlanCache,
   return lookup(store, parseOnlineRequest(body, plans, limits), opts);
 }
 
+/** {@link answerOnlineFeatures} with the limits given in full, the answer as the UTF-8 bytes the server sends. */
+function answerBytes(store: OnlineStore, plans: PlanCache, body: unknown, limits: FeatureServerLimits, opts: LookupOptions): Promise<Buffer> {
+  return lookupBytes(store, parseOnlineRequest(body, plans, limits), opts);
+}
+
 export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
   const { spec, store } = opts;
   const limits: FeatureServerLimits = { ...FEATURE_SERVER_LIMITS, ...opts.limits };
@@ -95,12 +101,15 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
   let draining = false;
 
   const finish = (res: ServerResponse, route: Route, started: number, reply: Reply): void => {
-    // Encoded once: `Buffer.byteLength` then `end(string)` would flatten and walk a 100-row answer twice.
-    const body = Buffer.from(reply.body, "utf8");
-    const headers: Record<string, string | number> = { "content-length": body.length, ...reply.headers };
-    if (body.length > 0 && headers["content-type"] === undefined) headers["content-type"] = "application/json";
-    if (draining) headers.connection = "close";
+    // Bytes once (an answer already is): `Buffer.byteLength` then `end(string)` would walk it twice.
+    const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : reply.body;
     if (!res.headersSent) {
+      // A flat [name, value, …] list, which node:http writes as it is.
+      const headers: string[] = ["content-length", String(body.length)];
+      const extra = reply.headers;
+      if (extra) for (const name in extra) headers.push(name, extra[name]!);
+      if (body.length > 0 && extra?.["content-type"] === undefined) headers.push("content-type", "application/json");
+      if (draining && extra?.connection === undefined) headers.push("connection", "close");
       res.writeHead(reply.status, headers);
       res.end(body);
     }
@@ -124,16 +133,16 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
 
   const getOnline = async (body: unknown): Promise<Reply> => {
     const started = performance.now();
-    let text: string;
+    let answer: Buffer;
     try {
-      text = await answerOnlineFeatures(store, plans, body, { limits, nowMicros: now() * 1000, observe: metrics.observe });
+      answer = await answerBytes(store, plans, body, limits, { nowMicros: now() * 1000, observe: metrics.observe });
     } catch (e) {
       // A lookup the store failed took its time too (a deadline, typically); a refused request did not look up.
       if (e instanceof StoreError) metrics.lookupDuration.observe((performance.now() - started) / 1000);
       throw e;
     }
     metrics.lookupDuration.observe((performance.now() - started) / 1000);
-    return { status: 200, body: text };
+    return { status: 200, body: answer };
   };
 
   const push = async (body: unknown, kind: PushRoute): Promise<Reply> => {
@@ -152,6 +161,18 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
     return EMPTY_OK;
   };
 
+  // Made once, not per request: under tsx every named closure also costs a `__name` call when created.
+  const respond = (res: ServerResponse, route: Route, started: number, work: () => Reply | Promise<Reply>): void => {
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = work();
+    } catch (e) {
+      reply = failure(e, route);
+    }
+    if (reply instanceof Promise) reply.then((r) => finish(res, route, started, r), (e: unknown) => finish(res, route, started, failure(e, route)));
+    else finish(res, route, started, reply);
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const url = req.url ?? "/";
@@ -159,42 +180,32 @@ export function buildFeatureApp(opts: FeatureAppOptions): FeatureApp {
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
     const route: Route = (ROUTES as readonly string[]).includes(path) && path !== "other" ? (path as Route) : "other";
-    const run = (work: () => Reply | Promise<Reply>): void => {
-      let reply: Reply | Promise<Reply>;
-      try {
-        reply = work();
-      } catch (e) {
-        reply = failure(e, route);
-      }
-      if (reply instanceof Promise) reply.then((r) => finish(res, route, started, r), (e: unknown) => finish(res, route, started, failure(e, route)));
-      else finish(res, route, started, reply);
-    };
     switch (route) {
       case "/get-online-features":
       case "/push":
       case "/write-to-online-store": {
         if (method !== "POST") {
           req.resume();
-          return run(() => notAllowed("POST"));
+          return respond(res, route, started, () => notAllowed("POST"));
         }
         const max = route === "/get-online-features" ? limits.maxBodyBytes : limits.maxPushBodyBytes;
         readJson(req, res, max, (err, body) => {
           if (err) return finish(res, route, started, err);
-          run(() => (route === "/get-online-features" ? getOnline(body) : push(body, route === "/push" ? "push" : "write")));
+          respond(res, route, started, () => (route === "/get-online-features" ? getOnline(body) : push(body, route === "/push" ? "push" : "write")));
         });
         return;
       }
       case "/health":
         req.resume();
-        if (method !== "GET") return run(() => notAllowed("GET"));
-        return run(() => (draining ? errorReply(503, "draining: this server is shutting down") : store.healthy ? EMPTY_OK : errorReply(503, `the online store (${store.kind}) is not connected`)));
+        if (method !== "GET") return respond(res, route, started, () => notAllowed("GET"));
+        return respond(res, route, started, () => (draining ? errorReply(503, "draining: this server is shutting down") : store.healthy ? EMPTY_OK : errorReply(503, `the online store (${store.kind}) is not connected`)));
       case "/metrics":
         req.resume();
-        if (method !== "GET") return run(() => notAllowed("GET"));
-        return run(() => metrics.registry.metrics().then((body) => ({ status: 200, body, headers: { "content-type": metrics.registry.contentType } })));
+        if (method !== "GET") return respond(res, route, started, () => notAllowed("GET"));
+        return respond(res, route, started, () => metrics.registry.metrics().then((body) => ({ status: 200, body, headers: { "content-type": metrics.registry.contentType } })));
       default:
         req.resume();
-        return run(() => errorReply(404, `no such path: ${path.slice(0, 200)}; this server answers ${PATHS}`));
+        return respond(res, route, started, () => errorReply(404, `no such path: ${path.slice(0, 200)}; this server answers ${PATHS}`));
     }
   };
 

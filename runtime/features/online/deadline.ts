@@ -17,11 +17,41 @@
 /** Raised when an operation passes its deadline, or is refused while Redis is stalled. */
 export class DeadlineError extends Error {}
 
-interface Entry {
-  readonly started: number;
-  readonly at: number;
+/**
+ * One operation in flight. A class, not closures made per call: under tsx (a checkout's `mlops`), every
+ * named closure also costs a `__name` property definition each time it is created.
+ */
+class Entry<T = unknown> {
+  private done = false;
+
+  constructor(
+    private readonly owner: Deadlines,
+    readonly started: number,
+    readonly at: number,
+    private readonly ms: number,
+    private readonly what: string,
+    private readonly probe: boolean,
+    private readonly resolve: (v: T) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+
   /** Rejects the operation: past its deadline, or with `reason`. */
-  readonly fail: (reason?: string) => void;
+  fail(reason?: string): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.probe) this.owner.probeEnded();
+    this.reject(new DeadlineError(reason ?? `Redis did not answer ${this.what} within ${this.ms} ms`));
+  }
+
+  /** The operation ended: settles the promise unless the deadline already did. */
+  settle(ok: boolean, value: unknown): void {
+    this.owner.forget(this as Entry);
+    if (this.done) return;
+    this.done = true;
+    if (this.probe) this.owner.probeEnded();
+    if (ok) this.resolve(value as T);
+    else this.reject(value);
+  }
 }
 
 export class Deadlines {
@@ -60,25 +90,8 @@ export class Deadlines {
     }
     return new Promise<T>((resolve, reject) => {
       const started = performance.now();
-      let done = false;
-      const entry: Entry = {
-        started,
-        at: started + ms,
-        fail: (reason) => {
-          if (done) return;
-          done = true;
-          if (probe) this.probing = false;
-          reject(new DeadlineError(reason ?? `Redis did not answer ${what} within ${ms} ms`));
-        },
-      };
-      const settle = (): boolean => {
-        this.pending.delete(entry);
-        if (done) return false;
-        done = true;
-        if (probe) this.probing = false;
-        return true;
-      };
-      this.pending.add(entry);
+      const entry = new Entry<T>(this, started, started + ms, ms, what, probe, resolve, reject);
+      this.pending.add(entry as Entry);
       this.arm();
       let p: Promise<T>;
       try {
@@ -87,10 +100,20 @@ export class Deadlines {
         p = Promise.reject(e);
       }
       p.then(
-        (v) => settle() && resolve(v),
-        (e: unknown) => settle() && reject(e),
+        (v) => entry.settle(true, v),
+        (e: unknown) => entry.settle(false, e),
       );
     });
+  }
+
+  /** @internal (Entry) */
+  forget(entry: Entry): void {
+    this.pending.delete(entry);
+  }
+
+  /** @internal (Entry) */
+  probeEnded(): void {
+    this.probing = false;
   }
 
   /** Fails every operation in flight (the store is closing). */

@@ -12,7 +12,12 @@
  * ever lengthening it), even when it skips the row, so an entity that keeps being re-materialized never
  * expires under a reader (Feast #3275). Correctness does not rest on EXPIRE: reads enforce the TTL.
  *
- * Reads: one HMGET per row and entity set, all issued in one tick (node-redis pipelines them). Commands
+ * Reads: a one-row read is one HMGET; more rows are one read script call per entity set (up to
+ * READ_KEYS_PER_SCRIPT rows), all issued in one tick (node-redis pipelines them). The script HMGETs each
+ * row's hash and answers one string for the whole call: a row's values joined by U+001F, rows by U+001E,
+ * a field the hash lacks as the empty string. That is exact because no JSON text (the stored values, keys.ts) is empty or holds a control character
+ * unescaped, and the times are digits. One string instead of a bulk string per field and row is what the
+ * client saves: decoding thousands of RESP bulk strings was most of a read's client CPU. Commands
  * carry no timer of their own; each read and each write batch has one deadline as a whole (deadline.ts),
  * so a Redis that stops answering costs a request its deadline (a 503), not a hang. Redis
  * Cluster is not supported (a batch script touches keys in many slots); ElastiCache without cluster mode,
@@ -35,7 +40,11 @@ const ROWS_PER_SCRIPT = 256;
 const SCRIPTS_IN_FLIGHT = 8;
 /** Connection attempts before a first connect gives up (later disconnects retry for ever). */
 const FIRST_CONNECT_TRIES = 5;
-/** Deadlines of a whole read (every HMGET of one lookup) and of a whole write (every script of one batch). */
+/** Rows per read script call: bounds how long one call holds Redis (together with the fields per row). */
+const READ_KEYS_PER_SCRIPT = 256;
+/** Field reads (rows × fields) per read script call at most, when that allows fewer rows than the above. */
+const READ_FIELDS_PER_SCRIPT = 32_768;
+/** Deadlines of a whole read (every command of one lookup) and of a whole write (every script of one batch). */
 export const REDIS_DEADLINES = { readMs: 5_000, writeMs: 60_000 } as const;
 
 /*
@@ -73,6 +82,21 @@ end
 return written
 `;
 
+/* KEYS: the hashes; ARGV: the fields. Returns the values as one string (see the header). */
+const READ_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do
+  local v = redis.call('HMGET', KEYS[i], unpack(ARGV))
+  for j = 1, #ARGV do
+    if not v[j] then v[j] = '' end
+  end
+  out[i] = table.concat(v, '\\31')
+end
+return table.concat(out, '\\30')
+`;
+const FIELD_SEP = "\x1f";
+const ROW_SEP = "\x1e";
+
 export interface RedisStoreOptions {
   /** Environment the password variable is read from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
@@ -109,6 +133,14 @@ function makeClient(url: string, password: string | undefined, state: { connecte
 }
 type Client = ReturnType<typeof makeClient>;
 
+/** The rows of one entity set to HMGET, and where each view's fields sit in the reply. */
+interface ReadSet {
+  readonly prefix: string;
+  readonly keys: readonly string[];
+  fields: string[];
+  readonly parts: Array<{ read: number; offset: number }>;
+}
+
 interface Group {
   /** Prefix of the hash keys: `<prefix><entities>:`. */
   readonly prefix: string;
@@ -120,7 +152,9 @@ export class RedisOnlineStore implements OnlineStore {
   readonly kind = "redis" as const;
   private readonly groups = new Map<string, Group>();
   private sha: string | undefined;
+  private readSha: string | undefined;
   private readonly deadlines = new Deadlines();
+  private readonly fields = new WeakMap<readonly string[], { view: string; features: readonly string[]; fields: string[] }>();
 
   private constructor(
     private readonly client: Client,
@@ -170,6 +204,7 @@ export class RedisOnlineStore implements OnlineStore {
     state.connected = true;
     const store = new RedisOnlineStore(client, spec, config.keyPrefix ?? `${spec.name}:`, opts.readTimeoutMs ?? REDIS_DEADLINES.readMs, opts.writeTimeoutMs ?? REDIS_DEADLINES.writeMs);
     store.sha = await client.scriptLoad(WRITE_SCRIPT);
+    store.readSha = await client.scriptLoad(READ_SCRIPT);
     return store;
   }
 
@@ -222,42 +257,106 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   private async readAll(reads: readonly ViewRead[]): Promise<ViewValues[]> {
-    // Views over the same entities share a hash: one HMGET per row and entity set answers all of them.
-    const sets = new Map<string, { prefix: string; keys: readonly string[]; fields: string[]; parts: Array<{ read: number; offset: number }> }>();
-    reads.forEach((r, i) => {
-      const prefix = this.group(r.view).prefix;
-      const id = `${prefix}\0${r.keys.join("\0")}`;
-      let set = sets.get(id);
-      if (!set) sets.set(id, (set = { prefix, keys: r.keys, fields: [], parts: [] }));
-      set.parts.push({ read: i, offset: set.fields.length });
-      set.fields.push(`_ts:${r.view.name}`);
-      for (const f of r.features) set.fields.push(`${r.view.name}:${f}`);
-    });
     const out: ViewValues[] = reads.map((r) => ({
       eventMicros: new Float64Array(r.keys.length),
       values: r.features.map(() => new Array<string | undefined>(r.keys.length)),
     }));
+    // Views over the same entities share a hash: one read per row and entity set answers all of them.
+    let sets: ReadSet[];
+    if (reads.length === 1) sets = [{ prefix: this.group(reads[0]!.view).prefix, keys: reads[0]!.keys, fields: this.fieldsOf(reads[0]!), parts: [{ read: 0, offset: 0 }] }];
+    else {
+      const byId = new Map<string, ReadSet>();
+      reads.forEach((r, i) => {
+        const prefix = this.group(r.view).prefix;
+        const id = `${prefix}\0${r.keys.join("\0")}`;
+        let set = byId.get(id);
+        if (!set) byId.set(id, (set = { prefix, keys: r.keys, fields: [], parts: [] }));
+        set.parts.push({ read: i, offset: set.fields.length });
+        set.fields = set.fields.concat(this.fieldsOf(r));
+      });
+      sets = [...byId.values()];
+    }
     const pending: Promise<void>[] = [];
-    for (const set of sets.values()) {
-      set.keys.forEach((key, row) => {
-        const reply = this.client.sendCommand<Array<string | null>>(["HMGET", set.prefix + key, ...set.fields]);
+    for (const set of sets) {
+      const { prefix, keys, fields, parts } = set;
+      if (keys.length === 1) {
+        // One row: a plain HMGET, which costs Redis less than the script and the client little more.
+        const args = new Array<string>(2 + fields.length);
+        args[0] = "HMGET";
+        args[1] = prefix + keys[0]!;
+        for (let j = 0; j < fields.length; j++) args[2 + j] = fields[j]!;
         pending.push(
-          reply.then((got) => {
+          this.client.sendCommand<Array<string | null>>(args).then((got) => {
             this.deadlines.replied();
-            for (const { read, offset } of set.parts) {
-              const ts = got[offset];
-              const target = out[read]!;
-              target.eventMicros[row] = ts === null || ts === undefined ? NaN : Number(ts);
-              if (ts === null || ts === undefined) continue;
-              const cols = target.values as Array<Array<string | undefined>>;
-              for (let j = 0; j < cols.length; j++) cols[j]![row] = got[offset + 1 + j] ?? undefined;
-            }
+            this.unpack(got, 0, parts, out);
           }),
         );
-      });
+        continue;
+      }
+      const perCall = Math.max(1, Math.min(READ_KEYS_PER_SCRIPT, Math.floor(READ_FIELDS_PER_SCRIPT / fields.length)));
+      for (let start = 0; start < keys.length; start += perCall) {
+        const end = Math.min(keys.length, start + perCall);
+        const args = new Array<string>(3 + (end - start) + fields.length);
+        args[0] = "EVALSHA";
+        args[2] = String(end - start);
+        for (let r = start; r < end; r++) args[3 + r - start] = prefix + keys[r]!;
+        for (let j = 0, at = 3 + end - start; j < fields.length; j++) args[at + j] = fields[j]!;
+        pending.push(
+          this.readScript(args).then((text) => {
+            this.deadlines.replied();
+            const rows = end - start === 1 ? [text] : text.split(ROW_SEP);
+            if (rows.length !== end - start) throw new Error(`the read script answered ${rows.length} rows for ${end - start} keys`);
+            for (let i = 0; i < rows.length; i++) this.unpack(rows[i]!.split(FIELD_SEP), start + i, parts, out);
+          }),
+        );
+      }
     }
-    await Promise.all(pending);
+    if (pending.length === 1) await pending[0];
+    else await Promise.all(pending);
     return out;
+  }
+
+  /** One row's values (null or empty: the hash lacks the field) into each view's columns. */
+  private unpack(got: ReadonlyArray<string | null>, row: number, parts: ReadSet["parts"], out: ViewValues[]): void {
+    for (const { read, offset } of parts) {
+      const ts = got[offset];
+      const target = out[read]!;
+      if (ts === undefined || ts === null || ts === "") {
+        target.eventMicros[row] = NaN;
+        continue;
+      }
+      target.eventMicros[row] = Number(ts);
+      const cols = target.values as Array<Array<string | undefined>>;
+      for (let j = 0; j < cols.length; j++) {
+        const v = got[offset + 1 + j];
+        cols[j]![row] = v === "" || v === null ? undefined : v;
+      }
+    }
+  }
+
+  /** EVALSHA of the read script (`args[1]` is filled in here), loading it again once if Redis lost it. */
+  private async readScript(args: string[]): Promise<string> {
+    args[1] = this.readSha!;
+    try {
+      return await this.client.sendCommand<string>(args);
+    } catch (e) {
+      if (!/NOSCRIPT/.test((e as Error).message)) throw e;
+      this.readSha = await this.client.scriptLoad(READ_SCRIPT);
+      args[1] = this.readSha;
+      return this.client.sendCommand<string>(args);
+    }
+  }
+
+  /**
+   * The HMGET fields of one view's read, `_ts:<view>` then `<view>:<feature>` per feature, built once per
+   * features list (a lookup plan's lists are reused request after request) and checked on every use.
+   */
+  private fieldsOf(r: ViewRead): string[] {
+    const hit = this.fields.get(r.features);
+    if (hit && hit.view === r.view.name && hit.features.length === r.features.length && hit.features.every((f, i) => f === r.features[i])) return hit.fields;
+    const fields = [`_ts:${r.view.name}`, ...r.features.map((f) => `${r.view.name}:${f}`)];
+    this.fields.set(r.features, { view: r.view.name, features: [...r.features], fields });
+    return fields;
   }
 
   async close(): Promise<void> {

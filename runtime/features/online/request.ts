@@ -71,20 +71,37 @@ const PLAN_CACHE_SIZE = 256;
 
 /** Compiles and caches plans for one spec. */
 export class PlanCache {
-  private readonly plans = new Map<string, LookupPlan>();
+  /** Plans by a short key (the list's length, ends and the naming); each entry holds its whole list. */
+  private readonly plans = new Map<string, Array<{ features: readonly string[]; plan: LookupPlan }>>();
+  private size = 0;
   constructor(readonly spec: FeatureStoreSpec) {}
 
   plan(features: readonly string[], fullNames: boolean, field: string): LookupPlan {
-    const id = `${fullNames ? "1" : "0"}${features.join("\0")}`;
-    let plan = this.plans.get(id);
-    if (!plan) {
-      plan = compilePlan(this.spec, features, fullNames, field);
-      // Bounded: a client cycling through feature lists must not grow the cache without end.
-      if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
-      this.plans.set(id, plan);
+    // Found without joining the list into one string: the short key, then the list compared item by item.
+    const id = `${fullNames ? "1" : "0"}${features.length}\0${features[0]}\0${features[features.length - 1]}`;
+    const bucket = this.plans.get(id);
+    if (bucket) {
+      for (const e of bucket) if (sameList(e.features, features)) return e.plan;
     }
+    const plan = compilePlan(this.spec, features, fullNames, field);
+    // Bounded: a client cycling through feature lists must not grow the cache without end.
+    if (this.size >= PLAN_CACHE_SIZE) {
+      const [oldest, list] = this.plans.entries().next().value!;
+      list.shift();
+      if (list.length === 0) this.plans.delete(oldest);
+      this.size--;
+    }
+    if (bucket && this.plans.has(id)) bucket.push({ features: [...features], plan });
+    else this.plans.set(id, [{ features: [...features], plan }]);
+    this.size++;
     return plan;
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function compilePlan(spec: FeatureStoreSpec, features: readonly string[], fullNames: boolean, field: string): LookupPlan {
