@@ -4,13 +4,10 @@
  * value (the store's write compares, see online/types.ts).
  *
  * Memory does not grow with the window (feast #6307): DuckDB picks the latest row per entity and streams
- * the result; rows are converted and written `chunkRows` at a time, and the next chunk is fetched only once
- * the previous one is stored. Picking the latest row sorts the window, so a window of more than
- * `PARTITION_CHUNKS` chunks is scanned once into a table with each row's key hash and processed in
- * key-hash partitions of about that size, one after the other (every row of an entity falls in one
- * partition, so "latest per entity" and newest-wins are unchanged): each sort holds a bounded number of
- * rows, whatever the window. DuckDB's memory is bounded too (the table and sorts spill past it): by
- * default to what one partition's sort needs, at least 256 MB, or `$MLOPS_DUCKDB_MEMORY_LIMIT`.
+ * the result, `chunkRows` at a time, and a window of more than `PARTITION_CHUNKS` chunks runs as key-hash
+ * partitions of about that size, each its own query over the source (materialize-stream.ts), so every
+ * sort holds a bounded number of rows whatever the window. DuckDB's memory is bounded too (a sort spills
+ * past it): by default to what one partition's sort needs, at least 256 MB, or `$MLOPS_DUCKDB_MEMORY_LIMIT`.
  *
  * `--incremental` starts from the view's watermark (src/features/watermarks.ts) less the spec's lateness
  * window, re-scanned for rows that arrive late (feast #4133: a watermark at the last end misses them). A
@@ -27,13 +24,12 @@ import { advanceWatermark, readWatermark, type Watermark } from "../../src/featu
 import type { FeatureStoreSpec, FeatureViewSpec } from "../../src/spec/features.js";
 import { durationSeconds, viewTtlSeconds } from "../../src/spec/features.js";
 import { openStore, type ObjectStore } from "../../src/store/index.js";
-import { entityKeyText, keyText, valueText, viewKeys, type OnlineRow } from "./online/keys.js";
 import { openOnlineStore } from "./online/index.js";
 import type { OnlineStore } from "./online/types.js";
-import { DUCKDB_ENV, localSourcePath, quoteIdent, timestampLiteral, validateSource, viewSourceSql, withDuck } from "./source.js";
+import { PARTITION_CHUNKS, streamLatest, type PartitionState } from "./materialize-stream.js";
+import { DUCKDB_ENV, localSourcePath, timestampLiteral, validateSource, viewSourceSql, withDuck } from "./source.js";
 
-/** A partition holds at most this many chunks of rows (before picking the latest per entity). */
-export const PARTITION_CHUNKS = 20;
+export { PARTITION_CHUNKS, type PartitionState };
 /** DuckDB memory per row of a partition, for the default memory limit (a sort row plus its overhead). */
 const SORT_BYTES_PER_ROW = 256;
 /** The default memory limit is never below this. */
@@ -63,6 +59,8 @@ export interface MaterializeOptions {
   readonly registry?: ObjectStore;
   /** Progress lines (the CLI sends them to stderr). */
   readonly progress?: (line: string) => void;
+  /** Called after each key-hash partition of a window of several, with what DuckDB holds then. */
+  readonly onPartition?: (state: PartitionState) => void;
 }
 
 export interface ViewSummary {
@@ -139,6 +137,7 @@ interface ViewContext {
   readonly store: OnlineStore;
   readonly scratch: string;
   readonly progress: (line: string) => void;
+  readonly onPartition?: (state: PartitionState) => void;
 }
 
 async function materializeView(conn: DuckDBConnection, spec: FeatureStoreSpec, view: FeatureViewSpec, ctx: ViewContext): Promise<ViewSummary> {
@@ -147,9 +146,9 @@ async function materializeView(conn: DuckDBConnection, spec: FeatureStoreSpec, v
   const start = ctx.incremental ? incrementalStart(spec, view, previous, ctx.end) : ctx.start;
   const window = { ...(start ? { start } : {}), end: ctx.end };
   const path = await localSourcePath(view, spec, ctx.scratch);
-  await validateSource(conn, view, spec, path, { window });
+  const storedTypes = await validateSource(conn, view, spec, path, { window });
 
-  const counts = await streamLatest(conn, spec, view, path, window, ctx, spec.materialization.chunkRows);
+  const counts = await streamLatest(conn, spec, view, { path, window, storedTypes }, ctx, spec.materialization.chunkRows);
 
   let lateRowsMissed: number | undefined;
   if (ctx.incremental && previous && start && view.source.createdTimestampField) {
@@ -185,85 +184,6 @@ function incrementalStart(spec: FeatureStoreSpec, view: FeatureViewSpec, previou
   if (previous) return new Date(Date.parse(previous.end) - durationSeconds(spec.materialization.lateness, "materialization.lateness") * 1000);
   const ttl = viewTtlSeconds(view);
   return ttl === undefined ? undefined : new Date(end.getTime() - ttl * 1000);
-}
-
-/** The latest row per entity, streamed and written in chunks. */
-async function streamLatest(
-  conn: DuckDBConnection,
-  spec: FeatureStoreSpec,
-  view: FeatureViewSpec,
-  path: string,
-  window: { start?: Date; end: Date },
-  ctx: ViewContext,
-  chunkRows: number,
-): Promise<{ read: number; written: number }> {
-  const keys = viewKeys(view, spec);
-  const k = keys.names.map(quoteIdent);
-  const usable = k.map((c) => `${c} IS NOT NULL`).join(" AND ");
-  const src = viewSourceSql(view, spec, path, window);
-  const total = Number((await conn.runAndReadAll(`SELECT count(*) FROM (${src}) WHERE ${usable}`)).getRows()[0]![0]);
-  const partitions = Math.max(1, Math.ceil(total / (chunkRows * PARTITION_CHUNKS)));
-  const latest = (from: string, where: string) =>
-    [
-      `SELECT ${k.join(", ")}, epoch_us(__event_ts) AS __event_us, COALESCE(epoch_us(__created_ts), -1) AS __created_us, ${view.features.map((f) => quoteIdent(f.name)).join(", ")}`,
-      `FROM ${from} WHERE ${where}`,
-      `QUALIFY row_number() OVER (PARTITION BY ${k.join(", ")} ORDER BY __event_ts DESC, __created_ts DESC NULLS LAST) = 1`,
-    ].join("\n");
-  if (partitions === 1) return streamQuery(conn, latest(`(${src})`, usable), spec, view, ctx, chunkRows, { read: 0, written: 0 });
-
-  // One scan of the source into a table with each row's key hash (DuckDB keeps what exceeds its memory
-  // limit in its spill folder); then each partition's latest rows from that table.
-  ctx.progress(`materialize ${view.name}: ${total} rows in the window, in ${partitions} key-hash partitions`);
-  const table = "__mlops_window";
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, hash(${k.join(", ")}) % ${partitions} AS __part FROM (${src}) WHERE ${usable}`);
-  try {
-    let counts = { read: 0, written: 0 };
-    for (let p = 0; p < partitions; p++) counts = await streamQuery(conn, latest(table, `__part = ${p}`), spec, view, ctx, chunkRows, counts);
-    return counts;
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${table}`);
-  }
-}
-
-/** Streams one query's rows to the store, `chunkRows` at a time; counts continue from `start`. */
-async function streamQuery(
-  conn: DuckDBConnection,
-  sql: string,
-  spec: FeatureStoreSpec,
-  view: FeatureViewSpec,
-  ctx: ViewContext,
-  chunkRows: number,
-  start: { read: number; written: number },
-): Promise<{ read: number; written: number }> {
-  const keys = viewKeys(view, spec);
-  const result = await conn.stream(sql);
-  const nk = keys.names.length;
-  const dtypes = view.features.map((f) => f.dtype);
-  let buffer: OnlineRow[] = [];
-  let { read, written } = start;
-  const flush = async () => {
-    if (buffer.length === 0) return;
-    const r = await ctx.store.write(view, buffer);
-    written += r.written;
-    ctx.progress(`materialize ${view.name}: ${read} rows read, ${written} written`);
-    buffer = [];
-  };
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    const cols = chunk.getColumns();
-    for (let r = 0; r < chunk.rowCount; r++) {
-      const texts = new Array<string>(nk);
-      for (let j = 0; j < nk; j++) texts[j] = keyText(cols[j]![r], keys.types[j]!)!;
-      const values = new Array<string>(dtypes.length);
-      for (let j = 0; j < dtypes.length; j++) values[j] = valueText(cols[nk + 2 + j]![r], dtypes[j]!) ?? "null";
-      buffer.push({ key: entityKeyText(texts), eventMicros: Number(cols[nk]![r]), createdMicros: Number(cols[nk + 1]![r]), values });
-      read++;
-      if (buffer.length >= chunkRows) await flush();
-    }
-  }
-  await flush();
-  return { read, written };
 }
 
 /** Rows older than the scanned window, created after the previous run: what an incremental run misses. */
