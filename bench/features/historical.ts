@@ -2,12 +2,11 @@
 // compiled as it ships: node's start, reading the Parquet files, the join, writing Parquet) against pandas `merge_asof` (the
 // sorts, the joins and putting the rows back in input order; loading the CSV files and writing the answer
 // are not counted), on the same data, and the two answers compared row by row.
-import { spawnSync } from "node:child_process";
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { FEATURES_A, FEATURES_B, TTL_A_S, TTL_B_S, historicalData, type HistoricalData, type HistoricalSizes } from "./data.js";
-import { timed } from "./measure.js";
+import { compiledCli, timed } from "./measure.js";
 
 const PYTHON = "/usr/bin/python3";
 const TIMEOUT_MS = 3_600_000;
@@ -110,23 +109,6 @@ export async function compare(entitiesParquet: string, oursPath: string, pandasP
     conn.closeSync();
     instance.closeSync();
   }
-}
-
-/**
- * The command as it ships: an installed package (and the runtime image) runs JavaScript compiled from
- * these sources, while `bin/mlops.js` in a checkout transpiles them through tsx at every start (0.6–1 s
- * here, which no user pays). So the sources are compiled once per run with esbuild (tsx's own compiler,
- * one file at a time, no bundling) under .bench/, where node still finds the checkout's node_modules, and
- * removed at exit.
- */
-export function compiledCli(root: string): string {
-  const out = join(root, ".bench", `dist-${process.pid}`);
-  process.on("exit", () => rmSync(out, { recursive: true, force: true }));
-  const dirs = ["src", "cli", "runtime", "components", "policy"];
-  const files = dirs.flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).map((f) => join(d, f)));
-  const r = spawnSync(join(root, "node_modules", ".bin", "esbuild"), [...files, `--outdir=${out}`, "--outbase=.", "--format=esm", "--platform=node", "--target=node20", "--log-level=warning"], { cwd: root, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`esbuild of the sources failed (${r.status}):\n${r.stderr.slice(-2000)}`);
-  return join(out, "cli", "main.js");
 }
 
 export async function runHistorical(o: HistoricalOptions): Promise<HistoricalResult> {

@@ -1,7 +1,7 @@
 // Online reads for `npm run bench:features`: `mlops features serve` against the FastAPI + redis-py stand-in
 // (fastapi_feature_server.py) on the same Redis data, 1 and 100 entities × 50 features per request, under
 // `wrk -t1 -c<N>`, and the Redis floor (redis-benchmark with the same HMGET, the same connections; for 100
-// entities, 100 HMGETs pipelined per round trip). Ours runs compiled, as it ships (historical.ts compiledCli).
+// entities, 100 HMGETs pipelined per round trip). Ours runs compiled, as it ships (measure.ts compiledCli).
 // The 1-entity request is also timed at `wrk -c1` (one request at a time: the latency of an unloaded
 // request), and every run reads the server's CPU time per request.
 import { writeFileSync } from "node:fs";
@@ -13,8 +13,7 @@ import { assertPortFree, runToEnd, startChild, stopChild, waitReady, type Child 
 import { median, type Measured } from "../serve/report.js";
 import { runWrk, writePostScript } from "../serve/wrk.js";
 import { ONLINE_FEATURES, onlineData } from "./data.js";
-import { compiledCli } from "./historical.js";
-import { redisBenchmark, type RedisBenchResult, type RedisServer } from "./measure.js";
+import { compiledCli, redisBenchmark, type RedisBenchResult, type RedisServer } from "./measure.js";
 
 const PYTHON = "/usr/bin/python3";
 const VIEW = "o";

@@ -242,14 +242,15 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
     await conn.run(`DROP TABLE ${D}`);
   }
   const [matched] = (await conn.runAndReadAll(`SELECT count(*) FROM __mlops_o${i} WHERE __hit`)).getRows()[0]!.map(Number);
-  j.say(`${view.name}: ${matched} of ${j.entities.rows} entity rows matched (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  const seconds = (performance.now() - started) / 1000;
+  j.say(`${view.name}: ${matched} of ${j.entities.rows} entity rows matched (${seconds.toFixed(1)} s)`);
   return {
     view: view.name,
     features: j.features,
     matched: matched!,
     createdTimestampCutoff: j.cutoff,
     join: bucketed === "joined" ? "bucket" : "asof",
-    seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+    seconds: Number(seconds.toFixed(3)),
     window: { ...(window.start ? { start: window.start.toISOString() } : {}), ...(window.end ? { end: window.end.toISOString() } : {}) },
   };
 }

@@ -18,7 +18,7 @@
  * constant pieces encoded once: nothing is parsed or re-encoded, and no intermediate strings are built.
  */
 import { microsIso } from "./keys.js";
-import type { LookupPlan, OnlineRequest } from "./request.js";
+import type { OnlineRequest } from "./request.js";
 import type { OnlineStore, ViewRead } from "./types.js";
 
 /** Status indexes (into {@link StatusCounts} and {@link STATUS}). */
@@ -128,7 +128,7 @@ export async function lookupBytes(store: OnlineStore, req: OnlineRequest, opts: 
     if (i > 0) w.byte(COMMA);
     w.text(JSON.stringify(req.entityNames[i]));
   }
-  const names = namesBytes(plan);
+  const names = plan.namesBytes;
   if (req.entityNames.length > 0 && names.length > 0) w.byte(COMMA);
   w.bytes(names);
   w.bytes(META_CLOSE);
@@ -223,14 +223,6 @@ let statusScratch = new Uint8Array(64);
 function rowStatus(rows: number): Uint8Array {
   if (statusScratch.length < rows) statusScratch = new Uint8Array(rows);
   return statusScratch;
-}
-
-/** `"name","name"` of a plan's output columns, encoded once per plan. */
-const planNames = new WeakMap<LookupPlan, Buffer>();
-function namesBytes(plan: LookupPlan): Buffer {
-  let b = planNames.get(plan);
-  if (!b) planNames.set(plan, (b = Buffer.from(plan.namesJson, "utf8")));
-  return b;
 }
 
 /**

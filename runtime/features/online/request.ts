@@ -54,6 +54,8 @@ export interface LookupPlan {
   readonly outputs: ReadonlyArray<{ readonly view: number; readonly feature: number }>;
   /** `"name","name"`: the output feature names as JSON text, for `metadata.feature_names`. */
   readonly namesJson: string;
+  /** {@link namesJson} as UTF-8 bytes, what the answer writer copies. */
+  readonly namesBytes: Buffer;
   /** Join keys the request must give, with their types. */
   readonly joinKeys: ReadonlyMap<string, KeyType>;
 }
@@ -149,7 +151,8 @@ function compilePlan(spec: FeatureStoreSpec, features: readonly string[], fullNa
     nameOwner.set(name, ref);
     names.push(name);
   });
-  return { views, outputs, namesJson: names.map((n) => JSON.stringify(n)).join(","), joinKeys };
+  const namesJson = names.map((n) => JSON.stringify(n)).join(",");
+  return { views, outputs, namesJson, namesBytes: Buffer.from(namesJson, "utf8"), joinKeys };
 }
 
 /** Checks a parsed JSON body against the spec and the limits; throws {@link RequestError}. */
