@@ -54,17 +54,22 @@ export async function loadEntities(conn: DuckDBConnection, path: string, keys: R
   if (reserved) throw MlopsError.of(`--entities ${path}`, `has a column named with the reserved prefix ${RESERVED_PREFIX}`, reserved, "Rename the column.");
   // CSV: other columns keep DuckDB's detected types (numbers stay numbers for training); the checked ones
   // are read as text and cast here, by the same rules the check applied.
+  // The input position: a Parquet file numbers its rows as it is read, in parallel; a CSV file's rows
+  // (or a Parquet file's that has a column of that name) are numbered by a window over the scan (one thread).
+  const numbered = format === "parquet" && !columns.includes("file_row_number");
   const reader =
     format === "csv"
       ? `read_csv(${quoteString(path)}, header = true, types = {${needed.map((c) => `${quoteString(c.name)}: 'VARCHAR'`).join(", ")}})`
-      : `read_parquet(${quoteString(path)})`;
+      : `read_parquet(${quoteString(path)}${numbered ? ", file_row_number = true" : ""})`;
+  const position = numbered ? "file_row_number + 1" : "row_number() OVER ()";
+  const exclude = numbered ? " EXCLUDE (file_row_number)" : "";
   const replace = [
     ...keys.map((k) => `${castExpr(k.name, k.kind)} AS ${quoteIdent(k.name)}`),
     `CAST(${quoteIdent(ENTITY_TIMESTAMP)} AS TIMESTAMPTZ) AS ${quoteIdent(ENTITY_TIMESTAMP)}`,
   ];
   try {
     await conn.run(
-      `CREATE OR REPLACE TEMP TABLE ${ENTITY_TABLE} AS SELECT row_number() OVER () AS __mlops_row, ${castExpr(ENTITY_TIMESTAMP, "timestamp", format === "csv" ? "VARCHAR" : stored.get(ENTITY_TIMESTAMP))} AS __mlops_t, * REPLACE (${replace.join(", ")}) FROM ${reader}`,
+      `CREATE OR REPLACE TEMP TABLE ${ENTITY_TABLE} AS SELECT ${position} AS __mlops_row, ${castExpr(ENTITY_TIMESTAMP, "timestamp", format === "csv" ? "VARCHAR" : stored.get(ENTITY_TIMESTAMP))} AS __mlops_t, *${exclude} REPLACE (${replace.join(", ")}) FROM ${reader}`,
     );
   } catch (err) {
     throw MlopsError.of("--entities", `cannot be read (${(err as Error).message.split("\n")[0]})`, path, "Check the file: a header line, then one row per entity and time.");

@@ -6,7 +6,7 @@ import type { FeatureRef, FeatureStoreSpec, FeatureViewSpec } from "../../src/sp
 import { viewJoinKeys, viewTtlSeconds } from "../../src/spec/features.js";
 import { ENTITY_TABLE, fileFormat, loadEntities, type LoadedEntities } from "./entities.js";
 import { bucketJoin } from "./historical-bucket.js";
-import { localSourcePath, quoteIdent, quoteString, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
+import { localSourcePath, quoteIdent, quoteString, sourceFormat, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
 
 /**
  * The point-in-time join (`mlops features historical`): for every entity row (join keys + event_timestamp
@@ -169,6 +169,15 @@ async function matchedTiesExist(conn: DuckDBConnection, table: string, keys: rea
   return rows! > pairs_!;
 }
 
+/** Rows in a Parquet file or glob, from its metadata (no data read); undefined if the metadata cannot be read. */
+async function parquetRows(conn: DuckDBConnection, path: string): Promise<number | undefined> {
+  try {
+    return Number((await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(${quoteString(path)})`)).getRows()[0]![0]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds `__mlops_o<i>` (`__mlops_row`, `__hit`, and `__f<j>` per requested feature, NULL where nothing matched). */
 async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<HistoricalViewResult> {
   const { view, spec, index: i } = j;
@@ -202,10 +211,11 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
           windowStart: window.start,
           created: !!view.source.createdTimestampField,
           cutoff: j.cutoff,
+          ...(sourceFormat(view) === "parquet" ? { viewRows: await parquetRows(conn, j.path) } : {}),
         })
       : "asof";
-  if (bucketed === "joined") {
-    j.say(`${view.name}: joined by hash on the join keys and ${view.ttl}-wide time buckets`);
+  if (bucketed !== "asof") {
+    j.say(`${view.name}: joined by hash on the join keys and ${view.ttl}-wide time buckets (hash table: ${bucketed === "view" ? "the view's rows" : "the entity rows"})`);
   } else if (!j.cutoff && !view.source.createdTimestampField) {
     // Latest event <= t. First on the plain timestamp, DuckDB's fastest ASOF key (about twice as fast as
     // the HUGEINT below); that answer is only in doubt where the (keys, event time) a row matched occurs
@@ -249,7 +259,7 @@ async function joinView(conn: DuckDBConnection, j: ViewJoin): Promise<Historical
     features: j.features,
     matched: matched!,
     createdTimestampCutoff: j.cutoff,
-    join: bucketed === "joined" ? "bucket" : "asof",
+    join: bucketed === "asof" ? "asof" : "bucket",
     seconds: Number(seconds.toFixed(3)),
     window: { ...(window.start ? { start: window.start.toISOString() } : {}), ...(window.end ? { end: window.end.toISOString() } : {}) },
   };

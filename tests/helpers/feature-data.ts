@@ -18,12 +18,12 @@ export async function writeCsv(path: string, header: readonly string[], rows: Re
 }
 
 /** Rewrites a CSV as Parquet with DuckDB, with the given column types. */
-export async function csvToParquet(csv: string, parquet: string, types: Record<string, string>): Promise<void> {
+export async function csvToParquet(csv: string, parquet: string, types: Record<string, string>, rowGroupSize?: number): Promise<void> {
   const inst = await DuckDBInstance.create(":memory:");
   const conn = await inst.connect();
   try {
     const cols = Object.entries(types).map(([c, t]) => `CAST("${c}" AS ${t}) AS "${c}"`).join(", ");
-    await conn.run(`COPY (SELECT ${cols} FROM read_csv('${csv}', header = true, all_varchar = true)) TO '${parquet}' (FORMAT PARQUET)`);
+    await conn.run(`COPY (SELECT ${cols} FROM read_csv('${csv}', header = true, all_varchar = true)) TO '${parquet}' (FORMAT PARQUET${rowGroupSize ? `, ROW_GROUP_SIZE ${rowGroupSize}` : ""})`);
   } finally {
     conn.closeSync();
     inst.closeSync();

@@ -252,6 +252,27 @@ describe("the point-in-time join", () => {
     expect(spend(await join1(source, entities, { parquet: true, view: { ttl: "30d" } }))).toEqual([2, 1, 10]);
   });
 
+  it("builds the hash table from the smaller side, the view's rows or the entity rows, with the same answers", async () => {
+    // A Parquet view's row count comes from its metadata: 3,000 rows against 400 entity rows (800 entries)
+    // puts the entity rows in the hash table; against 4,000 entity rows (8,000 entries), the view's rows.
+    const source = Array.from({ length: 3000 }, (_, i) => [i % 40, new Date(Date.UTC(2024, 0, 1) + i * 600_000).toISOString(), new Date(Date.UTC(2024, 0, 1) + i * 600_000 + (i % 3) * 1000).toISOString(), i, i]);
+    for (const [count, side] of [
+      [400, "the entity rows"],
+      [4000, "the view's rows"],
+    ] as const) {
+      const entities = Array.from({ length: count }, (_, i) => [(i * 7919) % 45, new Date(Date.UTC(2024, 0, 1) + ((i * 104729) % 3100) * 600_000 + (i % 2) * 300_000).toISOString()]);
+      const lines: string[] = [];
+      const rows = await join1(source, entities, { parquet: true, view: { ttl: "1h" }, progress: (l) => lines.push(l) });
+      expect(lines.filter((l) => l.includes(`(hash table: ${side})`))).toHaveLength(1);
+      expect(rows).toHaveLength(count);
+      for (const i of [0, 1, count - 1]) {
+        const [k, t] = entities[i] as [number, string];
+        const best = source.filter((r) => r[0] === k && Date.parse(r[1] as string) <= Date.parse(t) && Date.parse(r[1] as string) >= Date.parse(t) - 3_600_000 && Date.parse(r[2] as string) <= Date.parse(t)).pop();
+        expect(spend([rows[i]!])).toEqual([best ? (best[3] as number) : null]);
+      }
+    }
+  });
+
   it("keeps a large input's order and row count", async () => {
     const source = Array.from({ length: 2000 }, (_, i) => [i % 100, new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(), "", i, i]);
     const entities = Array.from({ length: 60_000 }, (_, i) => [(i * 7919) % 120, new Date(Date.UTC(2024, 0, 1) + ((i * 104729) % 2200) * 60_000).toISOString()]);
@@ -263,6 +284,33 @@ describe("the point-in-time join", () => {
       const [k, t] = entities[i] as [number, string];
       const best = source.filter((s) => s[0] === k && Date.parse(s[1] as string) <= Date.parse(t)).pop();
       expect(spend([rows[i]!])).toEqual([best ? (best[3] as number) : null]);
+    }
+  });
+});
+
+describe("a Parquet entity file", () => {
+  // Its rows are numbered as they are read, in parallel across row groups: the answer must still come
+  // back in file order, and a column of the reader's own name (file_row_number) must survive.
+  it("keeps file order across many row groups, and a column named file_row_number", async () => {
+    const src = join(dir, "pq-order-src.csv");
+    await writeCsv(src, HEADER, Array.from({ length: 500 }, (_, i) => [i % 50, new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString(), "", i, i]));
+    const entities = Array.from({ length: 40_000 }, (_, i) => [(i * 7919) % 60, new Date(Date.UTC(2024, 0, 1) + ((i * 104729) % 600) * 3_600_000).toISOString(), 40_000 - i]);
+    const csv = join(dir, "pq-order-ent.csv");
+    await writeCsv(csv, ["customer_id", "event_timestamp", "file_row_number"], entities);
+    const ent = join(dir, "pq-order-ent.parquet");
+    await csvToParquet(csv, ent, { customer_id: "BIGINT", event_timestamp: "TIMESTAMPTZ", file_row_number: "BIGINT" }, 2048);
+    const plain = join(dir, "pq-order-ent-plain.parquet");
+    await csvToParquet(csv, plain, { customer_id: "BIGINT", event_timestamp: "TIMESTAMPTZ" }, 2048);
+    const spec = fraudSpec(dir, src, { ttl: "2d" });
+    const refs = parseFeatureRefs("txn_stats:spend_7d", spec);
+    for (const file of [ent, plain]) {
+      const out = join(dir, `pq-order-out-${file === ent ? "named" : "plain"}.parquet`);
+      await historicalFeatures({ spec, refs, entities: file, out, scratchDir: join(dir, "scratch") });
+      const rows = await readRows(out);
+      expect(rows).toHaveLength(entities.length);
+      expect(rows.every((r, i) => Number(r.customer_id) === entities[i]![0] && Date.parse(String(r.event_timestamp)) === Date.parse(entities[i]![1] as string))).toBe(true);
+      if (file === ent) expect(rows.every((r, i) => Number(r.file_row_number) === entities[i]![2])).toBe(true);
+      else expect(Object.keys(rows[0]!)).toEqual(["customer_id", "event_timestamp", "spend_7d"]);
     }
   });
 });
