@@ -45,6 +45,8 @@ export interface HistoricalResult {
   readonly ours: OursRun;
   /** The same command with `--join asof` (the sort-merge join for every view): what the hash join replaced. */
   readonly oursAsof: OursRun;
+  /** historical-floor.mjs: the least a DuckDB hash join does with these files (scans, probes, features carried, the write), as a process. */
+  readonly floor?: { readonly wallS: number; readonly cpuS: number; readonly maxRssMiB: number; readonly steps: Readonly<Record<string, number>> };
   /** `mlops features --help`: what starting the command costs (a checkout runs the sources through tsx). */
   readonly cliStart: { readonly wallS: number; readonly cpuS: number };
   readonly pandas: { readonly joinS: number; readonly joinCpuS: number; readonly loadS: number; readonly writeS: number; readonly wallS: number; readonly maxRssMiB: number; readonly version: string };
@@ -133,6 +135,12 @@ export async function runHistorical(o: HistoricalOptions): Promise<HistoricalRes
   o.say("historical: mlops features historical --join asof");
   const oursAsof = await run("asof", join(o.tmp, "historical-ours-asof.parquet"));
 
+  o.say("historical: the DuckDB floor (historical-floor.mjs)");
+  const floorArgs = [join(o.root, "bench", "features", "historical-floor.mjs"), d.entitiesParquet, join(o.tmp, "historical-floor.parquet"), `${d.aParquet}:${TTL_A_S}:${FEATURES_A.join(",")}`, `${d.bParquet}:${TTL_B_S}:${FEATURES_B.join(",")}`];
+  const fl = await timed("historical-floor.mjs", process.execPath, floorArgs, TIMEOUT_MS);
+  if (fl.code !== 0) throw new Error(`historical-floor.mjs exited with ${fl.code}:\n${fl.stderr.slice(-2000)}`);
+  const floorSteps = (JSON.parse(fl.stdout.trim().split("\n").pop()!) as { steps: Record<string, number> }).steps;
+
   o.say("historical: pandas merge_asof");
   const args = [join(o.root, "bench", "features", "pandas_join.py"), "--entities", d.entitiesCsv, "--view", `a=${d.aCsv}:${TTL_A_S}:${FEATURES_A.join(",")}`, "--view", `b=${d.bCsv}:${TTL_B_S}:${FEATURES_B.join(",")}`, "--out", pandasOut];
   const py = await timed("pandas_join.py", PYTHON, args, TIMEOUT_MS);
@@ -147,6 +155,7 @@ export async function runHistorical(o: HistoricalOptions): Promise<HistoricalRes
     sizes: s,
     ours,
     oursAsof,
+    floor: { wallS: fl.wallS, cpuS: fl.cpuS, maxRssMiB: fl.maxRssKiB / 1024, steps: floorSteps },
     cliStart: { wallS: help.wallS, cpuS: help.cpuS },
     pandas: { joinS: p.join_s, joinCpuS: p.join_cpu_s, loadS: p.load_s, writeS: p.write_s, wallS: py.wallS, maxRssMiB: py.maxRssKiB / 1024, version: `pandas ${p.pandas}, numpy ${p.numpy}` },
     comparison,

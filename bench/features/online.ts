@@ -38,6 +38,8 @@ export interface OnlineResult {
   readonly servers: readonly Measured[];
   /** ours-1, py-1 at one connection (an unloaded request): the median round of each. */
   readonly unloaded: readonly Measured[];
+  /** The HTTP floor (http-floor.mjs: bare node:http answering our 1-entity answer's bytes) at `connections`, then at one: the median round of each. */
+  readonly httpFloor?: readonly Measured[];
   readonly floor1: RedisBenchResult;
   readonly floor100: RedisBenchResult;
   /** Both servers gave the same answer (parsed JSON) to both requests before being loaded. */
@@ -79,12 +81,13 @@ interface Server {
 const requestBody = (ids: readonly number[]): string =>
   JSON.stringify({ features: ONLINE_FEATURES.map((f) => `${VIEW}:${f}`), entities: { customer_id: ids }, full_feature_names: false });
 
-async function answer(url: string, body: string): Promise<unknown> {
+async function answerText(url: string, body: string): Promise<string> {
   const r = await fetch(`${url}/get-online-features`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(10_000) });
   const text = await r.text();
   if (r.status !== 200) throw new Error(`answered ${r.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text);
+  return text;
 }
+const answer = async (url: string, body: string): Promise<unknown> => JSON.parse(await answerText(url, body));
 
 /** Statuses of an answer must all be PRESENT: a benchmark of NOT_FOUNDs would measure nothing. */
 function allPresent(a: unknown): boolean {
@@ -125,9 +128,18 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
 
   // Both servers answer both requests the same (and every value is PRESENT) before anything is timed.
   const answers = new Map<string, unknown[]>();
+  const answerFile = join(o.tmp, "answer-1.json");
   for (const s of servers) {
-    await withServer(s, async (url) => answers.set(s.key, [await answer(url, one), await answer(url, hundred)]));
+    await withServer(s, async (url) => {
+      answers.set(s.key, [await answer(url, one), await answer(url, hundred)]);
+      if (s.key === "ours") writeFileSync(answerFile, await answerText(url, one));
+    });
   }
+  const floorServer: Server = {
+    key: "http-floor",
+    label: "HTTP floor: bare node:http answering the same bytes, no lookup (http-floor.mjs)",
+    start: (port) => startChild("http-floor", process.execPath, [join(o.root, "bench", "features", "http-floor.mjs"), String(port), answerFile]),
+  };
   const [ours, py] = [answers.get("ours")!, answers.get("py")!];
   if (!allPresent(ours[0]) || !allPresent(ours[1])) throw new Error(`mlops features serve did not answer every feature PRESENT: ${JSON.stringify(ours[0]).slice(0, 400)}`);
   for (const i of [0, 1]) {
@@ -144,6 +156,8 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
     { server: servers[1]!, script: scripts.hundred, rows: 100, suffix: "100", connections: c },
     { server: servers[0]!, script: scripts.one, rows: 1, suffix: "1-c1", connections: 1 },
     { server: servers[1]!, script: scripts.one, rows: 1, suffix: "1-c1", connections: 1 },
+    { server: floorServer, script: scripts.one, rows: 1, suffix: "1", connections: c },
+    { server: floorServer, script: scripts.one, rows: 1, suffix: "1-c1", connections: 1 },
   ];
   const runs = jobs.map(() => [] as Measured[]);
   for (let round = 1; round <= o.rounds; round++) {
@@ -162,7 +176,8 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
   };
   return {
     servers: medians.slice(0, 4),
-    unloaded: medians.slice(4),
+    unloaded: medians.slice(4, 6),
+    httpFloor: medians.slice(6),
     floor1: await floor(1),
     floor100: await floor(100),
     answersEqual: true,

@@ -75,7 +75,7 @@ export function onlineSection(r: OnlineResult, connections: number): string[] {
     "| server | conns | req/s | p50 | p99 | requests | errors | server CPU per request |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const m of [...r.servers, ...(r.unloaded ?? [])]) {
+  for (const m of [...r.servers, ...(r.unloaded ?? []), ...(r.httpFloor ?? [])]) {
     const w = m.result;
     if (!w) {
       lines.push(`| ${m.label} | ${m.connections} | failed | | | | ${m.error?.split("\n")[0] ?? "not run"} |`);
@@ -98,6 +98,15 @@ export function onlineSection(r: OnlineResult, connections: number): string[] {
       `at the Redis floor's ${int(r.floor1.rps)} HMGET/s it would be ${little(r.floor1.rps)} (the floor's own p50 ${ms(r.floor1.p50Ms)}, p99 ${ms(r.floor1.p99Ms)}). ` +
       `A p99 ≤ 1 ms at c=${connections} needs at least ${int(connections * 1000)} answers/s even with zero queuing (the bare HMGET floor: ${int(r.floor1.rps)}/s); the c=1 rows show one request's own latency.`,
   );
+  const [floorLoaded, floorOne] = r.httpFloor ?? [];
+  const p99 = (m: Measured | undefined) => (m?.result ? ms(m.result.p99Ms) : "–");
+  if (floorLoaded?.result || floorOne?.result) {
+    lines.push(
+      "",
+      `The HTTP floor (bare node:http answering our 1-entity answer's bytes, nothing looked up): p99 ${p99(floorLoaded)} at c=${connections} (${int(rps(floorLoaded) ?? 0)} req/s), ${p99(floorOne)} at c=1; ` +
+        `ours ${p99(ours1)} and ${p99(r.unloaded?.[0])}. What the floor's p99 leaves of 1 ms is all any node:http server could spend on a lookup on this machine.`,
+    );
+  }
   return lines;
 }
 
@@ -109,6 +118,11 @@ export function historicalSection(r: HistoricalResult): string[] {
     `| mlops features historical | the whole command (start, read Parquet, join, write Parquet) | ${s(r.ours.wallS)} | ${s(r.ours.cpuS)} | ${int(r.ours.maxRssMiB)} MiB |`,
     `| mlops, of which | each view: reading its Parquet and joining (${r.ours.views.map((v) => `${v.view} ${v.join} ${s(v.seconds)}`).join(", ")}) | ${s(viewSeconds(r.ours))} | | |`,
     `| mlops features historical --join asof | the same command, every view by DuckDB's ASOF join (views: ${r.oursAsof.views.map((v) => `${v.view} ${s(v.seconds)}`).join(", ")}) | ${s(r.oursAsof.wallS)} | ${s(r.oursAsof.cpuS)} | ${int(r.oursAsof.maxRssMiB)} MiB |`,
+    ...(r.floor
+      ? [
+          `| DuckDB floor (historical-floor.mjs), for reference | as a process: load the entities; per view scan it and probe every row against the entity rows' (key, bucket) entries, features carried, no winner picked (${Object.entries(r.floor.steps).map(([k, v]) => `${k} ${s(v)}`).join(", ")}); write the entity rows | ${s(r.floor.wallS)} | ${s(r.floor.cpuS)} | ${int(r.floor.maxRssMiB)} MiB |`,
+        ]
+      : []),
     `| pandas merge_asof (${r.pandas.version}) | sorts, two merge_asof, back to input order | ${s(r.pandas.joinS)} | ${s(r.pandas.joinCpuS)} | ${int(r.pandas.maxRssMiB)} MiB (process) |`,
     `| pandas, for reference | loading the CSVs / writing the answer (not counted) | ${s(r.pandas.loadS)} / ${s(r.pandas.writeS)} | | |`,
     `| mlops, for reference | starting the compiled command (\`mlops features --help\`), counted in ours | ${s(r.cliStart.wallS)} | ${s(r.cliStart.cpuS)} | |`,
@@ -117,6 +131,12 @@ export function historicalSection(r: HistoricalResult): string[] {
     "",
     `Not the bar, the joins alone: pandas' merge_asof seconds / our views' seconds (reading each Parquet source and joining; no start, entity load or write) ${(r.pandas.joinS / viewSeconds(r.ours)).toFixed(2)}×; ` +
       `the whole command with the hash join / with \`--join asof\`: ${(r.oursAsof.wallS / r.ours.wallS).toFixed(2)}× faster (views ${(viewSeconds(r.oursAsof) / viewSeconds(r.ours)).toFixed(2)}×).`,
+    ...(r.floor
+      ? [
+          "",
+          `The floor: pandas' merge_asof seconds / the DuckDB floor's whole process ${(r.pandas.joinS / r.floor.wallS).toFixed(2)}× (the most a hash join in DuckDB over these files could reach on this machine); ours / the floor ${(r.ours.wallS / r.floor.wallS).toFixed(2)}× its time.`,
+        ]
+      : []),
     "",
     `Answers: ${int(c.rows.ours)} rows ours, ${int(c.rows.pandas)} pandas; ${c.mismatches} rows differ; ${c.inputMismatches} input rows not kept as given; ` +
       `digest ours ${c.digest.ours.slice(0, 12)}…, pandas ${c.digest.pandas.slice(0, 12)}…; rows matched: view a ${int(c.matched.a)}, view b ${int(c.matched.b)}. ` +

@@ -40,5 +40,15 @@ describe("the online benchmark report", () => {
     expect(text).toContain("ours at 8,000 req/s means 4.00 ms");
     expect(text).toContain("at the Redis floor's 32,000 HMGET/s it would be 1.00 ms (the floor's own p50 800 µs, p99 1.90 ms)");
     expect(text).toContain("needs at least 32,000 answers/s");
+    // Without a measured HTTP floor, no floor line.
+    expect(text).not.toContain("The HTTP floor");
+  });
+
+  it("prints the HTTP floor's rows and its p99 next to ours", () => {
+    const withFloor: OnlineResult = { ...result, httpFloor: [m("http-floor-1", 32, 1, wrk(20_000, 1.4, 2.5), 40_000), m("http-floor-1-c1", 1, 1, wrk(15_000, 0.05, 1.8), 50_000)] };
+    const text = onlineSection(withFloor, 32).join("\n");
+    expect(text).toContain("| http-floor-1 | 32 | 20,000 | 1.40 ms | 2.50 ms | 60,000 | 0 | 40 µs |");
+    expect(text).toContain("| http-floor-1-c1 | 1 | 15,000 | 50 µs | 1.80 ms | 45,000 | 0 | 50 µs |");
+    expect(text).toContain("p99 2.50 ms at c=32 (20,000 req/s), 1.80 ms at c=1; ours 12.00 ms and 610 µs.");
   });
 });
