@@ -87,7 +87,6 @@ async function answerText(url: string, body: string): Promise<string> {
   if (r.status !== 200) throw new Error(`answered ${r.status}: ${text.slice(0, 300)}`);
   return text;
 }
-const answer = async (url: string, body: string): Promise<unknown> => JSON.parse(await answerText(url, body));
 
 /** Statuses of an answer must all be PRESENT: a benchmark of NOT_FOUNDs would measure nothing. */
 function allPresent(a: unknown): boolean {
@@ -131,8 +130,9 @@ export async function runOnline(o: OnlineOptions): Promise<OnlineResult> {
   const answerFile = join(o.tmp, "answer-1.json");
   for (const s of servers) {
     await withServer(s, async (url) => {
-      answers.set(s.key, [await answer(url, one), await answer(url, hundred)]);
-      if (s.key === "ours") writeFileSync(answerFile, await answerText(url, one));
+      const texts = [await answerText(url, one), await answerText(url, hundred)];
+      answers.set(s.key, texts.map((t) => JSON.parse(t) as unknown));
+      if (s.key === "ours") writeFileSync(answerFile, texts[0]!);
     });
   }
   const floorServer: Server = {

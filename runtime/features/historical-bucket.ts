@@ -26,6 +26,13 @@ import { quoteString } from "./source.js";
  * on the winner after it: if the latest usable row is older than t - ttl, every usable row is.
  */
 
+// Orders rows by (event, then created or source position) in one HUGEINT: the event time's microseconds
+// shifted to be non-negative, then 64 bits of tie-break. A join or aggregate then compares one scalar,
+// much cheaper than a struct, and the pick among equal timestamps is no longer arbitrary.
+const SHIFT = "18446744073709551616";
+export const eventBits = (ts: string) => `(CAST(epoch_us(${ts}) AS HUGEINT) + 4611686018427387904) * ${SHIFT}`;
+export const createdBits = (ts: string) => `(CAST(epoch_us(${ts}) AS HUGEINT) + 9223372036854775808)`;
+
 /** Above this many entity rows of one key in one bucket, the ASOF join is used. */
 export const MAX_ENTITY_ROWS_PER_BUCKET = 16;
 
@@ -75,9 +82,9 @@ export async function bucketJoin(conn: DuckDBConnection, j: BucketJoin): Promise
   if (densest! > MAX_ENTITY_ROWS_PER_BUCKET) return "asof";
   // Each entity row, under its own bucket and the one before.
   const L = `SELECT __mlops_row, __mlops_t, ${keyList}, unnest([__b, __b - 1]) AS __b FROM (SELECT __mlops_row, __mlops_t, ${keyList}, ${bucket("__mlops_t")} AS __b FROM ${ENTITY_TABLE} WHERE ${present})`;
-  // Without created timestamps the order is one HUGEINT (event microseconds, then the source position in
-  // the low 64 bits): DuckDB's arg_max on a scalar key is about a third cheaper than on a struct.
-  const order = j.created ? "(R.__e, R.__c, R.__seq)" : "CAST(epoch_us(R.__e) AS HUGEINT) * 18446744073709551616 + R.__seq";
+  // Without created timestamps the order is one HUGEINT (event, then the source position); with them,
+  // three values need a struct.
+  const order = j.created ? "(R.__e, R.__c, R.__seq)" : `${eventBits("R.__e")} + R.__seq`;
   const right = `SELECT ${keyList}, __event_ts AS __e, ${j.created ? "coalesce(__created_ts, __event_ts) AS __c, " : ""}__seq, ${bucket("__event_ts")} AS __b, ${j.features.map((f, k) => `${f} AS __f${k}`).join(", ")} FROM (${j.source}) WHERE ${j.usable}`;
   const on = [
     ...j.keys.map((k) => `L.${k} = R.${k}`),

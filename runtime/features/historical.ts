@@ -5,7 +5,7 @@ import { MlopsError } from "../../src/errors.js";
 import type { FeatureRef, FeatureStoreSpec, FeatureViewSpec } from "../../src/spec/features.js";
 import { viewJoinKeys, viewTtlSeconds } from "../../src/spec/features.js";
 import { ENTITY_TABLE, fileFormat, loadEntities, type LoadedEntities } from "./entities.js";
-import { bucketJoin } from "./historical-bucket.js";
+import { bucketJoin, createdBits, eventBits } from "./historical-bucket.js";
 import { localSourcePath, quoteIdent, quoteString, sourceFormat, validateSource, viewColumns, viewSourceSql, withDuck, type ColumnKind, type DuckOptions } from "./source.js";
 
 /**
@@ -150,12 +150,6 @@ interface ViewJoin {
   readonly say: (line: string) => void;
 }
 
-// Orders rows by (event, then created or source position) in one HUGEINT: the event time's microseconds
-// shifted to be non-negative, then 64 bits of tie-break. The ASOF join compares one scalar, much cheaper
-// than a struct, and its pick among equal timestamps is no longer arbitrary.
-const SHIFT = "18446744073709551616";
-const eventBits = (ts: string) => `(CAST(epoch_us(${ts}) AS HUGEINT) + 4611686018427387904) * ${SHIFT}`;
-const createdBits = (ts: string) => `(CAST(epoch_us(${ts}) AS HUGEINT) + 9223372036854775808)`;
 
 /**
  * Whether any (keys, event time) pair that a hit in `table` matched occurs more than once in `source` (a
