@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { MlopsError } from "../src/errors.js";
 import { createLogger, silentLogger } from "../src/log.js";
+import { durationSeconds } from "../src/spec/features.js";
 import { numberFlag, parse, positionals } from "./args.js";
 
 /** cli/spec.ts loads every spec schema: only the modes that read a spec file pay for it. */
@@ -9,7 +10,7 @@ const readSpecFile = async (path: string, field: string): Promise<unknown> => (a
 
 const USAGE =
   "mlops drift --reference <uri|profile.json> --current <uri> --out <dir> [--columns a,b] [--method ks|chisquare|z|wasserstein|jensenshannon|psi] " +
-  '[--threshold x] [--pushgateway <url>] [--push-job <name>] [--on-drift "<command>"] [--retrain-cronjob <namespace>/<name>] [--on-drift-train <train-spec.yaml>]\n' +
+  '[--threshold x] [--pushgateway <url>] [--push-job <name>] [--on-drift "<command>"] [--retrain-cronjob <namespace>/<name> [--retrain-cooldown <duration>]] [--on-drift-train <train-spec.yaml>]\n' +
   "       mlops drift --model <name>@<alias>|<name>:<version> --since <duration|time> [--until <duration|time>] [--registry <uri>] --payload-uri <uri> [--endpoint <name>] [--out <dir>] [same options]\n" +
   "       mlops drift --endpoint-spec <file.yaml|json> --since <duration|time> [--out <dir>] [same options]   (model, registry and logging.uri from the EndpointSpec)\n" +
   "       mlops drift profile <uri> (--out <profile.json> | --model <name>@<alias>|<name>:<version> [--registry <uri>]) [--features a,b]";
@@ -32,6 +33,7 @@ const OPTIONS = {
   "push-job": { type: "string" },
   "on-drift": { type: "string" },
   "retrain-cronjob": { type: "string" },
+  "retrain-cooldown": { type: "string" },
   "on-drift-train": { type: "string" },
   verbose: { type: "boolean" },
 } as const;
@@ -59,7 +61,8 @@ export async function driftCommand(argv: string[], out: (s: string) => void): Pr
     threshold: values.threshold === undefined ? undefined : numberFlag(values.threshold, "threshold", 0.05, Number.MIN_VALUE),
     onDrift: values["on-drift"],
   };
-  const retrain = values["retrain-cronjob"] === undefined ? undefined : (await import("../runtime/drift/retrain.js")).parseCronJobRef(values["retrain-cronjob"]);
+  const retrain = values["retrain-cronjob"] === undefined ? undefined : { ...(await import("../runtime/drift/retrain.js")).parseCronJobRef(values["retrain-cronjob"]), cooldownSeconds: cooldownFlag(values["retrain-cooldown"]) };
+  if (values["retrain-cooldown"] !== undefined && !retrain) throw MlopsError.of("--retrain-cooldown", "only applies with --retrain-cronjob", values["retrain-cooldown"], "Add --retrain-cronjob <namespace>/<name>, or drop it.");
   const trainSpec = values["on-drift-train"] === undefined ? undefined : await readTrainSpec(values["on-drift-train"]);
   if (byModel) return modelDrift(values, { ...common, retrain, trainSpec }, out);
 
@@ -86,7 +89,7 @@ export async function driftCommand(argv: string[], out: (s: string) => void): Pr
 }
 
 interface Actions {
-  readonly retrain?: { namespace: string; name: string };
+  readonly retrain?: { namespace: string; name: string; cooldownSeconds?: number };
   readonly trainSpec?: import("../src/spec/train.js").TrainSpec;
   readonly verbose?: boolean;
 }
@@ -143,7 +146,7 @@ async function modelDrift(values: Values, common: Pick<import("../runtime/drift/
   printReport(r.report, r.paths, out);
   out(`recorded: ${r.record.uri} (reports copied to ${r.record.report})`);
   if (r.onDrift) out(`on-drift: ${JSON.stringify(r.onDrift.command)} exited ${r.onDrift.exitCode}`);
-  if (r.retrain) out(`retrain: created Job ${r.retrain.namespace}/${r.retrain.name} from CronJob ${r.retrain.namespace}/${r.retrain.cronJob}`);
+  if (r.retrain) out((await import("../runtime/drift/retrain.js")).retrainLine(r.retrain));
   if (r.train) out(trainLine(r.train));
   return r.report.dataset_drift ? 3 : 0;
 }
@@ -151,8 +154,8 @@ async function modelDrift(values: Values, common: Pick<import("../runtime/drift/
 /** The two-table mode's actions on drift (the model mode runs them inside runModelDrift). */
 async function afterDrift(a: Actions, out: (s: string) => void): Promise<void> {
   if (a.retrain) {
-    const job = await (await import("../runtime/drift/retrain.js")).startRetrain(a.retrain);
-    out(`retrain: created Job ${job.namespace}/${job.name} from CronJob ${job.namespace}/${job.cronJob}`);
+    const { startRetrain, retrainLine } = await import("../runtime/drift/retrain.js");
+    out(retrainLine(await startRetrain(a.retrain, {}, new Date(), a.retrain.cooldownSeconds)));
   }
   if (a.trainSpec) {
     const { runTraining } = await import("../runtime/train/index.js");
@@ -220,3 +223,10 @@ async function profileCommand(argv: string[], out: (s: string) => void): Promise
 }
 
 const fmt = (x: number): string => (x === Infinity || x > 1e300 ? "inf" : x !== 0 && (Math.abs(x) < 1e-4 || Math.abs(x) >= 1e6) ? x.toExponential(3) : x.toFixed(4));
+
+/** `--retrain-cooldown`: a duration (30m, 6h, 1d) or 0 (no cooldown); absent, the runtime's default. */
+function cooldownFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === "0") return 0;
+  return durationSeconds(text, "--retrain-cooldown");
+}

@@ -100,10 +100,18 @@ export interface DriftArgs {
   readonly since?: string;
   /**
    * A training job to start when the dataset drifted (a TrainingJob with a `schedule`: its CronJob is the
-   * template). The drift jobs get RBAC for exactly that: `get` this CronJob, `create` Jobs in its namespace.
+   * template). The drift jobs get RBAC for exactly that: `get` this CronJob, `list` and `create` Jobs in its
+   * namespace. None is started while a Job of that CronJob runs, nor within `retrainCooldown` of the last one
+   * started on drift.
    * @default - none: drift only alerts
    */
   readonly onDrift?: TrainingJobTarget;
+  /**
+   * After a retrain started on drift, how long to start no other (`--retrain-cooldown`): `30m`, `6h`, `1d`,
+   * or `"0"` for none. A Job of the training CronJob that is still running always holds the next one back.
+   * @default "24h" (the runtime's default)
+   */
+  readonly retrainCooldown?: string;
   /** @default { cpu: "1", memory: "2Gi", scratchSize: "10Gi" } */
   readonly resources?: { readonly cpu?: string; readonly memory?: string; readonly scratchSize?: string };
   /** Wall-clock limit of one run. @default 3600 */

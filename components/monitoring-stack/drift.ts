@@ -47,6 +47,8 @@ export interface DriftJobSettings {
   readonly timeZone?: string;
   /** How much of the payload log to compare (`--since`). */
   readonly since: string;
+  /** `--retrain-cooldown`, when given. */
+  readonly retrainCooldown?: string;
   readonly resources: { readonly cpu: string; readonly memory: string; readonly scratchSize: string };
   readonly activeDeadlineSeconds: number;
   readonly backoffLimit: number;
@@ -112,6 +114,7 @@ export function driftArgs(ctx: DriftContext, model: string, payloads?: { readonl
     "--pushgateway",
     ctx.pushgatewayUrl,
     ...(ctx.onDrift ? [RETRAIN_FLAG, pulumi.interpolate`${ctx.onDrift.namespace}/${ctx.onDrift.cronJob}`] : []),
+    ...(ctx.onDrift && ctx.settings.retrainCooldown !== undefined ? ["--retrain-cooldown", ctx.settings.retrainCooldown] : []),
   ];
 }
 
@@ -168,8 +171,9 @@ export function driftCronJobManifest(ctx: DriftContext, endpoint: string, model:
 }
 
 /**
- * What a retrain needs, and no more: read the one training CronJob (resourceNames), create Jobs. `create`
- * cannot be narrowed by name (the name is not known when it is authorized), so it is all Jobs of that
+ * What a retrain needs, and no more: read the one training CronJob (resourceNames), list Jobs (to start
+ * none while one of that CronJob runs or within the cooldown) and create them. Neither `list` nor `create`
+ * can be narrowed by name (the name is not known when it is authorized), so it is all Jobs of that
  * namespace, the least the API allows.
  */
 export function retrainRoleManifest(ctx: DriftContext, name: string): Obj {
@@ -180,7 +184,7 @@ export function retrainRoleManifest(ctx: DriftContext, name: string): Obj {
     metadata: { name, namespace: t.namespace, labels: driftLabels(ctx, name) },
     rules: [
       { apiGroups: ["batch"], resources: ["cronjobs"], resourceNames: [t.cronJob], verbs: ["get"] },
-      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create"] },
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "list"] },
     ],
   };
 }

@@ -84,6 +84,9 @@ export function monitoringStackProblems(args: MonitoringStackArgs, prefix = "arg
       out.push(problem(at("drift"), "has no endpoint to watch: no endpoint names its model", undefined, 'Give endpoints[].model (e.g. "fraud@champion"), or remove drift.'));
     }
     out.push(...driftPayloadProblems(endpoints.map((raw) => obj(raw && typeof raw === "object" && "monitoringTarget" in (raw as object) ? (raw as Raw).monitoringTarget : raw)), at));
+    if (drift.retrainCooldown !== undefined && drift.onDrift === undefined) {
+      out.push(problem(at("drift.retrainCooldown"), "would go unused: without drift.onDrift no retrain is started", drift.retrainCooldown, "Give drift.onDrift (a TrainingJob with a schedule), or remove drift.retrainCooldown."));
+    }
     if (drift.s3?.credentials !== undefined && drift.serviceAccountRoleArn !== undefined) {
       out.push(problem(at("drift.serviceAccountRoleArn"), "would go unused: static S3 credentials win over an IAM role", "(an IAM role)", "Give one of drift.s3.credentials and drift.serviceAccountRoleArn."));
     }
@@ -143,6 +146,7 @@ export interface NormalizedStack {
     readonly schedule: string;
     readonly timeZone?: string;
     readonly since: string;
+    readonly retrainCooldown?: string;
     readonly resources: { readonly cpu: string; readonly memory: string; readonly scratchSize: string };
     readonly activeDeadlineSeconds: number;
     readonly backoffLimit: number;
@@ -222,6 +226,7 @@ export function normalizeMonitoringStack(args: MonitoringStackArgs, stage: strin
             schedule: (drift.schedule ?? D.drift.schedule).trim(),
             ...(drift.timeZone !== undefined ? { timeZone: drift.timeZone } : {}),
             since: drift.since ?? D.drift.since,
+            ...(drift.retrainCooldown !== undefined ? { retrainCooldown: drift.retrainCooldown } : {}),
             resources: { cpu: drift.resources?.cpu ?? D.drift.cpu, memory: drift.resources?.memory ?? D.drift.memory, scratchSize: drift.resources?.scratchSize ?? D.drift.scratchSize },
             activeDeadlineSeconds: drift.activeDeadlineSeconds ?? D.drift.activeDeadlineSeconds,
             backoffLimit: D.drift.backoffLimit,

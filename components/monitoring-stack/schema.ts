@@ -171,6 +171,7 @@ export const MonitoringStackArgsSchema = z
         timeZone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, 'must be an IANA time zone such as "Europe/Paris"').optional(),
         since: z.string().regex(DURATION_PATTERN, 'must be a duration such as "30m", "1h" or "1d"').optional(),
         onDrift: trainingJob.optional(),
+        retrainCooldown: z.union([z.literal("0"), z.string().regex(DURATION_PATTERN, 'must be a duration such as "30m", "6h" or "1d", or "0" for none')]).optional(),
         resources: z.object({ cpu: cpu.optional(), memory: memory.optional(), scratchSize: storage.optional() }).strict().optional(),
         activeDeadlineSeconds: z.number().int().min(60).max(7 * 86400).optional(),
         s3: S3AccessSchema.optional(),

@@ -3,8 +3,13 @@
  * `jobTemplate`, as `kubectl create job --from=cronjob/<name>` makes it (the template's labels and
  * annotations, `cronjob.kubernetes.io/instantiate: manual`, a controller ownerReference to the CronJob),
  * created through the Kubernetes API with the pod's ServiceAccount (its token file and CA, the API at
- * KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT). Two calls, which the MonitoringStack's onDrift Role
- * allows and nothing more: `get` the CronJob, `create` a Job.
+ * KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT). Three calls, which the MonitoringStack's onDrift Role
+ * allows and nothing more: `get` the CronJob, `list` the Jobs of its namespace, `create` a Job.
+ *
+ * While the data stays drifted, every hourly drift run would start another retrain (each one a GPU Job), so
+ * none is started while a Job of the CronJob (scheduled or drift-started) is still running, nor within the
+ * cooldown after the last drift-started one (24 h by default; `--retrain-cooldown`, 0 turns it off). The
+ * CronJob's own schedule does not count against the cooldown: a nightly run must not silence a drift alarm.
  *
  * The ownerReference leaves `blockOwnerDeletion` unset: setting it needs `update` on the CronJob's
  * finalizers where the OwnerReferencesPermissionEnforcement admission plugin is on, a verb the Role
@@ -30,6 +35,12 @@ export interface CronJobRef {
   readonly name: string;
 }
 
+/** No retrain is started within this long after the last drift-started one (`--retrain-cooldown`). */
+export const RETRAIN_COOLDOWN_SECONDS = 24 * 3600;
+/** Jobs listed per page, and pages at most (a namespace of more Jobs is checked for its first 10,000). */
+const LIST_PAGE = 500;
+const LIST_PAGES = 20;
+
 /** `<namespace>/<name>`, each a DNS label. */
 export function parseCronJobRef(text: string): CronJobRef {
   const m = /^([^/]+)\/([^/]+)$/.exec(text);
@@ -41,10 +52,13 @@ export function parseCronJobRef(text: string): CronJobRef {
 
 /** `<cronjob>-drift-<yyyymmddhhmmss>`: at most 63 characters (the CronJob's name shortened to fit). */
 export function retrainJobName(cronJob: string, now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
-  const suffix = `-drift-${stamp}`;
-  const head = cronJob.slice(0, 63 - suffix.length).replace(/-+$/, "");
-  return `${head}${suffix}`;
+  return `${retrainJobPrefix(cronJob)}${now.toISOString().replace(/[-:T]/g, "").slice(0, 14)}`;
+}
+
+/** What every retrain Job's name of `cronJob` starts with: `<cronjob, shortened>-drift-`. */
+function retrainJobPrefix(cronJob: string): string {
+  const suffix = "-drift-";
+  return `${cronJob.slice(0, 63 - suffix.length - 14).replace(/-+$/, "")}${suffix}`;
 }
 
 export interface KubeAccess {
@@ -60,6 +74,28 @@ export interface RetrainJob {
   readonly name: string;
   readonly uid?: string;
   readonly cronJob: string;
+}
+
+/** A retrain not started, and the Job that is why. */
+export interface RetrainSkipped {
+  readonly namespace: string;
+  readonly cronJob: string;
+  /** "running": that Job has not finished; "cooldown": a drift-started Job began less than the cooldown ago. */
+  readonly skipped: "running" | "cooldown";
+  readonly existing: string;
+  /** When `existing` was created (ISO 8601). */
+  readonly createdAt: string;
+  readonly cooldownSeconds: number;
+}
+
+export type RetrainOutcome = RetrainJob | RetrainSkipped;
+
+/** The CLI's line for an outcome. */
+export function retrainLine(r: RetrainOutcome): string {
+  const from = `CronJob ${r.namespace}/${r.cronJob}`;
+  if (!("skipped" in r)) return `retrain: created Job ${r.namespace}/${r.name} from ${from}`;
+  if (r.skipped === "running") return `retrain: not started: Job ${r.namespace}/${r.existing} from ${from} is still running (created ${r.createdAt})`;
+  return `retrain: not started: Job ${r.namespace}/${r.existing} was started on drift at ${r.createdAt}, less than the cooldown (${r.cooldownSeconds} s, --retrain-cooldown) ago`;
 }
 
 type Obj = Record<string, any>;
@@ -82,8 +118,11 @@ export function jobFromCronJob(cronJob: Obj, name: string): Obj {
   };
 }
 
-/** Creates the retrain Job from `ref`'s job template; returns what the API created. */
-export async function startRetrain(ref: CronJobRef, access: KubeAccess = {}, now: Date = new Date()): Promise<RetrainJob> {
+/**
+ * Creates the retrain Job from `ref`'s job template and returns what the API created, unless a Job of that
+ * CronJob is still running or a drift-started one began less than `cooldownSeconds` before `now`.
+ */
+export async function startRetrain(ref: CronJobRef, access: KubeAccess = {}, now: Date = new Date(), cooldownSeconds: number = RETRAIN_COOLDOWN_SECONDS): Promise<RetrainOutcome> {
   const api = await connection(access);
   const where = `CronJob ${ref.namespace}/${ref.name}`;
   const path = `/apis/batch/v1/namespaces/${ref.namespace}/cronjobs/${ref.name}`;
@@ -91,9 +130,39 @@ export async function startRetrain(ref: CronJobRef, access: KubeAccess = {}, now
   if (!cronJob?.spec?.jobTemplate?.spec) {
     throw MlopsError.of(FLAG, `names ${where}, whose answer has no spec.jobTemplate.spec`, `${ref.namespace}/${ref.name}`, "Name a batch/v1 CronJob (the training job's).");
   }
+  const owned = await ownedJobs(api, ref, String(cronJob.metadata?.uid ?? ""));
+  const skip = (skipped: RetrainSkipped["skipped"], j: Obj): RetrainSkipped => ({ namespace: ref.namespace, cronJob: ref.name, skipped, existing: String(j.metadata?.name), createdAt: String(j.metadata?.creationTimestamp ?? "unknown"), cooldownSeconds });
+  const running = owned.find(isRunning);
+  if (running) return skip("running", running);
+  const since = now.getTime() - cooldownSeconds * 1000;
+  const recent = owned.filter((j) => j.metadata?.annotations?.[INSTANTIATE_ANNOTATION] === "manual" && String(j.metadata?.name).startsWith(retrainJobPrefix(ref.name)) && Date.parse(j.metadata?.creationTimestamp) > since);
+  if (recent.length > 0) return skip("cooldown", recent.reduce((a, b) => (Date.parse(b.metadata.creationTimestamp) > Date.parse(a.metadata.creationTimestamp) ? b : a)));
   const job = jobFromCronJob(cronJob as Obj, retrainJobName(ref.name, now));
   const created = await api.call("POST", `/apis/batch/v1/namespaces/${ref.namespace}/jobs`, job, `create Job ${ref.namespace}/${job.metadata.name} from ${where}`);
   return { namespace: ref.namespace, name: String(created?.metadata?.name ?? job.metadata.name), ...(created?.metadata?.uid ? { uid: String(created.metadata.uid) } : {}), cronJob: ref.name };
+}
+
+/** The Jobs of `ref`'s namespace that the CronJob controls (its ownerReference's uid), page by page. */
+async function ownedJobs(api: Connection, ref: CronJobRef, uid: string): Promise<Obj[]> {
+  const owned: Obj[] = [];
+  let next: string | undefined;
+  for (let page = 0; page < LIST_PAGES; page++) {
+    const query = `limit=${LIST_PAGE}${next ? `&continue=${encodeURIComponent(next)}` : ""}`;
+    const list = await api.call("GET", `/apis/batch/v1/namespaces/${ref.namespace}/jobs?${query}`, undefined, `list Jobs in namespace ${ref.namespace}`);
+    for (const j of Array.isArray(list.items) ? (list.items as Obj[]) : []) {
+      if ((j.metadata?.ownerReferences ?? []).some((o: Obj) => o?.kind === "CronJob" && o?.uid === uid && o?.controller === true)) owned.push(j);
+    }
+    next = list.metadata?.continue || undefined;
+    if (!next) break;
+  }
+  return owned;
+}
+
+/** A Job that has not finished: neither a Complete nor a Failed condition, and not suspended. */
+function isRunning(job: Obj): boolean {
+  if (job.spec?.suspend === true) return false;
+  const done = (job.status?.conditions ?? []).some((c: Obj) => (c?.type === "Complete" || c?.type === "Failed") && c?.status === "True");
+  return !done;
 }
 
 interface Connection {
@@ -176,7 +245,7 @@ function fixFor(status: number): string {
     case 401:
       return "The ServiceAccount token was refused: check that the pod's token is mounted and not expired.";
     case 403:
-      return "Grant the drift job's ServiceAccount get on that CronJob and create on Jobs in its namespace (MonitoringStack drift.onDrift does).";
+      return "Grant the drift job's ServiceAccount get on that CronJob, and list and create on Jobs in its namespace (MonitoringStack drift.onDrift does).";
     case 404:
       return "Check the namespace and name of the training CronJob (kubectl get cronjobs -n <namespace>).";
     case 409:

@@ -187,12 +187,14 @@ describe("a bad value is named with the value and the fix", () => {
     expect(await readdir(out)).toEqual([]);
   });
 
-  test("drift: --since 5x, --until before --since, a malformed model ref, a bad --retrain-cronjob", async () => {
+  test("drift: --since 5x, --until before --since, a malformed model ref, a bad --retrain-cronjob or --retrain-cooldown", async () => {
     const model = ["--model", "fraud@champion", "--payload-uri", `file://${dir}/payloads`, "--out", join(dir, "drift-out")];
     await refuses("drift", [...model, "--since", "5x"], /--since/, /"5x"/);
     await refuses("drift", [...model, "--since", "1h", "--until", "2h"], /--until|--since/);
     await refuses("drift", ["--model", "fraud@", "--since", "1h", "--payload-uri", `file://${dir}/payloads`, "--registry", s.staging.uri, "--out", join(dir, "drift-out")], /"fraud@"/);
     await refuses("drift", [...model, "--since", "1h", "--retrain-cronjob", "no-namespace"], /--retrain-cronjob/, /"no-namespace"/, /<namespace>\/<name>/);
+    await refuses("drift", [...model, "--since", "1h", "--retrain-cronjob", "ml/train", "--retrain-cooldown", "6 hours"], /--retrain-cooldown: is not a duration/, /"6 hours"/, /"6h"/);
+    await refuses("drift", [...model, "--since", "1h", "--retrain-cooldown", "6h"], /--retrain-cooldown: only applies with --retrain-cronjob/, /"6h"/);
     await refuses("drift", [...model, "--since", "1h", "--threshold=-1"], /--threshold/, /"-1"/);
     expect(await readdir(dir)).not.toContain("drift-out");
   });

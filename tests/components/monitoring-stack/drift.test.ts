@@ -1,5 +1,5 @@
 // Drift jobs: one CronJob per watched endpoint running `mlops drift --model … --payload-uri … --since …`, and onDrift's RBAC:
-// exactly `get` on the training CronJob and `create` on Jobs in its namespace, nothing cluster-wide.
+// exactly `get` on the training CronJob and `list` and `create` on Jobs in its namespace, nothing cluster-wide.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { retrainTargetProblem } from "../../../components/monitoring-stack/drift.js";
@@ -72,14 +72,23 @@ describe("drift jobs", () => {
     expect(podSpecOf(objectNamed("CronJob", `${base}-drift-fraud`))!.automountServiceAccountToken).toBe(true);
   });
 
-  test("onDrift's Role: get on that one CronJob, create on Jobs, in the training namespace; nothing else", async () => {
+  test("retrainCooldown reaches the drift job as --retrain-cooldown; without onDrift it is refused", async () => {
+    const { base } = await make({ onDrift: nightlyJob(), retrainCooldown: "6h" });
+    expect(container(base).args.slice(-4)).toEqual(["--retrain-cronjob", "mlops-dev-ml/nightly", "--retrain-cooldown", "6h"]);
+    const off = await make({ onDrift: nightlyJob(), retrainCooldown: "0" });
+    expect(container(off.base).args.slice(-2)).toEqual(["--retrain-cooldown", "0"]);
+    await expect(make({ retrainCooldown: "6h" })).rejects.toThrow(/drift\.retrainCooldown.*would go unused: without drift\.onDrift.*Give drift\.onDrift/s);
+    await expect(make({ onDrift: nightlyJob(), retrainCooldown: "6 hours" })).rejects.toThrow(/drift\.retrainCooldown.*must be a duration such as "30m", "6h" or "1d", or "0" for none/s);
+  });
+
+  test("onDrift's Role: get on that one CronJob, list and create on Jobs, in the training namespace; nothing else", async () => {
     const { base } = await make({ onDrift: nightlyJob() });
     const roles = k8sObjectsOfKind("Role");
     expect(roles).toHaveLength(1);
     expect(roles[0]!.metadata).toMatchObject({ name: `${base}-drift-retrain`, namespace: "mlops-dev-ml" });
     expect(roles[0]!.rules).toEqual([
       { apiGroups: ["batch"], resources: ["cronjobs"], resourceNames: ["nightly"], verbs: ["get"] },
-      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create"] },
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "list"] },
     ]);
     expect([...k8sObjectsOfKind("ClusterRole"), ...k8sObjectsOfKind("ClusterRoleBinding")]).toEqual([]);
   });

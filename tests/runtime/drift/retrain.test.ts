@@ -2,7 +2,8 @@
  * A retrain on drift: a Job made from the training CronJob's template as `kubectl create job --from`
  * makes it, created through a fake Kubernetes API server (HTTPS on 127.0.0.1 with its own CA, the way a
  * pod reaches the real one) that checks every request; the API's refusals named clearly without the
- * token; and the calls made are exactly what MonitoringStack's onDrift Role grants.
+ * token; the calls made are exactly what MonitoringStack's onDrift Role grants; and no retrain is started
+ * while one of the CronJob's Jobs runs or within the cooldown after the last drift-started one.
  */
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:https";
@@ -12,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MlopsError } from "../../../src/errors.js";
-import { INSTANTIATE_ANNOTATION, parseCronJobRef, retrainJobName, startRetrain } from "../../../runtime/drift/retrain.js";
+import { INSTANTIATE_ANNOTATION, parseCronJobRef, retrainJobName, retrainLine, startRetrain } from "../../../runtime/drift/retrain.js";
 import { retrainRoleManifest, type DriftContext } from "../../../components/monitoring-stack/drift.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-token-value";
@@ -42,7 +43,10 @@ let server: Server;
 let apiUrl: string;
 let seen: Seen[] = [];
 /** What the fake API answers the next requests with: "ok", or a refusal of the GET or the POST. */
-let mode: "ok" | "forbid-get" | "forbid-create" | "missing" = "ok";
+let mode: "ok" | "forbid-get" | "forbid-create" | "forbid-list" | "missing" = "ok";
+/** The Jobs the fake API lists in namespace ml, served `pageSize` per page with a continue token. */
+let jobs: object[] = [];
+let pageSize = 500;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mlops-retrain-"));
@@ -62,6 +66,15 @@ beforeAll(async () => {
         if (mode === "forbid-get") return status(403, "Forbidden", 'cronjobs.batch "fraud-train" is forbidden: User "system:serviceaccount:monitoring:mlops-drift" cannot get resource "cronjobs" in API group "batch" in the namespace "ml"');
         if (mode === "missing") return status(404, "NotFound", 'cronjobs.batch "fraud-train" not found');
         return send(200, CRONJOB);
+      }
+      const list = /^\/apis\/batch\/v1\/namespaces\/ml\/jobs\?(.*)$/.exec(s.path);
+      if (s.method === "GET" && list) {
+        if (mode === "forbid-list") return status(403, "Forbidden", 'jobs.batch is forbidden: User "system:serviceaccount:monitoring:mlops-drift" cannot list resource "jobs" in API group "batch" in the namespace "ml"');
+        const q = new URLSearchParams(list[1]);
+        const limit = Math.min(Number(q.get("limit") ?? 500), pageSize);
+        const from = Number(q.get("continue") ?? 0);
+        const rest = from + limit < jobs.length ? String(from + limit) : undefined;
+        return send(200, { kind: "JobList", apiVersion: "batch/v1", metadata: rest ? { continue: rest } : {}, items: jobs.slice(from, from + limit) });
       }
       if (s.method === "POST" && s.path === "/apis/batch/v1/namespaces/ml/jobs") {
         if (mode === "forbid-create") return status(403, "Forbidden", 'jobs.batch is forbidden: User "system:serviceaccount:monitoring:mlops-drift" cannot create resource "jobs" in API group "batch" in the namespace "ml"');
@@ -87,9 +100,9 @@ describe("startRetrain", () => {
     const now = new Date("2026-05-01T12:34:56Z");
     const job = await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() }, now);
     expect(job).toEqual({ namespace: "ml", name: "fraud-train-drift-20260501123456", uid: "job-uid-1", cronJob: "fraud-train" });
-    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual(["GET /apis/batch/v1/namespaces/ml/cronjobs/fraud-train", "POST /apis/batch/v1/namespaces/ml/jobs"]);
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual(["GET /apis/batch/v1/namespaces/ml/cronjobs/fraud-train", "GET /apis/batch/v1/namespaces/ml/jobs?limit=500", "POST /apis/batch/v1/namespaces/ml/jobs"]);
     expect(seen.every((s) => s.auth === `Bearer ${TOKEN}`)).toBe(true);
-    expect(seen[1]!.body).toEqual({
+    expect(seen[2]!.body).toEqual({
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: {
@@ -110,15 +123,15 @@ describe("startRetrain", () => {
     expect(name.endsWith("-drift-20260501123456")).toBe(true);
   });
 
-  it("names a 403 on either call, the verb and the fix, never the token", async () => {
-    for (const [m, what] of [["forbid-get", "could not get CronJob ml/fraud-train: 403 Forbidden"], ["forbid-create", "could not create Job ml/fraud-train-drift-"]] as const) {
+  it("names a 403 on any call, the verb and the fix, never the token", async () => {
+    for (const [m, what] of [["forbid-get", "could not get CronJob ml/fraud-train: 403 Forbidden"], ["forbid-list", "could not list Jobs in namespace ml: 403 Forbidden"], ["forbid-create", "could not create Job ml/fraud-train-drift-"]] as const) {
       mode = m;
       const err = await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MlopsError);
       const msg = (err as Error).message;
       expect(msg).toContain(what);
       expect(msg).toContain("403 Forbidden");
-      expect(msg).toContain("Grant the drift job's ServiceAccount get on that CronJob and create on Jobs in its namespace");
+      expect(msg).toContain("Grant the drift job's ServiceAccount get on that CronJob, and list and create on Jobs in its namespace");
       expect(msg).not.toContain(TOKEN);
       expect(msg).not.toContain("secret-token");
     }
@@ -143,14 +156,15 @@ describe("startRetrain", () => {
     expect(() => parseCronJobRef("fraud-train")).toThrow(/--retrain-cronjob: is not <namespace>\/<cronjob name>; received "fraud-train"/);
   });
 
-  it("makes exactly the calls MonitoringStack's onDrift Role allows: get that CronJob, create Jobs", async () => {
+  it("makes exactly the calls MonitoringStack's onDrift Role allows: get that CronJob, list and create Jobs", async () => {
     seen = [];
     mode = "ok";
     await startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() });
     const used = seen.map((s) => {
-      const m = /^\/apis\/(batch)\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(s.path)!;
-      return { apiGroup: m[1], namespace: m[2], resource: m[3], name: m[4], verb: s.method === "GET" ? "get" : "create" };
+      const m = /^\/apis\/(batch)\/v1\/namespaces\/([^/]+)\/([^/?]+)(?:\/([^/?]+))?(\?.*)?$/.exec(s.path)!;
+      return { apiGroup: m[1], namespace: m[2], resource: m[3], name: m[4], verb: s.method === "POST" ? "create" : m[4] === undefined ? "list" : "get" };
     });
+    expect(used.map((u) => u.verb)).toEqual(["get", "list", "create"]);
     const ctx = { stackName: "mon", partOf: "p", base: "mon", namespace: "monitoring", onDrift: { namespace: "ml", cronJob: "fraud-train" } } as unknown as DriftContext;
     const role = retrainRoleManifest(ctx, "mon-retrain");
     expect(role.metadata.namespace).toBe("ml");
@@ -161,6 +175,71 @@ describe("startRetrain", () => {
     expect(used.every((u) => u.namespace === "ml" && granted(u))).toBe(true);
     // And nothing more is granted than is used.
     const rules = (role.rules as { resources: string[]; verbs: string[]; resourceNames?: string[] }[]).map((r) => `${r.resources.join()}:${r.verbs.join()}:${r.resourceNames?.join() ?? "*"}`);
-    expect(rules.sort()).toEqual(["cronjobs:get:fraud-train", "jobs:create:*"]);
+    expect(rules.sort()).toEqual(["cronjobs:get:fraud-train", "jobs:create,list:*"]);
+  });
+});
+
+describe("startRetrain while drift persists", () => {
+  const now = new Date("2026-05-02T12:00:00Z");
+  const ago = (hours: number) => new Date(now.getTime() - hours * 3_600_000).toISOString();
+  const owner = (uid = CRONJOB.metadata.uid) => [{ apiVersion: "batch/v1", kind: "CronJob", name: "fraud-train", uid, controller: true }];
+  const done = (type: "Complete" | "Failed") => ({ conditions: [{ type, status: "True" }] });
+  /** A Job in namespace ml: `drift` ones are named and annotated as startRetrain makes them. */
+  const job = (name: string, hours: number, status: object, o: { drift?: boolean; uid?: string; suspend?: boolean } = {}) => ({
+    metadata: { name, namespace: "ml", creationTimestamp: ago(hours), ...(o.drift ? { annotations: { [INSTANTIATE_ANNOTATION]: "manual" } } : {}), ownerReferences: owner(o.uid) },
+    spec: o.suspend ? { suspend: true } : {},
+    status,
+  });
+  const run = (cooldownSeconds?: number) => startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() }, now, cooldownSeconds);
+  const posted = () => seen.filter((s) => s.method === "POST").length;
+
+  it("starts none while a Job of the CronJob runs, scheduled or drift-started", async () => {
+    mode = "ok";
+    for (const running of [job("fraud-train-29123456", 0.5, { active: 1 }), job("fraud-train-drift-20260502100000", 2, {}, { drift: true })]) {
+      seen = [];
+      jobs = [job("other-train-drift-1", 0.1, { active: 1 }, { drift: true, uid: "another-cronjob" }), job("fraud-train-old", 30, done("Complete")), running];
+      const r = await run();
+      expect(r).toEqual({ namespace: "ml", cronJob: "fraud-train", skipped: "running", existing: (running.metadata as { name: string }).name, createdAt: running.metadata.creationTimestamp, cooldownSeconds: 86_400 });
+      expect(posted()).toBe(0);
+      expect(retrainLine(r)).toMatch(/^retrain: not started: Job ml\/fraud-train-\S+ from CronJob ml\/fraud-train is still running/);
+    }
+  });
+
+  it("starts none within the cooldown after a drift-started Job, whatever its outcome; a scheduled run does not count", async () => {
+    mode = "ok";
+    for (const outcome of [done("Complete"), done("Failed")]) {
+      seen = [];
+      jobs = [job("fraud-train-drift-20260502020000", 10, outcome, { drift: true }), job("fraud-train-drift-20260502060000", 6, outcome, { drift: true }), job("fraud-train-29123456", 1, done("Complete"))];
+      const r = await run();
+      expect(r).toMatchObject({ skipped: "cooldown", existing: "fraud-train-drift-20260502060000", createdAt: ago(6) });
+      expect(retrainLine(r)).toContain(`was started on drift at ${ago(6)}, less than the cooldown (86400 s, --retrain-cooldown) ago`);
+      expect(posted()).toBe(0);
+    }
+    // A shorter cooldown, or none, lets it start; so does a cooldown that has passed.
+    for (const cooldown of [5 * 3600, 0]) {
+      seen = [];
+      expect(await run(cooldown)).toMatchObject({ name: "fraud-train-drift-20260502120000", cronJob: "fraud-train" });
+      expect(posted()).toBe(1);
+    }
+    seen = [];
+    jobs = [job("fraud-train-drift-20260501110000", 25, done("Complete"), { drift: true }), job("fraud-train-29123456", 1, done("Complete"))];
+    expect(await run()).toMatchObject({ name: "fraud-train-drift-20260502120000" });
+    expect(posted()).toBe(1);
+  });
+
+  it("counts a suspended Job as not running, and reads every page of the list", async () => {
+    mode = "ok";
+    seen = [];
+    jobs = [job("fraud-train-paused", 1, {}, { suspend: true })];
+    expect(await run()).toMatchObject({ name: "fraud-train-drift-20260502120000" });
+    seen = [];
+    pageSize = 2;
+    jobs = [...Array.from({ length: 5 }, (_, i) => job(`unrelated-${i}`, 1, done("Complete"), { uid: "x" })), job("fraud-train-29123457", 0.2, { active: 1 })];
+    try {
+      expect(await run()).toMatchObject({ skipped: "running", existing: "fraud-train-29123457" });
+    } finally {
+      pageSize = 500;
+    }
+    expect(seen.filter((s) => s.path.includes("/jobs?")).map((s) => s.path.split("?")[1])).toEqual(["limit=500", "limit=500&continue=2", "limit=500&continue=4"]);
   });
 });
