@@ -3,18 +3,18 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from "@aws-sdk/client-s3";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { MlopsError, NotFoundError } from "../errors.js";
 import { checkKey, checkPrefix } from "./keys.js";
 import type { ObjectStore } from "./types.js";
+
+type Sdk = typeof import("@aws-sdk/client-s3");
+let sdkLoad: Promise<Sdk> | undefined;
+/**
+ * The AWS SDK, loaded on first use: loading it takes about a quarter of a second, which every command that
+ * only touches `file://` stores (the local default) would otherwise pay at start.
+ */
+const loadSdk = (): Promise<Sdk> => (sdkLoad ??= import("@aws-sdk/client-s3"));
 
 /** How many times a conditional write is retried when S3 answers 409 ConditionalRequestConflict. */
 const CONFLICT_RETRIES = 5;
@@ -37,18 +37,25 @@ export class S3Store implements ObjectStore {
   readonly uri: string;
   readonly bucket: string;
   readonly prefix: string;
-  readonly client: S3Client;
+  private readonly opts: S3StoreOptions;
+  private ready: Promise<{ client: S3Client; sdk: Sdk }> | undefined;
 
   constructor(opts: S3StoreOptions) {
+    this.opts = opts;
     this.bucket = opts.bucket;
     this.prefix = (opts.prefix ?? "").replace(/^\/+|\/+$/g, "");
-    this.client = opts.client ?? new S3Client(opts.clientConfig ?? {});
     this.uri = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
   }
 
+  /** The SDK and the client (the one given, or one made from `clientConfig` on first use). */
+  private s3(): Promise<{ client: S3Client; sdk: Sdk }> {
+    return (this.ready ??= loadSdk().then((sdk) => ({ sdk, client: this.opts.client ?? new sdk.S3Client(this.opts.clientConfig ?? {}) })));
+  }
+
   async get(key: string): Promise<Buffer | undefined> {
+    const { client, sdk } = await this.s3();
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -57,14 +64,16 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(key), Body: toBuffer(body) }));
+    const { client, sdk } = await this.s3();
+    await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.full(key), Body: toBuffer(body) }));
   }
 
   async putIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    const { client, sdk } = await this.s3();
     const input = { Bucket: this.bucket, Key: this.full(key), Body: toBuffer(body), IfNoneMatch: "*" };
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.send(new PutObjectCommand(input));
+        await client.send(new sdk.PutObjectCommand(input));
         return true;
       } catch (err) {
         const status = statusOf(err);
@@ -81,13 +90,14 @@ export class S3Store implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.s3();
     checkPrefix(prefix);
     const base = this.prefix ? `${this.prefix}/` : "";
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.client
-        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token }))
+      const out = await client
+        .send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token }))
         .catch((err: unknown) => {
           throw (err as { name?: string }).name === "NoSuchBucket" ? noBucket(err) : err;
         });
@@ -98,8 +108,9 @@ export class S3Store implements ObjectStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const { client, sdk } = await this.s3();
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -108,14 +119,16 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+    const { client, sdk } = await this.s3();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
   }
 
   async putFile(key: string, localPath: string): Promise<void> {
+    const { client, sdk } = await this.s3();
     const { size } = await fs.stat(localPath);
     // One PUT (up to 5 GiB): S3 needs the length up front to take a stream.
-    await this.client.send(
-      new PutObjectCommand({
+    await client.send(
+      new sdk.PutObjectCommand({
         Bucket: this.bucket,
         Key: this.full(key),
         Body: createReadStream(localPath),
@@ -125,9 +138,10 @@ export class S3Store implements ObjectStore {
   }
 
   async getFile(key: string, localPath: string): Promise<void> {
+    const { client, sdk } = await this.s3();
     let body: Readable;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
       body = out.Body as Readable;
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(`Object "${key}" does not exist in ${this.uri}.`);
