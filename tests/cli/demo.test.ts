@@ -88,7 +88,12 @@ it("the main job trains, gates, registers, serves, promotes, runs the features, 
     expect(r.stdout).toMatch(/registered a broken challenger\s+breast-cancer:4  input \[batch, 31\]/);
     expect((await registry.get("breast-cancer", 4)).signature).toBeDefined();
     expect(r.stdout).toMatch(/canary breast-cancer:4 rolled back\s+automatically after [\d.]+ s: weight 0, champion stays breast-cancer:3\n/);
-    expect(r.stdout).toMatch(/analysis failed: canary error ratio 1 \(\d+\/\d+\) exceeds stable's 0/);
+    // Every canary request fails; a fallback is counted once stable has answered it, so one still in flight
+    // when the window is read is a request without its error yet (analysis.ts delta): at most a few.
+    const judged = /analysis failed: canary error ratio (1|0\.\d+) \((\d+)\/(\d+)\) exceeds stable's 0/.exec(r.stdout);
+    expect(judged, r.stdout).not.toBeNull();
+    expect(Number(judged![3]) - Number(judged![2])).toBeLessThanOrEqual(4);
+    expect(Number(judged![2]) / Number(judged![3])).toBeGreaterThan(0.5);
     const client = /client: (\d+) failed of (\d+) requests through the phase/.exec(r.stdout);
     expect(client, r.stdout).not.toBeNull();
     expect(Number(client![1])).toBe(0);

@@ -100,7 +100,10 @@ describe("a canary waiting for mlops promote", () => {
       expect(s.app.variants!.router.weight).toBe(20);
       failing = true;
       await waitFor(async () => (await phase()) === "rolled-back", 10_000);
-      expect((await listRolloutEvents(s.registry.store, MODEL)).map((e) => e.kind)).toEqual(["start", "waiting", "rollback"]);
+      // The state is committed first, then its event written (rollout.ts write): wait for the event too.
+      const kinds = async () => (await listRolloutEvents(s.registry.store, MODEL)).map((e) => e.kind);
+      await waitFor(async () => (await kinds()).length >= 3, 10_000);
+      expect(await kinds()).toEqual(["start", "waiting", "rollback"]);
     } finally {
       await s.close();
     }
