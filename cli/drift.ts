@@ -89,7 +89,7 @@ export async function driftCommand(argv: string[], out: (s: string) => void): Pr
 }
 
 interface Actions {
-  readonly retrain?: { namespace: string; name: string; cooldownSeconds?: number };
+  readonly retrain?: import("../runtime/drift/retrain.js").RetrainTarget;
   readonly trainSpec?: import("../src/spec/train.js").TrainSpec;
   readonly verbose?: boolean;
 }
@@ -155,7 +155,7 @@ async function modelDrift(values: Values, common: Pick<import("../runtime/drift/
 async function afterDrift(a: Actions, out: (s: string) => void): Promise<void> {
   if (a.retrain) {
     const { startRetrain, retrainLine } = await import("../runtime/drift/retrain.js");
-    out(retrainLine(await startRetrain(a.retrain, {}, new Date(), a.retrain.cooldownSeconds)));
+    out(retrainLine(await startRetrain(a.retrain)));
   }
   if (a.trainSpec) {
     const { runTraining } = await import("../runtime/train/index.js");

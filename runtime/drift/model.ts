@@ -23,7 +23,7 @@ import { arraysTable } from "./memory.js";
 import { parseProfile, profileTable, type Profile } from "./profile.js";
 import { pushDriftMetrics } from "./push.js";
 import { writeReports, type DriftReport } from "./report.js";
-import { startRetrain, type CronJobRef, type KubeAccess, type RetrainOutcome } from "./retrain.js";
+import { startRetrain, type KubeAccess, type RetrainOutcome, type RetrainTarget } from "./retrain.js";
 import { compareTables, runOnDrift, type DriftOptions } from "./run.js";
 import type { Window } from "./window.js";
 
@@ -40,7 +40,7 @@ export interface ModelDriftOptions extends Pick<DriftOptions, "columns" | "metho
   readonly out: string;
   readonly pushgateway?: { readonly url: string; readonly job?: string };
   /** On dataset drift: create a Job from this CronJob's template through the Kubernetes API. */
-  readonly retrainCronJob?: CronJobRef & { readonly access?: KubeAccess; readonly cooldownSeconds?: number };
+  readonly retrainCronJob?: RetrainTarget & { readonly access?: KubeAccess };
   /** On dataset drift: run this training spec here (its gate decides what is registered). */
   readonly onDriftTrain?: TrainSpec;
   readonly logger?: Logger;
@@ -111,7 +111,7 @@ export async function runModelDrift(opts: ModelDriftOptions): Promise<ModelDrift
   let train: TrainResult | undefined;
   if (report.dataset_drift) {
     if (opts.onDrift) onDrift = { command: opts.onDrift, exitCode: await runOnDrift(opts.onDrift, paths, report.share_drifted, cwd) };
-    if (opts.retrainCronJob) retrain = await startRetrain(opts.retrainCronJob, opts.retrainCronJob.access, new Date(), opts.retrainCronJob.cooldownSeconds);
+    if (opts.retrainCronJob) retrain = await startRetrain(opts.retrainCronJob, opts.retrainCronJob.access);
     if (opts.onDriftTrain) {
       const { runTraining } = await import("../train/job.js");
       train = await runTraining(opts.onDriftTrain, { cwd, progress: "none", ...(opts.logger ? { logger: opts.logger } : {}) });

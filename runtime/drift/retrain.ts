@@ -35,6 +35,12 @@ export interface CronJobRef {
   readonly name: string;
 }
 
+/** The training CronJob to retrain from, and how long after a drift-started retrain to start no other. */
+export interface RetrainTarget extends CronJobRef {
+  /** @default RETRAIN_COOLDOWN_SECONDS */
+  readonly cooldownSeconds?: number;
+}
+
 /** No retrain is started within this long after the last drift-started one (`--retrain-cooldown`). */
 export const RETRAIN_COOLDOWN_SECONDS = 24 * 3600;
 /** Jobs listed per page, and pages at most (a namespace of more Jobs is checked for its first 10,000). */
@@ -120,9 +126,10 @@ export function jobFromCronJob(cronJob: Obj, name: string): Obj {
 
 /**
  * Creates the retrain Job from `ref`'s job template and returns what the API created, unless a Job of that
- * CronJob is still running or a drift-started one began less than `cooldownSeconds` before `now`.
+ * CronJob is still running or a drift-started one began less than the cooldown before `now`.
  */
-export async function startRetrain(ref: CronJobRef, access: KubeAccess = {}, now: Date = new Date(), cooldownSeconds: number = RETRAIN_COOLDOWN_SECONDS): Promise<RetrainOutcome> {
+export async function startRetrain(ref: RetrainTarget, access: KubeAccess = {}, now: Date = new Date()): Promise<RetrainOutcome> {
+  const cooldownSeconds = ref.cooldownSeconds ?? RETRAIN_COOLDOWN_SECONDS;
   const api = await connection(access);
   const where = `CronJob ${ref.namespace}/${ref.name}`;
   const path = `/apis/batch/v1/namespaces/${ref.namespace}/cronjobs/${ref.name}`;

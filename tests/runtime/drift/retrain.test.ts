@@ -190,7 +190,7 @@ describe("startRetrain while drift persists", () => {
     spec: o.suspend ? { suspend: true } : {},
     status,
   });
-  const run = (cooldownSeconds?: number) => startRetrain(parseCronJobRef("ml/fraud-train"), { serviceAccountDir: saDir, env: env() }, now, cooldownSeconds);
+  const run = (cooldownSeconds?: number) => startRetrain({ ...parseCronJobRef("ml/fraud-train"), ...(cooldownSeconds !== undefined ? { cooldownSeconds } : {}) }, { serviceAccountDir: saDir, env: env() }, now);
   const posted = () => seen.filter((s) => s.method === "POST").length;
 
   it("starts none while a Job of the CronJob runs, scheduled or drift-started", async () => {
