@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Registry } from "../../../src/registry/index.js";
+import { listRolloutEvents, type RolloutEvent } from "../../../src/registry/rollouts.js";
+import type { ObjectStore } from "../../../src/store/index.js";
 import { parseEndpointSpec, type EndpointSpec, type EndpointSpecInput } from "../../../src/spec/endpoint.js";
 import { buildApp, type InjectResponse, type ServeApp } from "../../../runtime/serve/app.js";
 
@@ -82,6 +84,16 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000
     if (Date.now() > until) throw new Error("timed out waiting");
     await sleep(20);
   }
+}
+
+/**
+ * A model's rollout events once the newest is of `kind`. A rollout commits its state before it writes the
+ * event (runtime/serve/variants/rollout.ts), so a test that saw the phase change waits for the event too.
+ */
+export async function eventsUntil(store: ObjectStore, model: string, kind: RolloutEvent["kind"], ms = 10_000): Promise<RolloutEvent[]> {
+  let events: RolloutEvent[] = [];
+  await waitFor(async () => (events = await listRolloutEvents(store, model)).at(-1)?.kind === kind, ms);
+  return events;
 }
 
 /** Value of one Prometheus sample from the exposition text, or undefined. */

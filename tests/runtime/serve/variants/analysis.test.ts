@@ -9,8 +9,8 @@ import { createMetrics } from "../../../../runtime/serve/metrics.js";
 import { createVariantMetrics } from "../../../../runtime/serve/variants/metrics.js";
 import { judge, LocalMetricsSource, quantile, type AnalysisSource, type AnalysisWindow } from "../../../../runtime/serve/variants/index.js";
 import { CanaryAnalysisSchema } from "../../../../src/spec/endpoint-variants.js";
-import { listRolloutEvents, readRollout } from "../../../../src/registry/rollouts.js";
-import { waitFor } from "../helpers.js";
+import { readRollout } from "../../../../src/registry/rollouts.js";
+import { eventsUntil, waitFor } from "../helpers.js";
 import { load, MODEL, serveVariants, tally } from "./fixture.js";
 
 const analysis = (o: object = {}) => CanaryAnalysisSchema.parse(o);
@@ -100,10 +100,7 @@ describe("a canary waiting for mlops promote", () => {
       expect(s.app.variants!.router.weight).toBe(20);
       failing = true;
       await waitFor(async () => (await phase()) === "rolled-back", 10_000);
-      // The state is committed first, then its event written (rollout.ts write): wait for the event too.
-      const kinds = async () => (await listRolloutEvents(s.registry.store, MODEL)).map((e) => e.kind);
-      await waitFor(async () => (await kinds()).length >= 3, 10_000);
-      expect(await kinds()).toEqual(["start", "waiting", "rollback"]);
+      expect((await eventsUntil(s.registry.store, MODEL, "rollback")).map((e) => e.kind)).toEqual(["start", "waiting", "rollback"]);
     } finally {
       await s.close();
     }
@@ -121,7 +118,7 @@ describe("a slow canary", () => {
     try {
       await waitFor(async () => (await readRollout(s.registry.store, MODEL))?.canary?.phase === "rolled-back", 10_000);
       expect(began).toBeGreaterThanOrEqual(1);
-      const [, rollback] = await listRolloutEvents(s.registry.store, MODEL);
+      const [, rollback] = await eventsUntil(s.registry.store, MODEL, "rollback");
       expect(rollback).toMatchObject({ kind: "rollback", weight: 0, canaryVersion: 2 });
       expect(rollback!.reason).toMatch(/canary p99 400.00 ms is 20.00x stable's 20.00 ms/);
       await waitFor(() => s.app.variants!.router.weight === 0);

@@ -8,8 +8,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { PrometheusAnalysisSource } from "../../../../runtime/serve/variants/index.js";
-import { listRolloutEvents, readRollout } from "../../../../src/registry/rollouts.js";
-import { waitFor } from "../helpers.js";
+import { readRollout } from "../../../../src/registry/rollouts.js";
+import { eventsUntil, waitFor } from "../helpers.js";
 import { load, MODEL, serveVariants, tally } from "./fixture.js";
 
 let prom: Server | undefined;
@@ -77,7 +77,7 @@ describe("PrometheusAnalysisSource", () => {
       const answers = await load(s.inferUrl, 300);
       await waitFor(async () => (await readRollout(s.registry.store, MODEL))?.canary?.phase === "rolled-back", 10_000);
       expect(tally(answers).failed).toEqual([]);
-      const events = await listRolloutEvents(s.registry.store, MODEL);
+      const events = await eventsUntil(s.registry.store, MODEL, "rollback");
       expect(events.at(-1)).toMatchObject({ kind: "rollback", analysis: { canary: { requests: 200, errors: 40, errorRatio: 0.2 }, stable: { requests: 2000, errorRatio: 0 } } });
     } finally {
       await s.close();

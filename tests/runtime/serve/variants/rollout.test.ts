@@ -10,7 +10,7 @@ import { buildApp } from "../../../../runtime/serve/app.js";
 import type { RolloutBackend } from "../../../../runtime/serve/variants/index.js";
 import type { Registry } from "../../../../src/registry/index.js";
 import { casRollout, listRolloutEvents, readRollout } from "../../../../src/registry/rollouts.js";
-import { fixture, sample, spec, waitFor } from "../helpers.js";
+import { eventsUntil, fixture, sample, spec, waitFor } from "../helpers.js";
 import { listen } from "../live.js";
 import { load, metricsText, mismatchedModel, MODEL, serveVariants, tally, type Answer, type VariantServer } from "./fixture.js";
 
@@ -58,7 +58,7 @@ describe("canary rollout", () => {
     const state = await readRollout(s.registry.store, MODEL);
     expect(state!.canary).toMatchObject({ version: 2, stableVersion: 1, weight: 0, phase: "rolled-back" });
     expect(state!.canary!.reason).toMatch(/^canary error ratio [\d.]+ \(\d+\/\d+\) exceeds stable's 0 by [\d.]+, more than analysis.maxErrorRatioIncrease \(0.01\)$/);
-    const events = await listRolloutEvents(s.registry.store, MODEL);
+    const events = await eventsUntil(s.registry.store, MODEL, "rollback");
     expect(events.map((e) => e.kind)).toEqual(["start", "rollback"]);
     // Fallbacks still in flight at the window's edges may shift a count by one or two; every canary request failed.
     expect(events[1]!.analysis).toMatchObject({ canary: { errorRatio: expect.closeTo(1, 0.8) }, stable: { errorRatio: 0, errors: 0 } });
